@@ -1,0 +1,115 @@
+//! `strat check`.
+
+use crate::render;
+use crate::{ColorChoice, Format, exit, files};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use strat_lang::{Severity, Workspace};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Files or folders to check (folders are searched recursively for *.strat)
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Treat warnings as errors (exit 1 when there are any)
+    #[arg(long, value_name = "warnings", value_parser = ["warnings"])]
+    deny: Option<String>,
+    /// Print the checked program instead of a report: `ir` prints the DAG IR as JSON
+    #[arg(long, value_name = "WHAT", value_parser = ["ir"])]
+    emit: Option<String>,
+    /// When to use colour (default: when writing to a terminal and NO_COLOR is unset)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+pub fn run(args: &Args) -> u8 {
+    let paths = match files::collect(&args.paths) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    if paths.is_empty() {
+        eprintln!(
+            "error: no .strat files found in {}",
+            args.paths.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", ")
+        );
+        return exit::USAGE;
+    }
+    let mut ws = Workspace::new();
+    let mut roots = Vec::new();
+    for p in &paths {
+        match std::fs::read(p) {
+            Ok(bytes) => roots.push(ws.set_file(&files::display(p), bytes)),
+            Err(e) => {
+                eprintln!("error: cannot read `{}`: {e}", p.display());
+                return exit::USAGE;
+            }
+        }
+    }
+    ws.load_imports(&roots, &mut |path: &str| std::fs::read(path).map_err(|e| e.to_string()));
+    let checked = ws.check(&roots);
+    let errors = checked.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let warnings = checked.diagnostics.len() - errors;
+    let failed = errors > 0 || (warnings > 0 && args.deny.is_some());
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    if args.emit.is_some() {
+        // The IR goes to stdout; problems go to stderr so the output stays valid JSON.
+        let mut err = std::io::stderr().lock();
+        let _ = render::human(&ws, &checked.diagnostics, color && std::io::stderr().is_terminal(), &mut err);
+        return match &checked.program {
+            Some(p) if !failed => match serde_json::to_writer_pretty(&mut out, p)
+                .and_then(|()| writeln!(out).map_err(serde_json::Error::io))
+            {
+                Ok(()) => exit::OK,
+                Err(e) => {
+                    eprintln!("error: cannot write the IR: {e}");
+                    exit::USAGE
+                }
+            },
+            _ => {
+                let _ = writeln!(err, "error: no IR: {}", summary(errors, warnings, paths.len()));
+                exit::FOUND
+            }
+        };
+    }
+    let written = match args.format {
+        Format::Json => serde_json::to_writer_pretty(&mut out, &render::json(&ws, &checked.diagnostics))
+            .map_err(std::io::Error::other)
+            .and_then(|()| writeln!(out)),
+        Format::Human => render::human(&ws, &checked.diagnostics, color, &mut out).and_then(|()| {
+            if checked.diagnostics.is_empty() {
+                writeln!(out, "checked {} file{}: no problems", paths.len(), plural(paths.len()))
+            } else {
+                writeln!(out, "{}", summary(errors, warnings, paths.len()))
+            }
+        }),
+    };
+    if let Err(e) = written.and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write output: {e}");
+        return exit::USAGE;
+    }
+    if failed { exit::FOUND } else { exit::OK }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn summary(errors: usize, warnings: usize, files: usize) -> String {
+    format!("{errors} error{}, {warnings} warning{} in {files} file{}", plural(errors), plural(warnings), plural(files))
+}

@@ -1,0 +1,44 @@
+//! Finding .strat files on disk.
+
+use std::path::{Path, PathBuf};
+
+/// Expands files and folders (recursively, skipping hidden folders and `target`) into a sorted
+/// list of .strat files. A path that does not exist is an error.
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
+        if meta.is_dir() {
+            walk(p, &mut out).map_err(|e| format!("cannot read folder `{}`: {e}", p.display()))?;
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if e.file_type()?.is_dir() {
+            if !name.starts_with('.') && name != "target" {
+                walk(&path, out)?;
+            }
+        } else if name.ends_with(".strat") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// A path as text with forward slashes, for the workspace and for output.
+pub fn display(p: &Path) -> String {
+    let s = p.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+}

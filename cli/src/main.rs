@@ -1,0 +1,104 @@
+//! The `strat` command-line tool.
+#![allow(clippy::disallowed_methods)] // the binary is where files, environment and terminal are read
+
+mod check;
+mod files;
+mod render;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::process::ExitCode;
+
+/// Exit codes: each means one thing.
+pub mod exit {
+    /// Success: nothing to report.
+    pub const OK: u8 = 0;
+    /// The input has errors (or warnings under `--deny warnings`).
+    pub const FOUND: u8 = 1;
+    /// Bad usage, or a file could not be read or written.
+    pub const USAGE: u8 = 2;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "strat",
+    version,
+    about = "A checked strategy language for LLM-powered trading agents",
+    long_about = "strat checks .strat files that declare agents, triggers, workflows and teams, \
+                  and compiles them to one checked DAG IR.",
+    after_help = "Examples:\n  strat check examples/\n  strat check --format json strategy.strat\n  strat doc rsi\n\nExit codes: 0 clean, 1 problems found, 2 usage or I/O error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check .strat files and folders for errors
+    #[command(
+        after_help = "Examples:\n  strat check examples/\n  strat check --deny warnings src/ strategies/dip.strat\n  strat check --format json strategy.strat | jq '.[].code'\n  strat check --emit ir dip_buyer.strat > dip_buyer.ir.json\n\nFolders are searched recursively for *.strat files; all files named are checked together as one project.\nExit codes: 0 clean, 1 errors found (or warnings with --deny warnings), 2 usage or I/O error."
+    )]
+    Check(check::Args),
+    /// Show the standard library reference, or one function's entry
+    #[command(
+        after_help = "Examples:\n  strat doc          # the whole reference, as markdown\n  strat doc rsi      # one function\n  strat doc limits   # the limit settings"
+    )]
+    Doc {
+        /// A function, record, limit or provider name
+        name: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Doc { name } => doc(name.as_deref()),
+    };
+    ExitCode::from(code)
+}
+
+fn doc(name: Option<&str>) -> u8 {
+    match name {
+        None => {
+            print!("{}", strat_stdlib::reference_markdown());
+            exit::OK
+        }
+        Some(n) => match strat_stdlib::describe(n) {
+            Some(text) => {
+                print!("{text}");
+                exit::OK
+            }
+            None => {
+                let names = strat_stdlib::FUNCTIONS.iter().map(|f| f.name);
+                match strat_stdlib::suggest(n, names) {
+                    Some(s) => eprintln!("error: nothing named `{n}` in the standard library; did you mean `{s}`?"),
+                    None => eprintln!(
+                        "error: nothing named `{n}` in the standard library; run `strat doc` for the whole reference"
+                    ),
+                }
+                exit::USAGE
+            }
+        },
+    }
+}
