@@ -186,6 +186,7 @@ impl Workspace {
                 path: self.path(f).to_string(),
                 ast: self.parsed(f).ast.clone(),
                 imports: self.imports.get(&f).cloned().unwrap_or_default(),
+                syntax_errors: self.parsed(f).diagnostics.iter().filter(|d| d.is_error()).map(|d| d.span).collect(),
             })
             .collect();
         let mut diagnostics: Vec<Diagnostic> = Vec::new();

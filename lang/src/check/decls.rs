@@ -780,13 +780,14 @@ impl Checker<'_> {
             }
         }
         let teams = self.team_members.get(&me).cloned().unwrap_or_default();
-        if model.is_none() {
+        let broken = self.broken(self.file, a.span);
+        if model.is_none() && !broken {
             self.missing(a.name.span, "agent", "model", "model sonnet   // or: model offline(\"rules\")");
         }
-        if prompt.is_none() {
+        if prompt.is_none() && !broken {
             self.missing(a.name.span, "agent", "prompt", "prompt \"…what the agent should do…\"");
         }
-        if !has_trigger && teams.is_empty() {
+        if !has_trigger && teams.is_empty() && !broken {
             self.no_trigger(a.name.span, "agent");
         }
         // Prompt placeholders see the declared context, the inputs and the trigger.
@@ -819,7 +820,7 @@ impl Checker<'_> {
         }
         let covered =
             limits.is_some() || self.global_limits().is_some() || teams.iter().any(|t| self.team_has_limits(*t));
-        if trades && !covered {
+        if trades && !covered && !broken {
             let d = Diagnostic::new(Code::NoLimits, self.file, a.name.span, format!("agent `{}` can place orders but has no limits", a.name.text))
                 .label("can trade without limits")
                 .help("add `limits NAME` (or `limits { max_position $10_000 … }`), or declare default `limits { … }` for the file");

@@ -119,8 +119,17 @@ impl Checker<'_> {
             .chain(decls.iter().map(String::as_str))
             .chain(strat_stdlib::GLOBALS.iter().map(|g| g.name))
             .chain(strat_stdlib::FUNCTIONS.iter().map(|f| f.name));
-        let mut d =
-            Diagnostic::new(Code::Unresolved, self.file, span, format!("cannot find `{name}` here")).label("not found");
+        let mut d = if self.in_template {
+            Diagnostic::new(
+                Code::UnknownPlaceholder,
+                self.file,
+                span,
+                format!("`{name}` is not available in this prompt"),
+            )
+            .label("no such value here")
+        } else {
+            Diagnostic::new(Code::Unresolved, self.file, span, format!("cannot find `{name}` here")).label("not found")
+        };
         d = match strat_stdlib::suggest(name, candidates) {
             Some(s) => d.fix(span, s, format!("did you mean `{s}`?")),
             None => d.help("declare it with `let`, or check the spelling"),
@@ -661,12 +670,12 @@ impl Checker<'_> {
 
     /// Checks the placeholders of a template string in the current scope.
     pub(super) fn template(&mut self, s: &StrLit) {
+        // Records and lists render as JSON, so a placeholder may hold a value of any type.
+        let outer = std::mem::replace(&mut self.in_template, true);
         for hole in s.holes() {
-            let t = self.value(hole);
-            if matches!(t.ty, Ty::Record(_) | Ty::List(_)) {
-                // Records and lists render as JSON; always allowed.
-            }
+            self.value(hole);
         }
+        self.in_template = outer;
     }
 }
 

@@ -26,6 +26,9 @@ pub struct Unit {
     pub ast: Arc<ast::File>,
     /// For each `import` item (by item index), the imported file.
     pub imports: Vec<(usize, Option<FileId>)>,
+    /// Where the parser reported errors: items holding one are not held to completeness
+    /// checks (missing settings, triggers, limits, unused names), which would only repeat it.
+    pub syntax_errors: Vec<Span>,
 }
 
 /// What kind of thing a declared name is.
@@ -115,6 +118,8 @@ pub fn check(units: &[Unit]) -> CheckResult {
         file: FileId(0),
         locals: Vec::new(),
         item: ItemCx::default(),
+        in_template: false,
+        broken: units.iter().map(|u| (u.id, u.syntax_errors.clone())).collect(),
     };
     cx.collect_team_members();
     for u in units {
@@ -282,7 +287,7 @@ fn import_cycles(units: &[Unit], by_id: &BTreeMap<FileId, &Unit>, diags: &mut Ve
                 stack.pop();
                 continue;
             }
-            let (item, target) = u.imports[*next];
+            let (_, target) = u.imports[*next];
             *next += 1;
             let Some(t) = target else { continue };
             match colour.get(&t).copied().unwrap_or(0) {
@@ -297,15 +302,23 @@ fn import_cycles(units: &[Unit], by_id: &BTreeMap<FileId, &Unit>, diags: &mut Ve
                         .map(|(g, _)| by_id.get(g).map_or("?", |u| u.path.as_str()))
                         .chain(std::iter::once(by_id.get(&t).map_or("?", |u| u.path.as_str())))
                         .collect();
-                    let span = u.ast.items.get(item).map_or(Span::default(), Item::span);
-                    diags.push(
-                        Diagnostic::new(Code::ImportCycle, f, span, "import cycle")
-                            .label("this import closes the cycle")
-                            .help(format!(
-                                "{}; move the shared declarations into a file that imports nothing from these",
-                                chain.join(" imports ")
-                            )),
+                    let help = format!(
+                        "{}; move the shared declarations into a file that imports nothing from these",
+                        chain.join(" imports ")
                     );
+                    // Report at each import on the cycle, so every file in it shows the error.
+                    let frames: Vec<(FileId, usize)> =
+                        stack[start..].iter().map(|(g, n)| (*g, n.saturating_sub(1))).collect();
+                    for (g, k) in frames {
+                        let Some(gu) = by_id.get(&g) else { continue };
+                        let Some(&(item_index, _)) = gu.imports.get(k) else { continue };
+                        let span = gu.ast.items.get(item_index).map_or(Span::default(), Item::span);
+                        diags.push(
+                            Diagnostic::new(Code::ImportCycle, g, span, "import cycle")
+                                .label("this import is part of a cycle")
+                                .help(help.clone()),
+                        );
+                    }
                 }
                 _ => {}
             }
@@ -345,11 +358,20 @@ struct Checker<'a> {
     file: FileId,
     locals: Vec<Local>,
     item: ItemCx,
+    /// Inside a template placeholder (unknown names are E0301 there).
+    in_template: bool,
+    /// Spans of syntax errors per file: items holding one skip completeness checks.
+    broken: BTreeMap<FileId, Vec<Span>>,
 }
 
 impl<'a> Checker<'a> {
     fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
+    }
+
+    /// Whether the item spanning `span` in `file` holds a syntax error.
+    fn broken(&self, file: FileId, span: Span) -> bool {
+        self.broken.get(&file).is_some_and(|errs| errs.iter().any(|e| e.start >= span.start && e.start <= span.end))
     }
 
     fn scope(&self) -> &'a Scope {
@@ -462,6 +484,9 @@ impl<'a> Checker<'a> {
                     continue;
                 }
                 if matches!(r.kind, DeclKind::Agent | DeclKind::Workflow | DeclKind::Team) {
+                    continue;
+                }
+                if self.item_at(*r).is_some_and(|i| self.broken(r.file, i.span())) {
                     continue;
                 }
                 let name = self.item_at(*r).and_then(Item::name).map_or("", |n| n.text.as_str());

@@ -51,6 +51,7 @@ impl Checker<'_> {
                 TeamField::Description(..) => {}
             }
         }
+        let broken = self.broken(self.file, t.span);
         let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
         for n in &member_names {
             if let Some(prev) = seen.insert(n.text.as_str(), n.span) {
@@ -66,7 +67,7 @@ impl Checker<'_> {
                 members.push(m);
             }
         }
-        if member_names.is_empty() {
+        if member_names.is_empty() && !broken {
             self.missing(t.name.span, "team", "members", "members Analyst, Executor");
         } else if seen.len() < 2 {
             let d = Diagnostic::new(Code::TooFewMembers, self.file, t.name.span, "a team needs at least two members")
@@ -76,6 +77,7 @@ impl Checker<'_> {
         }
         let mode_text = mode.map(|m| m.text.as_str());
         match mode {
+            None if broken => {}
             None => self.missing(t.name.span, "team", "coordination", "coordination sequential"),
             Some(m) if !matches!(m.text.as_str(), "sequential" | "parallel" | "hierarchical" | "consensus") => {
                 let opts = ["sequential", "parallel", "hierarchical", "consensus"].map(str::to_string);
@@ -208,11 +210,11 @@ impl Checker<'_> {
                 self.push(d);
             }
         }
-        if !has_trigger && self.team_members.values().flatten().all(|tm| tm.span != t.name.span) {
+        if !has_trigger && !broken && self.team_members.values().flatten().all(|tm| tm.span != t.name.span) {
             self.no_trigger(t.name.span, "team");
         }
         let trades = members.iter().chain(sup.iter()).any(|m| can_trade(&m.outputs));
-        if trades && !has_limits {
+        if trades && !has_limits && !broken {
             let members_covered =
                 members.iter().chain(sup.iter()).all(|m| !can_trade(&m.outputs) || self.agent_has_limits(m.decl));
             if !members_covered && self.global_limits().is_none() {

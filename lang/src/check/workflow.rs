@@ -41,7 +41,8 @@ impl Checker<'_> {
                 _ => {}
             }
         }
-        if !has_trigger {
+        let broken = self.broken(self.file, w.span);
+        if !has_trigger && !broken {
             self.no_trigger(w.name.span, "workflow");
         }
         let limits = match limits {
@@ -52,7 +53,10 @@ impl Checker<'_> {
         self.item.limits = limits;
         let mut orders = Vec::new();
         self.block(&w.body, has_model, &mut orders);
-        if !has_limits && let Some(first) = orders.first() {
+        if !has_limits
+            && !broken
+            && let Some(first) = orders.first()
+        {
             let d = Diagnostic::new(Code::NoLimits, self.file, w.name.span, format!("workflow `{}` places orders but has no limits", w.name.text))
                 .label("can trade without limits")
                 .with_label(self.file, *first, "order placed here")
@@ -84,7 +88,8 @@ impl Checker<'_> {
         match s {
             Stmt::Let { name, value, .. } => {
                 let t = self.value(value);
-                self.bind(&name.text, t.ty, name.span, true);
+                // A binding whose value did not parse is not worth a second warning.
+                self.bind(&name.text, t.ty, name.span, !matches!(value, Expr::Error(_)));
                 false
             }
             Stmt::If { cond, then, otherwise, .. } => {

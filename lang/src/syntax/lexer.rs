@@ -60,6 +60,19 @@ pub fn lex(file: FileId, text: &str, base: usize) -> Lexed {
                         .help(if what == "block comment" { "close it with `*/`" } else { "close it with `\"\"\"`" }),
                 );
             }
+            Kind::AndAnd | Kind::OrOr => {
+                let word = if kind == Kind::AndAnd { "and" } else { "or" };
+                out.diagnostics.push(
+                    Diagnostic::new(
+                        Code::UnexpectedChar,
+                        file,
+                        span,
+                        format!("`{}` is not an operator in strat", &text[range.clone()]),
+                    )
+                    .label(format!("read as `{word}`"))
+                    .fix(span, word, format!("write `{word}`")),
+                );
+            }
             Kind::Str | Kind::BlockStr if range.len() > MAX_STRING_BYTES => out.diagnostics.push(
                 Diagnostic::new(
                     Code::StringTooLong,

@@ -431,12 +431,16 @@ impl<'a> Parser<'a> {
             if self.at(Kind::Eof)
                 || self.at_item_start() && self.depth == 1 && !self.at_word("limits") && !self.at_word("model")
             {
-                self.diags.push(
-                    Diagnostic::new(Code::Unclosed, self.file, open.span, format!("unclosed {what} block"))
-                        .label("this `{` is never closed")
-                        .with_label(self.file, self.tok().span, "expected `}` before this")
-                        .help("add `}` at the end of the block"),
-                );
+                // An unterminated block string or comment already explains the missing `}`.
+                let explained = self.at(Kind::Eof) && self.diags.iter().any(|d| d.code == Code::UnterminatedBlock);
+                if !explained {
+                    self.diags.push(
+                        Diagnostic::new(Code::Unclosed, self.file, open.span, format!("unclosed {what} block"))
+                            .label("this `{` is never closed")
+                            .with_label(self.file, self.tok().span, "expected `}` before this")
+                            .help("add `}` at the end of the block"),
+                    );
+                }
                 break;
             }
             let before = self.pos;
@@ -997,6 +1001,8 @@ impl<'a> Parser<'a> {
             Kind::Minus => (BinOp::Sub, 9, 10, 1),
             Kind::Star => (BinOp::Mul, 11, 12, 1),
             Kind::Slash => (BinOp::Div, 11, 12, 1),
+            Kind::OrOr => (BinOp::Or, 1, 2, 1),
+            Kind::AndAnd => (BinOp::And, 3, 4, 1),
             Kind::Ident => match self.text_of(t) {
                 "or" => (BinOp::Or, 1, 2, 1),
                 "and" => (BinOp::And, 3, 4, 1),
@@ -1030,10 +1036,8 @@ impl<'a> Parser<'a> {
             let span = lhs.span().to(rhs.span());
             lhs = Expr::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs), op_span, span };
             if op.is_comparison()
-                && let Some((op2, 7, _, _)) = self.infix()
-                && self.last_error != Some(self.pos)
+                && let Some((op2, 7, rbp2, len2)) = self.infix()
             {
-                self.last_error = Some(self.pos);
                 let t = self.tok();
                 self.diags.push(
                     Diagnostic::new(
@@ -1045,6 +1049,12 @@ impl<'a> Parser<'a> {
                     .label("second comparison")
                     .help("join the two comparisons with `and`"),
                 );
+                self.last_error = Some(self.pos);
+                for _ in 0..len2 {
+                    self.bump();
+                }
+                let rest = self.expr_bp(rbp2);
+                lhs = Expr::Error(lhs.span().to(rest.span()));
             }
         }
         self.exit();
@@ -1267,7 +1277,7 @@ impl<'a> Parser<'a> {
                     None => d.help("units are `%`, and `s`, `m`, `h`, `d`, `w` for durations; `$` goes before money"),
                 };
                 self.diags.push(d);
-                LitUnit::None
+                return Expr::Error(t.span);
             }
         };
         if unit == LitUnit::None && self.at_word("shares") {

@@ -80,6 +80,12 @@ pub enum Kind {
     Question,
     #[token("=>")]
     FatArrow,
+    /// `&&` and `||`: not strat syntax; lexed so the parser can read them as `and`/`or`
+    /// after the lexer has reported them.
+    #[token("&&")]
+    AndAnd,
+    #[token("||")]
+    OrOr,
     /// Produced by the wrapper for `"""` or `/*` that never close, and for bytes no rule matches.
     UnterminatedBlock,
     Unknown,
@@ -169,6 +175,8 @@ impl Kind {
             Kind::Pipe => "`|`",
             Kind::Question => "`?`",
             Kind::FatArrow => "`=>`",
+            Kind::AndAnd => "`&&`",
+            Kind::OrOr => "`||`",
             Kind::UnterminatedBlock => "an unterminated block",
             Kind::Unknown => "an unknown character",
             Kind::Eof => "end of file",
