@@ -734,6 +734,9 @@ fn arith_help(op: BinOp, a: &Ty, b: &Ty) -> String {
 
 /// A hint when a plain number literal stands where a unit is expected (`30` for `30%`).
 fn unit_hint(e: &Expr, found: &Ty, want: &Ty) -> Option<String> {
+    if let (Expr::Number { text, unit: LitUnit::Percent, .. }, Ty::Percent, Ty::Number) = (strip_neg(e), found, want) {
+        return Some(format!("write `{text}` without `%`, or compare with a percent"));
+    }
     let Expr::Number { text, unit: LitUnit::None, .. } = strip_neg(e) else { return None };
     let sign = if matches!(e, Expr::Unary { .. }) { "-" } else { "" };
     match (found, want) {
