@@ -52,7 +52,7 @@ pub fn run(args: &Args) -> u8 {
         }
     }
     ws.load_imports(&roots, &mut |path: &str| std::fs::read(path).map_err(|e| e.to_string()));
-    let checked = ws.check(&roots);
+    let checked = if args.emit.is_some() { ws.compile(&roots) } else { ws.check(&roots) };
     let errors = checked.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = checked.diagnostics.len() - errors;
     let failed = errors > 0 || (warnings > 0 && args.deny.is_some());

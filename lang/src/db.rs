@@ -50,7 +50,7 @@ impl salsa::Database for Db {}
 pub struct Checked {
     /// Every diagnostic, ordered by file and position.
     pub diagnostics: Vec<Diagnostic>,
-    /// The lowered program, when there are no errors.
+    /// The lowered program, from [`Workspace::compile`] when there are no errors.
     pub program: Option<ir::Program>,
 }
 
@@ -176,8 +176,18 @@ impl Workspace {
         out
     }
 
-    /// Checks `roots` and everything they import, as one project.
+    /// Checks `roots` and everything they import, as one project. `program` is `None`; use
+    /// [`Workspace::compile`] for the IR.
     pub fn check(&self, roots: &[FileId]) -> Checked {
+        self.run(roots, false)
+    }
+
+    /// Checks like [`Workspace::check`] and, when there are no errors, lowers to the DAG IR.
+    pub fn compile(&self, roots: &[FileId]) -> Checked {
+        self.run(roots, true)
+    }
+
+    fn run(&self, roots: &[FileId], lower: bool) -> Checked {
         let files = self.closure(roots);
         let units: Vec<Unit> = files
             .iter()
@@ -202,7 +212,7 @@ impl Workspace {
         });
         diagnostics.dedup();
         let clean = syntax_ok && !diagnostics.iter().any(Diagnostic::is_error);
-        let program = clean.then(|| crate::lower::lower(&units, &result.scopes));
+        let program = (clean && lower).then(|| crate::lower::lower(&units, &result.scopes));
         // Lowering keeps the graph invariants by construction; verify them anyway, since the
         // runtime trusts them.
         if let (Some(p), Some(&first)) = (&program, files.first()) {

@@ -9,7 +9,7 @@ fn check_bytes(bytes: Vec<u8>) -> strat_lang::Checked {
     let mut ws = Workspace::new();
     let id = ws.set_file("input.strat", bytes);
     ws.load_imports(&[id], &mut |_| Err("imports are not available here".into()));
-    ws.check(&[id])
+    ws.compile(&[id])
 }
 
 fn codes(c: &strat_lang::Checked) -> Vec<&'static str> {
@@ -46,7 +46,8 @@ fn deep_nesting_of_every_kind_is_bounded() {
     assert!(codes(&check_bytes(lists.into_bytes())).contains(&"E0012"));
     let nots = format!("workflow W {{ on manual if {}true {{ end }} }}", "not ".repeat(50_000));
     assert!(codes(&check_bytes(nots.into_bytes())).contains(&"E0012"));
-    let types = format!("workflow W {{ on manual ask v: {}number{} \"?\" }}", "list<".repeat(20_000), ">".repeat(20_000));
+    let types =
+        format!("workflow W {{ on manual ask v: {}number{} \"?\" }}", "list<".repeat(20_000), ">".repeat(20_000));
     assert!(codes(&check_bytes(types.into_bytes())).contains(&"E0012"));
 }
 
@@ -101,7 +102,8 @@ fn every_example_round_trips_through_the_ir() {
             assert_eq!(ir::validate(g), vec![], "{} / {}", path.display(), g.name);
         }
         // Moving every declaration does not change the program: the IR holds no spans.
-        let spaced = format!("// a comment that shifts every offset\n\n{}\n\n", String::from_utf8(bytes).expect("utf-8"));
+        let spaced =
+            format!("// a comment that shifts every offset\n\n{}\n\n", String::from_utf8(bytes).expect("utf-8"));
         let again = check_bytes(spaced.into_bytes()).program.expect("still clean");
         assert_eq!(again.hash, p.hash, "{}", path.display());
     }

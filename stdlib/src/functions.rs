@@ -307,8 +307,11 @@ pub static FUNCTIONS: &[Function] = &[
     },
 ];
 
+/// Looks a function up by name (through an index built on first use).
 pub fn function(name: &str) -> Option<&'static Function> {
-    FUNCTIONS.iter().find(|f| f.name == name)
+    static INDEX: std::sync::OnceLock<std::collections::BTreeMap<&'static str, &'static Function>> =
+        std::sync::OnceLock::new();
+    INDEX.get_or_init(|| FUNCTIONS.iter().map(|f| (f.name, f)).collect()).get(name).copied()
 }
 
 /// `rsi(symbol: symbol, period: number = 14) -> number`.

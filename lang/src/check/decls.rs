@@ -131,7 +131,7 @@ impl Checker<'_> {
                 }
                 continue;
             }
-            let t = self.expect_ty(&s.value, &want, &format!("`{key}`"));
+            let t = self.expect_ty(&s.value, &want, || format!("`{key}`"));
             if !t.ty.fits(&want) {
                 continue;
             }
@@ -316,7 +316,7 @@ impl Checker<'_> {
                     .label("repeated");
                 self.push(d);
             }
-            let t = self.expect_ty(&a.value, &Ty::from_std(&param.ty), &format!("`{}`", n.text));
+            let t = self.expect_ty(&a.value, &Ty::from_std(&param.ty), || format!("`{}`", n.text));
             let v = const_number(&a.value);
             let bad = match n.text.as_str() {
                 "temperature" => v.is_some_and(|v| !(0.0..=2.0).contains(&v)),
@@ -919,14 +919,17 @@ impl Checker<'_> {
 
     /// Reports settings given twice (`on` may repeat).
     pub(super) fn duplicate_settings(&mut self, keys: impl Iterator<Item = Option<(&'static str, Span)>>) {
-        let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+        // Blocks hold a handful of settings: a vector beats a map here.
+        let mut seen: Vec<(&str, Span)> = Vec::new();
         for (k, span) in keys.flatten() {
-            if let Some(prev) = seen.insert(k, span) {
+            if let Some(&(_, prev)) = seen.iter().find(|(s, _)| *s == k) {
                 let d = Diagnostic::new(Code::DuplicateSetting, self.file, span, format!("`{k}` is set twice"))
                     .label("set again here")
                     .with_label(self.file, prev, "first set here")
                     .help("keep one of them");
                 self.push(d);
+            } else {
+                seen.push((k, span));
             }
         }
     }

@@ -15,6 +15,23 @@ pub struct Typed {
     pub over: Option<(String, Span)>,
 }
 
+/// A description of what is being checked, built only when a diagnostic needs it.
+pub trait What {
+    fn text(self) -> String;
+}
+
+impl What for &str {
+    fn text(self) -> String {
+        self.to_string()
+    }
+}
+
+impl<F: FnOnce() -> String> What for F {
+    fn text(self) -> String {
+        self()
+    }
+}
+
 impl Typed {
     fn constant(ty: Ty) -> Typed {
         Typed { ty, varies: false, over: None }
@@ -58,7 +75,7 @@ impl Checker<'_> {
     }
 
     /// Types `e` and checks it against `want`; returns the type found.
-    pub(super) fn expect_ty(&mut self, e: &Expr, want: &Ty, what: &str) -> Typed {
+    pub(super) fn expect_ty(&mut self, e: &Expr, want: &Ty, what: impl What) -> Typed {
         let t = self.expr(e);
         if let (Ty::Variant(v), Ty::Enum(vs)) = (&t.ty, want) {
             if !vs.contains(v) {
@@ -72,7 +89,7 @@ impl Checker<'_> {
                 Code::TypeMismatch,
                 self.file,
                 e.span(),
-                format!("{what} must be {}, found {}", article(want), article(&t.ty)),
+                format!("{} must be {}, found {}", what.text(), article(want), article(&t.ty)),
             )
             .label(format!("this is {}", article(&t.ty)));
             if let Some(h) = unit_hint(e, &t.ty, want) {
@@ -83,14 +100,14 @@ impl Checker<'_> {
         t
     }
 
-    pub(super) fn expect_bool(&mut self, e: &Expr, what: &str) -> Typed {
+    pub(super) fn expect_bool(&mut self, e: &Expr, what: impl What) -> Typed {
         let t = self.value(e);
         if !t.ty.fits(&Ty::Bool) {
             let d = Diagnostic::new(
                 Code::NotBool,
                 self.file,
                 e.span(),
-                format!("{what} must be true or false, found {}", article(&t.ty)),
+                format!("{} must be true or false, found {}", what.text(), article(&t.ty)),
             )
             .label(format!("this is {}", article(&t.ty)))
             .help("compare it, e.g. `rsi(AAPL, 14) < 30`");
@@ -302,7 +319,7 @@ impl Checker<'_> {
         Typed::constant(Ty::Variant(name.to_string()))
     }
 
-    fn need_context(&mut self, source: &str, what: &str, span: Span) {
+    fn need_context(&mut self, source: &str, what: impl What, span: Span) {
         let Some(ctx) = &self.item.context else { return };
         if ctx.contains(source) {
             return;
@@ -311,7 +328,7 @@ impl Checker<'_> {
             Code::MissingContext,
             self.file,
             span,
-            format!("`{what}` needs the `{source}` context, which this agent does not declare"),
+            format!("`{what}` needs the `{source}` context, which this agent does not declare", what = what.text()),
         )
         .label(format!("needs `{source}`"))
         .help(format!("add `{source}` to the agent's `context` line"));
@@ -351,8 +368,8 @@ impl Checker<'_> {
     fn binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, op_span: Span) -> Typed {
         match op {
             BinOp::And | BinOp::Or => {
-                let a = self.expect_bool(lhs, &format!("the left side of `{}`", op.symbol()));
-                let b = self.expect_bool(rhs, &format!("the right side of `{}`", op.symbol()));
+                let a = self.expect_bool(lhs, || format!("the left side of `{}`", op.symbol()));
+                let b = self.expect_bool(rhs, || format!("the right side of `{}`", op.symbol()));
                 let over = self.merge_over(a.over, b.over);
                 Typed { ty: Ty::Bool, varies: a.varies || b.varies, over }
             }
@@ -480,7 +497,7 @@ impl Checker<'_> {
             return Typed::constant(Ty::Unknown);
         };
         if let Some(src) = needed_source(Some(&f.category), None) {
-            self.need_context(src, &format!("{name}(…)"), name_span);
+            self.need_context(src, || format!("{name}(…)"), name_span);
         }
         let bound = self.bind_args(name, f.params, args, span);
         let mut over = None;
@@ -535,7 +552,7 @@ impl Checker<'_> {
                 }
                 t
             } else {
-                let t = self.expect_ty(arg, &want, &format!("`{}` of `{name}`", param.name));
+                let t = self.expect_ty(arg, &want, || format!("`{}` of `{name}`", param.name));
                 self.positive_param(name, param.name, arg);
                 t
             };

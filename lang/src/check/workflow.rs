@@ -349,12 +349,12 @@ impl Checker<'_> {
         }
         for (e, what) in [(&o.limit, "limit price"), (&o.stop, "stop price")] {
             if let Some(e) = e {
-                self.expect_ty(e, &Ty::Price, &format!("the {what}"));
+                self.expect_ty(e, &Ty::Price, || format!("the {what}"));
             }
         }
         for (e, what) in [(&o.stop_loss, "stop_loss"), (&o.take_profit, "take_profit")] {
             if let Some(e) = e {
-                let t = self.expect_ty(e, &Ty::Percent, &format!("`{what}`"));
+                let t = self.expect_ty(e, &Ty::Percent, || format!("`{what}`"));
                 if t.ty == Ty::Percent
                     && let Some(v) = percent_literal(e)
                     && v <= 0.0
