@@ -7,6 +7,13 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::span::{FileId, Span};
 
 pub fn decode(file: FileId, bytes: &[u8]) -> (String, Vec<Diagnostic>) {
+    // The common case: clean UTF-8 without NUL bytes or a byte-order mark.
+    if !bytes.starts_with("\u{feff}".as_bytes())
+        && !bytes.contains(&0)
+        && let Ok(text) = std::str::from_utf8(bytes)
+    {
+        return (text.to_string(), Vec::new());
+    }
     let mut diags = Vec::new();
     let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
     let mut rest = bytes;

@@ -20,12 +20,17 @@ fn spec_quotes_the_grammar_of_record() {
 fn spec_lists_every_diagnostic_code() {
     let spec = read("spec.md");
     for c in Code::ALL {
-        let row = format!("| {} | {} | {} |", c.id(), if c.id().starts_with('E') { "error" } else { "warning" }, c.title());
+        let row =
+            format!("| {} | {} | {} |", c.id(), if c.id().starts_with('E') { "error" } else { "warning" }, c.title());
         assert!(spec.contains(&row), "spec.md lacks the row `{row}`");
     }
 }
 
 #[test]
 fn stdlib_reference_is_current() {
-    assert_eq!(read("docs/stdlib.md"), strat_stdlib::reference_markdown(), "regenerate with `strat doc > docs/stdlib.md`");
+    assert_eq!(
+        read("docs/stdlib.md"),
+        strat_stdlib::reference_markdown(),
+        "regenerate with `strat doc > docs/stdlib.md`"
+    );
 }

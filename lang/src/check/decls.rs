@@ -7,14 +7,15 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 use crate::syntax::ast::{self, AgentField, Expr, Item, LimitsBody, LimitsRef, TriggerKind, TriggerSpec, TypeExpr};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// The limit values known at check time, used to reject constant orders that break them.
 #[derive(Debug, Clone, Default)]
 pub struct KnownLimits {
     pub max_position: Option<(f64, Span)>,
     pub max_allocation: Option<(f64, Span)>,
-    pub allow: Option<(BTreeSet<String>, Span)>,
-    pub block: Option<(BTreeSet<String>, Span)>,
+    pub allow: Option<(Arc<BTreeSet<String>>, Span)>,
+    pub block: Option<(Arc<BTreeSet<String>>, Span)>,
     pub file: Option<crate::span::FileId>,
 }
 
@@ -87,9 +88,14 @@ impl Checker<'_> {
 
     fn universe_symbols(&mut self, n: &ast::Name) -> Option<BTreeSet<String>> {
         let r = self.resolve(n, DeclKind::Universe)?;
+        if let Some(s) = self.universe_cache.get(&r) {
+            return s.clone();
+        }
         let Some(Item::Universe(u)) = self.item_at(r) else { return None };
         let mut seen = BTreeSet::new();
-        collect_tickers(&u.symbols, &mut seen, self, 0)
+        let s = collect_tickers(&u.symbols, &mut seen, self, 0);
+        self.universe_cache.insert(r, s.clone());
+        s
     }
 
     /// Checks a limits block and returns the constants it fixes.
@@ -123,7 +129,7 @@ impl Checker<'_> {
             let want = Ty::from_std(&field.ty);
             if want == Ty::SymbolSet {
                 let set = self.symbol_set(&s.value);
-                let entry = set.map(|v| (v, s.value.span()));
+                let entry = set.map(|v| (Arc::new(v), s.value.span()));
                 if key == "allow" {
                     known.allow = entry;
                 } else if key == "block" {
@@ -189,6 +195,15 @@ impl Checker<'_> {
 
     /// Constants of a declared limits block, computed without reporting (its own check reports).
     pub(super) fn known_limits_of(&mut self, d: DeclRef) -> Option<KnownLimits> {
+        if let Some(k) = self.limits_cache.get(&d) {
+            return k.clone();
+        }
+        let k = self.compute_limits_of(d);
+        self.limits_cache.insert(d, k.clone());
+        k
+    }
+
+    fn compute_limits_of(&mut self, d: DeclRef) -> Option<KnownLimits> {
         let Some(Item::Limits(l)) = self.item_at(d) else { return None };
         let saved_file = self.file;
         let saved = self.diags.len();
@@ -397,6 +412,10 @@ impl Checker<'_> {
 
     fn extend_trigger(&mut self, extra: Vec<(String, Ty)>) {
         let base = self.item.trigger.clone().unwrap_or_else(base_trigger);
+        if extra.is_empty() {
+            self.item.trigger = Some(base);
+            return;
+        }
         let Ty::Record(r) = base else { return };
         let mut fields = r.fields.clone();
         for (n, t) in extra {
@@ -738,7 +757,7 @@ impl Checker<'_> {
         let mut limits: Option<Option<KnownLimits>> = None;
         let mut output = std_record("decision");
         let mut has_trigger = false;
-        let mut context: BTreeSet<String> = BTreeSet::from(["trigger".to_string(), "limits".to_string()]);
+        let mut context: BTreeSet<&'static str> = BTreeSet::from(["trigger", "limits"]);
         let mut actions: Option<(Vec<String>, Span)> = None;
         let mut inputs: Vec<(String, Ty, Span)> = Vec::new();
         for f in &a.fields {
@@ -833,7 +852,7 @@ impl Checker<'_> {
     }
 
     /// A context source: `portfolio`, `prices(tech)`, `news(tech, 24h)`.
-    fn context_item(&mut self, e: &Expr) -> Option<String> {
+    fn context_item(&mut self, e: &Expr) -> Option<&'static str> {
         let (name, span, args) = match e {
             Expr::Name(n) => (n.text.as_str(), n.span, &[][..]),
             Expr::Call { callee, args, .. } => (callee.text.as_str(), callee.span, args.as_slice()),
@@ -876,7 +895,7 @@ impl Checker<'_> {
             let d = Diagnostic::new(Code::Arity, self.file, e.span(), format!("context `{name}` is written {form}"))
                 .label("wrong arguments");
             self.push(d);
-            return Some(name.to_string());
+            return Some(src.name);
         }
         if src.takes_symbols
             && let Some(a) = args.first()
@@ -888,7 +907,7 @@ impl Checker<'_> {
         {
             self.positive_duration(&a.value, "the news window");
         }
-        Some(name.to_string())
+        Some(src.name)
     }
 
     pub(super) fn overlap(&mut self, n: &ast::Name) {
@@ -935,7 +954,13 @@ impl Checker<'_> {
     }
 }
 
+/// The `trigger` record before any trigger adds `article` or `payload`. Built once.
 fn base_trigger() -> Ty {
+    static BASE: std::sync::OnceLock<Ty> = std::sync::OnceLock::new();
+    BASE.get_or_init(build_base_trigger).clone()
+}
+
+fn build_base_trigger() -> Ty {
     Ty::record(
         Some("trigger"),
         vec![

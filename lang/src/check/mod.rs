@@ -119,6 +119,8 @@ pub fn check(units: &[Unit]) -> CheckResult {
         locals: Vec::new(),
         item: ItemCx::default(),
         in_template: false,
+        limits_cache: BTreeMap::new(),
+        universe_cache: BTreeMap::new(),
         broken: units.iter().map(|u| (u.id, u.syntax_errors.clone())).collect(),
     };
     cx.collect_team_members();
@@ -332,7 +334,7 @@ struct ItemCx {
     /// Type of the `trigger` value here.
     trigger: Option<Ty>,
     /// Context sources an agent declared; `None` where everything is available.
-    context: Option<BTreeSet<String>>,
+    context: Option<BTreeSet<&'static str>>,
     /// Effective limits: (max_position, max_allocation, allow, block) when known constants.
     limits: Option<decls::KnownLimits>,
     /// Symbol set the current trigger condition ranges over.
@@ -360,6 +362,10 @@ struct Checker<'a> {
     item: ItemCx,
     /// Inside a template placeholder (unknown names are E0301 there).
     in_template: bool,
+    /// Constants of each `limits` declaration, computed once.
+    limits_cache: BTreeMap<DeclRef, Option<decls::KnownLimits>>,
+    /// Tickers of each universe, computed once.
+    universe_cache: BTreeMap<DeclRef, Option<BTreeSet<String>>>,
     /// Spans of syntax errors per file: items holding one skip completeness checks.
     broken: BTreeMap<FileId, Vec<Span>>,
 }

@@ -69,7 +69,7 @@ impl Ty {
             S::TimeOfDay => Ty::TimeOfDay,
             S::Date => Ty::Date,
             S::Timestamp => Ty::Timestamp,
-            S::Enum(v) => Ty::enumeration(v),
+            S::Enum(v) => std_enum(v),
             S::List(inner) => Ty::List(Box::new(Ty::from_std(inner))),
             S::Record(name) => std_record(name),
         }
@@ -110,6 +110,21 @@ impl Ty {
             }
             (a, b) => a == b,
         }
+    }
+}
+
+/// A stdlib enum as a checker type, shared rather than rebuilt for each use.
+fn std_enum(v: &'static [&'static str]) -> Ty {
+    static ENUMS: std::sync::OnceLock<Vec<(usize, Ty)>> = std::sync::OnceLock::new();
+    let known = ENUMS.get_or_init(|| {
+        [strat_stdlib::SENTIMENT, strat_stdlib::DECISION, strat_stdlib::ORDER_TYPE, strat_stdlib::RISK_LEVEL]
+            .iter()
+            .map(|e| (e.as_ptr() as usize, Ty::enumeration(e)))
+            .collect()
+    });
+    match known.iter().find(|(p, _)| *p == v.as_ptr() as usize) {
+        Some((_, t)) => t.clone(),
+        None => Ty::enumeration(v),
     }
 }
 
