@@ -258,7 +258,7 @@ pub enum Stmt {
         prompt: StrLit,
         span: Span,
     },
-    Order(Order),
+    Order(Box<Order>),
     Cancel {
         symbol: Option<Expr>,
         span: Span,

@@ -800,7 +800,7 @@ impl<'a> Parser<'a> {
                 let prompt = self.string_or_error("the prompt as a string");
                 Stmt::Ask { name, schema, model, prompt, span: span(self) }
             }
-            "buy" | "sell" => Stmt::Order(self.order(kw, if word == "buy" { Side::Buy } else { Side::Sell })),
+            "buy" | "sell" => Stmt::Order(Box::new(self.order(kw, if word == "buy" { Side::Buy } else { Side::Sell }))),
             "cancel" => {
                 let symbol = if self.eat_word("all").is_some() { None } else { Some(self.expr()) };
                 Stmt::Cancel { symbol, span: span(self) }
