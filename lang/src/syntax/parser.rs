@@ -1039,17 +1039,19 @@ impl<'a> Parser<'a> {
                 && let Some((op2, 7, rbp2, len2)) = self.infix()
             {
                 let t = self.tok();
-                self.diags.push(
-                    Diagnostic::new(
-                        Code::Expected,
-                        self.file,
-                        t.span,
-                        format!("comparisons cannot be chained: `{}` after `{}`", op2.symbol(), op.symbol()),
-                    )
-                    .label("second comparison")
-                    .help("join the two comparisons with `and`"),
-                );
-                self.last_error = Some(self.pos);
+                if self.last_error != Some(self.pos) {
+                    self.diags.push(
+                        Diagnostic::new(
+                            Code::Expected,
+                            self.file,
+                            t.span,
+                            format!("comparisons cannot be chained: `{}` after `{}`", op2.symbol(), op.symbol()),
+                        )
+                        .label("second comparison")
+                        .help("join the two comparisons with `and`"),
+                    );
+                    self.last_error = Some(self.pos);
+                }
                 for _ in 0..len2 {
                     self.bump();
                 }
@@ -1221,11 +1223,14 @@ impl<'a> Parser<'a> {
         self.last_error = Some(self.pos);
         let found = self.found();
         let t = self.tok();
+        // When the next token is on a later line, the closer is missing at the end of this one.
+        let at = if t.line_start { self.prev_end() } else { t.span };
+        let fix_at = self.prev_end();
         self.diags.push(
-            Diagnostic::new(Code::Unclosed, self.file, t.span, format!("expected {what}, found {found}"))
+            Diagnostic::new(Code::Unclosed, self.file, at, format!("expected {what}, found {found}"))
                 .label(format!("expected {what}"))
                 .with_label(self.file, open, "to close this")
-                .help(format!("add {what}")),
+                .fix(fix_at, what.trim_matches('`'), format!("add {what}")),
         );
     }
 
