@@ -5,6 +5,7 @@
 //! checker, the language server and the REPL all read these tables.
 
 mod functions;
+pub mod indicators;
 mod limits;
 mod providers;
 mod records;
