@@ -1,0 +1,9 @@
+//! Bars and the loading of bar series.
+
+mod bar;
+mod csv;
+mod resample;
+
+pub use bar::Bar;
+pub use csv::{Layout, Loaded, Problem, parse_csv};
+pub use resample::resample;

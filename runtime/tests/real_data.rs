@@ -1,0 +1,70 @@
+//! The loader on the real price files in `../shared/data/prices`.
+#![allow(clippy::disallowed_methods)] // the test reads the shared data files
+
+use std::path::Path;
+use strat_runtime::market::parse_csv;
+
+fn load(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/prices").join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn spy_daily_with_an_index_column() {
+    let l = parse_csv(&load("SPY_D.csv")).expect("loads");
+    assert!(l.problems.is_empty(), "{:?}", l.problems.first());
+    assert_eq!(l.bars.len(), 5241);
+    let first = l.bars[0];
+    assert_eq!(first.time.to_string(), "1999-11-01 00:00:00");
+    assert_eq!(
+        (first.open, first.high, first.low, first.close, first.volume),
+        (136.5, 137.0, 135.5625, 135.5625, 4_006_500.0)
+    );
+    assert_eq!(l.bars[5240].time.date().to_string(), "2020-08-28");
+}
+
+#[test]
+fn yahoo_layout_uses_the_unadjusted_close() {
+    let l = parse_csv(&load("nvda-1999-2014.txt")).expect("loads");
+    assert!(l.problems.is_empty(), "{:?}", l.problems.first());
+    assert_eq!(l.bars[0].close, 1.640625);
+    assert!(l.bars.windows(2).all(|w| w[0].time < w[1].time));
+}
+
+#[test]
+fn intraday_with_a_time_column() {
+    let l = parse_csv(&load("2006-min-005.txt")).expect("loads");
+    assert!(l.problems.is_empty(), "{:?}", l.problems.first());
+    assert_eq!(l.bars[0].time.to_string(), "2006-01-02 09:05:00");
+    assert_eq!(l.bars.len(), 2142);
+}
+
+#[test]
+fn zipline_layout_with_extra_columns() {
+    let l = parse_csv(&load("AAPL_2012-2014.csv")).expect("loads");
+    assert!(l.problems.is_empty(), "{:?}", l.problems.first());
+    assert_eq!(l.bars[0].close, 58.747143);
+}
+
+#[test]
+fn the_header_quirk_is_reported_not_guessed() {
+    let e = parse_csv(&load("2006-01-02-volume-min-001.txt")).expect_err("refused");
+    assert_eq!(e.line, 2);
+    assert!(e.message.contains("lacks a `Time` column"), "{e}");
+}
+
+#[test]
+fn five_minute_bars_resample_to_days_like_the_daily_file() {
+    let five = parse_csv(&load("2006-min-005.txt")).expect("loads");
+    let daily = parse_csv(&load("2006-day-001.txt")).expect("loads");
+    let days = strat_runtime::market::resample(&five.bars, 86_400);
+    // The daily file covers the same index over the same year: each day's range from the
+    // five-minute bars must sit within the daily bar's range, and the closes match.
+    let mut compared = 0;
+    for d in &days {
+        let Some(ref_bar) = daily.bars.iter().find(|b| b.time == d.time) else { continue };
+        assert!((d.close - ref_bar.close).abs() < 0.02, "{}: {} vs {}", d.time, d.close, ref_bar.close);
+        compared += 1;
+    }
+    assert!(compared > 5, "only {compared} days compared");
+}
