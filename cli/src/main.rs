@@ -2,6 +2,7 @@
 #![allow(clippy::disallowed_methods)] // the binary is where files, environment and terminal are read
 
 mod check;
+mod eval;
 mod files;
 mod render;
 
@@ -30,7 +31,7 @@ pub mod exit {
     about = "A checked strategy language for LLM-powered trading agents",
     long_about = "strat checks .strat files that declare agents, triggers, workflows and teams, \
                   and compiles them to one checked DAG IR.",
-    after_help = "Examples:\n  strat check examples/\n  strat check --format json strategy.strat\n  strat doc rsi\n\nExit codes: 0 clean, 1 problems found, 2 usage or I/O error."
+    after_help = "Examples:\n  strat check examples/\n  strat check --format json strategy.strat\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat doc rsi\n\nExit codes: 0 clean, 1 problems found, 2 usage or I/O error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -44,6 +45,11 @@ enum Command {
         after_help = "Examples:\n  strat check examples/\n  strat check --deny warnings src/ strategies/dip.strat\n  strat check --format json strategy.strat | jq '.[].code'\n  strat check --emit ir dip_buyer.strat > dip_buyer.ir.json\n\nFolders are searched recursively for *.strat files; all files named are checked together as one project.\nExit codes: 0 clean, 1 errors found (or warnings with --deny warnings), 2 usage or I/O error."
     )]
     Check(check::Args),
+    /// Evaluate an expression at every bar of historical data
+    #[command(
+        after_help = "Examples:\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat eval 'sma(SPY, 10) crosses above sma(SPY, 30)' --data SPY=spy.csv\n  strat eval 'close(AAPL) / close(MSFT)' --data AAPL=aapl.csv --data MSFT=msft.csv --format json\n\nCSV files may use the Yahoo layout (Date,Open,High,Low,Close,Adj Close,Volume), date,open,high,low,close,volume, an extra time column, or a leading index column. Rows that fail validation are skipped with a warning naming file and line. Values are empty during an indicator's warm-up.\nExit codes: 0 success, 1 the expression has errors or cannot be evaluated on price history, 2 usage or data error."
+    )]
+    Eval(eval::Args),
     /// Show the standard library reference, or one function's entry
     #[command(
         after_help = "Examples:\n  strat doc          # the whole reference, as markdown\n  strat doc rsi      # one function\n  strat doc limits   # the limit settings"
@@ -78,6 +84,7 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Eval(args) => eval::run(&args),
         Command::Doc { name } => doc(name.as_deref()),
     };
     ExitCode::from(code)

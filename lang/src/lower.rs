@@ -10,6 +10,14 @@ use crate::syntax::ast::{
 };
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Lowers one checked expression with nothing but the standard library in scope.
+pub fn lower_expr(e: &ast::Expr) -> ir::Expr {
+    let scope = Scope::default();
+    let units = BTreeMap::new();
+    let mut l = Lowerer { scope: &scope, units: &units, locals: Vec::new(), graph: None };
+    l.expr(e)
+}
+
 /// Lowers every declaration of the given files.
 pub fn lower(units: &[Unit], scopes: &BTreeMap<FileId, Scope>) -> Program {
     let by_id: BTreeMap<FileId, &Unit> = units.iter().map(|u| (u.id, u)).collect();

@@ -3,4 +3,5 @@
 //! Loading takes text, not paths: reading files is the caller's job, so the engine never
 //! touches the disk except through its host.
 
+pub mod eval;
 pub mod market;

@@ -99,6 +99,29 @@ pub struct CheckResult {
     pub scopes: BTreeMap<FileId, Scope>,
 }
 
+/// Checks one expression on its own: no declarations are in scope, only the standard library.
+/// Returns its type and the diagnostics.
+pub fn check_expr(file: FileId, e: &ast::Expr) -> (Ty, Vec<Diagnostic>) {
+    let units = BTreeMap::new();
+    let scopes = BTreeMap::new();
+    let mut cx = Checker {
+        units: &units,
+        scopes: &scopes,
+        diags: Vec::new(),
+        used: BTreeSet::new(),
+        team_members: BTreeMap::new(),
+        file,
+        locals: Vec::new(),
+        item: ItemCx::default(),
+        in_template: false,
+        limits_cache: BTreeMap::new(),
+        universe_cache: BTreeMap::new(),
+        broken: BTreeMap::new(),
+    };
+    let t = cx.value(e);
+    (t.ty, cx.diags)
+}
+
 /// Checks every file of the project.
 pub fn check(units: &[Unit]) -> CheckResult {
     let by_id: BTreeMap<FileId, &Unit> = units.iter().map(|u| (u.id, u)).collect();

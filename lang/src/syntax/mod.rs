@@ -7,4 +7,4 @@ mod parser;
 pub mod token;
 
 pub use literal::{number_unit, split_number};
-pub use parser::{MAX_DEPTH, parse};
+pub use parser::{MAX_DEPTH, parse, parse_expr};

@@ -55,6 +55,18 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     (f, p.diags)
 }
 
+/// Parses one expression filling the whole text (the REPL and `strat eval` use this).
+pub fn parse_expr(file: FileId, text: &str) -> (Expr, Vec<Diagnostic>) {
+    let lexed = lex(file, text, 0);
+    let mut p = Parser::new(file, text, lexed.tokens);
+    p.diags = lexed.diagnostics;
+    let e = p.expr();
+    if !p.at(Kind::Eof) {
+        p.error_expected("the end of the expression");
+    }
+    (e, p.diags)
+}
+
 struct Parser<'a> {
     file: FileId,
     text: &'a str,

@@ -1,0 +1,130 @@
+//! `strat eval`: the value of an expression at every bar of CSV data.
+
+use crate::{ColorChoice, exit, render};
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use strat_lang::Workspace;
+use strat_runtime::eval::{Value, evaluate};
+use strat_runtime::market::{Bar, parse_csv};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum EvalFormat {
+    Csv,
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The expression, e.g. 'rsi(SPY, 14) < 30'
+    expr: String,
+    /// Price data for a symbol, as SYMBOL=PATH (repeat for several symbols)
+    #[arg(long = "data", value_name = "SYMBOL=PATH", required = true)]
+    data: Vec<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = EvalFormat::Csv)]
+    format: EvalFormat,
+    /// When to use colour in error reports
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+pub fn run(args: &Args) -> u8 {
+    let checked = strat_lang::check_expression(&args.expr);
+    if !checked.diagnostics.is_empty() {
+        let mut ws = Workspace::new();
+        ws.set_file("<expr>", args.expr.clone().into_bytes());
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        let _ = render::human(&ws, &checked.diagnostics, color, &mut std::io::stderr().lock());
+    }
+    let Some(expr) = checked.expr else { return exit::FOUND };
+    if matches!(checked.ty.as_str(), "macd" | "bollinger") {
+        let field = if checked.ty == "macd" { ".histogram" } else { ".lower" };
+        eprintln!("error: the value is a {} record; pick one field, e.g. `{}{field}`", checked.ty, args.expr);
+        return exit::FOUND;
+    }
+    let mut data: BTreeMap<String, Vec<Bar>> = BTreeMap::new();
+    for spec in &args.data {
+        let Some((sym, path)) = spec.split_once('=').filter(|(s, p)| !s.is_empty() && !p.is_empty()) else {
+            eprintln!("error: `--data {spec}` must be SYMBOL=PATH, e.g. `--data SPY=spy.csv`");
+            return exit::USAGE;
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: cannot read `{path}`: {e}");
+                return exit::USAGE;
+            }
+        };
+        let loaded = match parse_csv(&text) {
+            Ok(l) => l,
+            Err(p) => {
+                eprintln!("error: {path}:{}: {}", p.line, p.message);
+                return exit::USAGE;
+            }
+        };
+        for p in &loaded.problems {
+            eprintln!("warning: {path}:{}: {} (row skipped)", p.line, p.message);
+        }
+        if loaded.bars.is_empty() {
+            eprintln!("warning: `{path}` has no valid bars; {sym} is left out");
+            continue;
+        }
+        data.insert(sym.to_string(), loaded.bars);
+    }
+    let values = match evaluate(&expr, &data) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return if e.starts_with("no data for") { exit::USAGE } else { exit::FOUND };
+        }
+    };
+    let daily = values.iter().all(|(t, _)| t.time() == chrono::NaiveTime::MIN);
+    let stamp = |t: &chrono::NaiveDateTime| if daily { t.date().to_string() } else { t.to_string() };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = match args.format {
+        EvalFormat::Csv => (|| {
+            writeln!(out, "date,value")?;
+            for (t, v) in &values {
+                match v {
+                    Some(v) => writeln!(out, "{},{v}", stamp(t))?,
+                    None => writeln!(out, "{},", stamp(t))?,
+                }
+            }
+            out.flush()
+        })(),
+        EvalFormat::Json => {
+            let rows: Vec<serde_json::Value> = values
+                .iter()
+                .map(|(t, v)| serde_json::json!({ "date": stamp(t), "value": v.as_ref().map(json_value) }))
+                .collect();
+            serde_json::to_writer(&mut out, &rows)
+                .map_err(std::io::Error::other)
+                .and_then(|()| writeln!(out))
+                .and_then(|()| out.flush())
+        }
+    };
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: cannot write output: {e}");
+            exit::USAGE
+        }
+        _ => exit::OK,
+    }
+}
+
+fn json_value(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Num(x) => serde_json::json!(x),
+        Value::Bool(b) => serde_json::json!(b),
+        Value::Text(t) | Value::Symbol(t) => serde_json::json!(t),
+        Value::Macd(m) => serde_json::json!({ "macd": m.macd, "signal": m.signal, "histogram": m.histogram }),
+        Value::Bands(b) => serde_json::json!({ "upper": b.upper, "middle": b.middle, "lower": b.lower }),
+    }
+}
