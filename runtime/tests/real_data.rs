@@ -68,3 +68,23 @@ fn five_minute_bars_resample_to_days_like_the_daily_file() {
     }
     assert!(compared > 5, "only {compared} days compared");
 }
+
+#[test]
+fn the_calendar_agrees_with_twenty_years_of_spy_trading_days() {
+    use strat_runtime::market::calendar::is_trading_day;
+    let l = parse_csv(&load("SPY_D.csv")).expect("loads");
+    let days: Vec<chrono::NaiveDate> = l.bars.iter().map(|b| b.time.date()).collect();
+    let traded: std::collections::BTreeSet<_> = days.iter().copied().collect();
+    let not_trading: Vec<_> = days.iter().filter(|d| !is_trading_day(**d)).collect();
+    assert!(not_trading.is_empty(), "bars on days the calendar calls closed: {not_trading:?}");
+    let (first, last) = (days[0], days[days.len() - 1]);
+    let mut missing = Vec::new();
+    let mut d = first;
+    while d <= last {
+        if is_trading_day(d) && !traded.contains(&d) {
+            missing.push(d);
+        }
+        d = d.succ_opt().expect("next day");
+    }
+    assert!(missing.is_empty(), "trading days without a bar: {missing:?}");
+}
