@@ -4,6 +4,7 @@ mod bar;
 pub mod calendar;
 mod csv;
 mod resample;
+pub mod simulated;
 
 pub use bar::Bar;
 pub use csv::{Layout, Loaded, Problem, parse_csv};
