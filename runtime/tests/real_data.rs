@@ -88,3 +88,20 @@ fn the_calendar_agrees_with_twenty_years_of_spy_trading_days() {
     }
     assert!(missing.is_empty(), "trading days without a bar: {missing:?}");
 }
+
+#[test]
+fn polygon_aggregates_fixture() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/fixtures/polygon/v2_aggs_ticker_AAPL_range_1_day_2005-04-01_2005-04-04.json");
+    let json = std::fs::read_to_string(p).expect("fixture");
+    let (bars, problems) = strat_runtime::market::parse_polygon_aggs(&json).expect("parses");
+    assert!(problems.is_empty());
+    assert_eq!(bars.len(), 2);
+    // 1112331600000 ms is 2005-04-01 00:00 in New York (EST): daily bars land on their day.
+    assert_eq!(bars[0].time.to_string(), "2005-04-01 00:00:00");
+    assert_eq!(bars[1].time.to_string(), "2005-04-04 00:00:00");
+    assert_eq!(
+        (bars[0].open, bars[0].high, bars[0].low, bars[0].close, bars[0].volume),
+        (1.5032, 1.5064, 1.4489, 1.4604, 642_646_396.0)
+    );
+}

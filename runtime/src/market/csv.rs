@@ -73,15 +73,9 @@ pub fn parse_csv(text: &str) -> Result<Loaded, Problem> {
         checked_width = true;
         match row(&layout, &fields) {
             Err(message) => problems.push(Problem { line: n, message }),
-            Ok(bar) => match bars.last() {
-                Some(prev) if bar.time == prev.time => {
-                    problems.push(Problem { line: n, message: format!("duplicate timestamp {}", bar.time) })
-                }
-                Some(prev) if bar.time < prev.time => problems.push(Problem {
-                    line: n,
-                    message: format!("timestamp {} is earlier than the row before ({})", bar.time, prev.time),
-                }),
-                _ => bars.push(bar),
+            Ok(bar) => match super::validate::follows(bars.last(), &bar) {
+                Err(message) => problems.push(Problem { line: n, message }),
+                Ok(()) => bars.push(bar),
             },
         }
     }
@@ -141,18 +135,9 @@ fn row(l: &Layout, f: &[&str]) -> Result<Bar, String> {
         Some(v) => num(v, "volume")?,
         None => 0.0,
     };
-    for (name, v) in [("open", open), ("high", high), ("low", low), ("close", close)] {
-        if v <= 0.0 {
-            return Err(format!("{name} price {v} is not positive"));
-        }
-    }
-    if high < low {
-        return Err(format!("high {high} is below low {low}"));
-    }
-    if volume < 0.0 {
-        return Err(format!("volume {volume} is negative"));
-    }
-    Ok(Bar { time, open, high, low, close, volume })
+    let bar = Bar { time, open, high, low, close, volume };
+    super::validate::check_bar(&bar)?;
+    Ok(bar)
 }
 
 fn timestamp(date: &str, time: Option<&str>) -> Result<NaiveDateTime, String> {
@@ -200,7 +185,7 @@ mod tests {
                 (4, "high 8 is below low 9"),
                 (5, "open price 0 is not positive"),
                 (7, "duplicate timestamp 2020-01-07 00:00:00"),
-                (8, "timestamp 2020-01-03 00:00:00 is earlier than the row before (2020-01-07 00:00:00)"),
+                (8, "timestamp 2020-01-03 00:00:00 is earlier than the one before (2020-01-07 00:00:00)"),
                 (9, "5 fields, but the header names 6"),
                 (10, "close `abc` is not a number"),
             ]

@@ -3,9 +3,12 @@
 mod bar;
 pub mod calendar;
 mod csv;
+mod polygon;
 mod resample;
 pub mod simulated;
+mod validate;
 
 pub use bar::Bar;
 pub use csv::{Layout, Loaded, Problem, parse_csv};
+pub use polygon::parse_polygon_aggs;
 pub use resample::resample;

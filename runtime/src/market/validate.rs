@@ -1,0 +1,33 @@
+//! The checks every loaded bar passes, whatever its source.
+
+use super::Bar;
+
+/// Prices finite and positive, high not below low, volume finite and not negative.
+pub(crate) fn check_bar(b: &Bar) -> Result<(), String> {
+    for (name, v) in [("open", b.open), ("high", b.high), ("low", b.low), ("close", b.close), ("volume", b.volume)] {
+        if !v.is_finite() {
+            return Err(format!("{name} is {v}"));
+        }
+    }
+    for (name, v) in [("open", b.open), ("high", b.high), ("low", b.low), ("close", b.close)] {
+        if v <= 0.0 {
+            return Err(format!("{name} price {v} is not positive"));
+        }
+    }
+    if b.high < b.low {
+        return Err(format!("high {} is below low {}", b.high, b.low));
+    }
+    if b.volume < 0.0 {
+        return Err(format!("volume {} is negative", b.volume));
+    }
+    Ok(())
+}
+
+/// A bar may follow `prev` only strictly later in time.
+pub(crate) fn follows(prev: Option<&Bar>, b: &Bar) -> Result<(), String> {
+    match prev {
+        Some(p) if b.time == p.time => Err(format!("duplicate timestamp {}", b.time)),
+        Some(p) if b.time < p.time => Err(format!("timestamp {} is earlier than the one before ({})", b.time, p.time)),
+        _ => Ok(()),
+    }
+}
