@@ -57,9 +57,11 @@ pub fn parse_csv(text: &str) -> Result<Loaded, Problem> {
     let mut bars: Vec<Bar> = Vec::new();
     let mut problems = Vec::new();
     let mut checked_width = false;
+    let mut fields: Vec<&str> = Vec::with_capacity(layout.fields);
     for (i, line) in lines {
         let n = i + 1;
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        fields.clear();
+        fields.extend(line.split(',').map(str::trim));
         if fields.len() != layout.fields {
             if !checked_width {
                 return Err(width_problem(&layout, &fields, n));
@@ -145,9 +147,7 @@ fn timestamp(date: &str, time: Option<&str>) -> Result<NaiveDateTime, String> {
         Some((d, t)) => (d, Some(t)),
         None => (date, None),
     };
-    let d = NaiveDate::parse_from_str(day, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(day, "%Y%m%d"))
-        .map_err(|_| format!("date `{date}` is not YYYY-MM-DD"))?;
+    let d = parse_date(day).ok_or_else(|| format!("date `{date}` is not YYYY-MM-DD"))?;
     let t = match time.or(inline_time) {
         Some(t) => parse_time(t).ok_or_else(|| format!("time `{t}` is not HH:MM or HH:MM:SS"))?,
         None => NaiveTime::MIN,
@@ -155,8 +155,32 @@ fn timestamp(date: &str, time: Option<&str>) -> Result<NaiveDateTime, String> {
     Ok(d.and_time(t))
 }
 
+/// Digits at `range` of `s` as a number (all bytes must be ASCII digits).
+fn digits(s: &[u8], range: std::ops::Range<usize>) -> Option<u32> {
+    s.get(range)?.iter().try_fold(0u32, |n, b| b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0')))
+}
+
+/// `YYYY-MM-DD` or `YYYYMMDD`, read by hand: this runs once per row.
+fn parse_date(d: &str) -> Option<NaiveDate> {
+    let b = d.as_bytes();
+    let (y, m, day) = match b.len() {
+        10 if b[4] == b'-' && b[7] == b'-' => (digits(b, 0..4)?, digits(b, 5..7)?, digits(b, 8..10)?),
+        8 => (digits(b, 0..4)?, digits(b, 4..6)?, digits(b, 6..8)?),
+        _ => return None,
+    };
+    NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, day)
+}
+
+/// `HH:MM:SS` or `HH:MM`.
 fn parse_time(t: &str) -> Option<NaiveTime> {
-    NaiveTime::parse_from_str(t, "%H:%M:%S").or_else(|_| NaiveTime::parse_from_str(t, "%H:%M")).ok()
+    let b = t.as_bytes();
+    match b.len() {
+        8 if b[2] == b':' && b[5] == b':' => {
+            NaiveTime::from_hms_opt(digits(b, 0..2)?, digits(b, 3..5)?, digits(b, 6..8)?)
+        }
+        5 if b[2] == b':' => NaiveTime::from_hms_opt(digits(b, 0..2)?, digits(b, 3..5)?, 0),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Bars and the loading of bar series.
 
 mod bar;
+pub mod cache;
 pub mod calendar;
 mod csv;
 mod polygon;
