@@ -126,5 +126,7 @@ fn json_value(v: &Value) -> serde_json::Value {
         Value::Text(t) | Value::Symbol(t) => serde_json::json!(t),
         Value::Macd(m) => serde_json::json!({ "macd": m.macd, "signal": m.signal, "histogram": m.histogram }),
         Value::Bands(b) => serde_json::json!({ "upper": b.upper, "middle": b.middle, "lower": b.lower }),
+        // `strat eval` sees no portfolio; a run's values are never printed here.
+        Value::Position(_) | Value::Portfolio(_) => serde_json::Value::Null,
     }
 }

@@ -22,6 +22,51 @@ pub enum Value {
     Symbol(String),
     Macd(MacdValue),
     Bands(Bands),
+    Position(PositionView),
+    Portfolio(PortfolioView),
+}
+
+/// A position as expressions see it (`position(SPY).pnl_percent`).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PositionView {
+    pub quantity: f64,
+    pub avg_cost: f64,
+    pub current_price: f64,
+    pub market_value: f64,
+    pub unrealized_pnl: f64,
+    pub pnl_percent: f64,
+}
+
+/// The account as expressions see it (`portfolio.cash`).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PortfolioView {
+    pub cash: f64,
+    pub buying_power: f64,
+    pub total_value: f64,
+    pub positions_count: f64,
+    pub daily_pnl: f64,
+}
+
+/// What an expression may ask beyond prices: the portfolio and the run's bindings.
+pub trait World {
+    fn position(&self, symbol: &str) -> PositionView;
+    fn portfolio(&self) -> PortfolioView;
+    fn local(&self, name: &str) -> Option<Value>;
+}
+
+/// A world with nothing in it: `strat eval` sees price history only.
+pub struct NoWorld;
+
+impl World for NoWorld {
+    fn position(&self, _: &str) -> PositionView {
+        PositionView::default()
+    }
+    fn portfolio(&self) -> PortfolioView {
+        PortfolioView::default()
+    }
+    fn local(&self, _: &str) -> Option<Value> {
+        None
+    }
 }
 
 impl std::fmt::Display for Value {
@@ -34,6 +79,8 @@ impl std::fmt::Display for Value {
                 write!(f, "{{\"macd\":{},\"signal\":{},\"histogram\":{}}}", m.macd, m.signal, m.histogram)
             }
             Value::Bands(b) => write!(f, "{{\"upper\":{},\"middle\":{},\"lower\":{}}}", b.upper, b.middle, b.lower),
+            Value::Position(p) => write!(f, "{{\"quantity\":{},\"avg_cost\":{}}}", p.quantity, p.avg_cost),
+            Value::Portfolio(p) => write!(f, "{{\"cash\":{},\"total_value\":{}}}", p.cash, p.total_value),
         }
     }
 }
@@ -67,35 +114,92 @@ enum Ind {
 #[derive(Debug, Clone)]
 enum Node {
     Const(Value),
-    Price { sym: usize, field: Field },
-    Indicator { sym: usize, ind: Ind, last: Option<Value> },
-    Field { base: Box<Node>, name: String },
+    Price {
+        sym: usize,
+        field: Field,
+    },
+    /// Stateful: updated once per step whatever the number of evaluations (`stamp`).
+    Indicator {
+        sym: usize,
+        ind: Ind,
+        last: Option<Value>,
+        stamp: u64,
+    },
+    Holding {
+        sym: usize,
+    },
+    Position {
+        sym: usize,
+    },
+    Portfolio,
+    Local(String),
+    Field {
+        base: Box<Node>,
+        name: String,
+    },
     Not(Box<Node>),
     Neg(Box<Node>),
-    Binary { op: String, lhs: Box<Node>, rhs: Box<Node> },
-    Crosses { above: bool, lhs: Box<Node>, rhs: Box<Node>, sign: i8 },
-    Math { func: String, args: Vec<Node> },
+    Binary {
+        op: String,
+        lhs: Box<Node>,
+        rhs: Box<Node>,
+    },
+    Crosses {
+        above: bool,
+        lhs: Box<Node>,
+        rhs: Box<Node>,
+        sign: i8,
+        stamp: u64,
+        last: Option<Value>,
+    },
+    Math {
+        func: String,
+        args: Vec<Node>,
+    },
 }
 
 /// What one step sees: for each symbol, its latest bar at or before now, and whether that bar
-/// closed at this step.
-struct Step<'a> {
-    bars: &'a [Option<(Bar, bool)>],
+/// closed at this step. `id` grows by one each step (from 1).
+pub struct Step<'a> {
+    pub id: u64,
+    pub bars: &'a [Option<(Bar, bool)>],
+}
+
+/// A compiled expression with its own indicator state.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    root: Node,
+    symbols: Vec<String>,
+}
+
+impl Compiled {
+    /// Compiles against a fixed list of symbols (their order indexes `Step::bars`). With
+    /// `world` false, anything beyond price history is an error (`strat eval`).
+    pub fn new(expr: &Expr, symbols: &[String], intervals: &[i64], world: bool) -> Result<Compiled, String> {
+        let syms: Vec<&String> = symbols.iter().collect();
+        Ok(Compiled { root: compile(expr, &syms, intervals, world)?, symbols: symbols.to_vec() })
+    }
+
+    /// The value at this step. Safe to call several times in one step.
+    pub fn value(&mut self, step: &Step<'_>, world: &dyn World) -> Option<Value> {
+        let names: Vec<&str> = self.symbols.iter().map(String::as_str).collect();
+        eval_node(&mut self.root, step, world, &names)
+    }
 }
 
 /// Evaluates `expr` at every timestamp of `data` (symbol → bars in time order).
 /// Returns an error for constructs that need more than price history (portfolio, news).
 pub fn evaluate(expr: &Expr, data: &BTreeMap<String, Vec<Bar>>) -> Result<Vec<(NaiveDateTime, Option<Value>)>, String> {
-    let symbols: Vec<&String> = data.keys().collect();
+    let symbols: Vec<String> = data.keys().cloned().collect();
     let intervals: Vec<i64> = data.values().map(|b| interval_seconds(b)).collect();
-    let mut root = compile(expr, &symbols, &intervals)?;
+    let mut compiled = Compiled::new(expr, &symbols, &intervals, false)?;
     let mut times: Vec<NaiveDateTime> = data.values().flat_map(|bars| bars.iter().map(|b| b.time)).collect();
     times.sort();
     times.dedup();
     let mut cursors = vec![0usize; symbols.len()];
     let mut current: Vec<Option<(Bar, bool)>> = vec![None; symbols.len()];
     let mut out = Vec::with_capacity(times.len());
-    for t in times {
+    for (id, t) in (1u64..).zip(times) {
         for (i, bars) in data.values().enumerate() {
             let mut fresh = false;
             while cursors[i] < bars.len() && bars[cursors[i]].time <= t {
@@ -107,14 +211,14 @@ pub fn evaluate(expr: &Expr, data: &BTreeMap<String, Vec<Bar>>) -> Result<Vec<(N
                 *new = false;
             }
         }
-        let v = step(&mut root, &Step { bars: &current });
+        let v = compiled.value(&Step { id, bars: &current }, &NoWorld);
         out.push((t, v));
     }
     Ok(out)
 }
 
 /// The typical spacing of bars in seconds (median of the first gaps); a day for one bar.
-fn interval_seconds(bars: &[Bar]) -> i64 {
+pub fn interval_seconds(bars: &[Bar]) -> i64 {
     let mut gaps: Vec<i64> =
         bars.windows(2).take(200).map(|w| (w[1].time - w[0].time).num_seconds()).filter(|g| *g > 0).collect();
     gaps.sort_unstable();
@@ -142,8 +246,8 @@ fn num(e: &Expr) -> Option<f64> {
     }
 }
 
-fn compile(e: &Expr, symbols: &[&String], intervals: &[i64]) -> Result<Node, String> {
-    let sub = |e: &Expr| compile(e, symbols, intervals).map(Box::new);
+fn compile(e: &Expr, symbols: &[&String], intervals: &[i64], world: bool) -> Result<Node, String> {
+    let sub = |e: &Expr| compile(e, symbols, intervals, world).map(Box::new);
     Ok(match e {
         Expr::Num { value, .. } => {
             Node::Const(Value::Num(value.parse().map_err(|_| format!("`{value}` is not a number"))?))
@@ -155,11 +259,18 @@ fn compile(e: &Expr, symbols: &[&String], intervals: &[i64]) -> Result<Node, Str
         Expr::Not { operand } => Node::Not(sub(operand)?),
         Expr::Neg { operand } => Node::Neg(sub(operand)?),
         Expr::Field { base, name } => Node::Field { base: sub(base)?, name: name.clone() },
-        Expr::Binary { op, lhs, rhs } if op == "crosses above" || op == "crosses below" => {
-            Node::Crosses { above: op == "crosses above", lhs: sub(lhs)?, rhs: sub(rhs)?, sign: 0 }
-        }
+        Expr::Binary { op, lhs, rhs } if op == "crosses above" || op == "crosses below" => Node::Crosses {
+            above: op == "crosses above",
+            lhs: sub(lhs)?,
+            rhs: sub(rhs)?,
+            sign: 0,
+            stamp: 0,
+            last: None,
+        },
         Expr::Binary { op, lhs, rhs } => Node::Binary { op: op.clone(), lhs: sub(lhs)?, rhs: sub(rhs)? },
-        Expr::Call { func, args } => call(func, args, symbols, intervals)?,
+        Expr::Call { func, args } => call(func, args, symbols, intervals, world)?,
+        Expr::Global { name } if world && name == "portfolio" => Node::Portfolio,
+        Expr::Local { name } if world => Node::Local(name.clone()),
         Expr::Universe { name } => return Err(format!("`{name}` is a universe; evaluate one symbol at a time")),
         Expr::Global { name } => {
             return Err(format!("`{name}` needs a portfolio or a live run; `strat eval` sees price history only"));
@@ -171,9 +282,9 @@ fn compile(e: &Expr, symbols: &[&String], intervals: &[i64]) -> Result<Node, Str
     })
 }
 
-fn call(func: &str, args: &[Expr], symbols: &[&String], intervals: &[i64]) -> Result<Node, String> {
+fn call(func: &str, args: &[Expr], symbols: &[&String], intervals: &[i64], world: bool) -> Result<Node, String> {
     if matches!(func, "abs" | "min" | "max" | "floor" | "round") {
-        let args = args.iter().map(|a| compile(a, symbols, intervals)).collect::<Result<_, _>>()?;
+        let args = args.iter().map(|a| compile(a, symbols, intervals, world)).collect::<Result<_, _>>()?;
         return Ok(Node::Math { func: func.to_string(), args });
     }
     let sym = match args.first() {
@@ -201,7 +312,7 @@ fn call(func: &str, args: &[Expr], symbols: &[&String], intervals: &[i64]) -> Re
         }
     };
     let price = |field| Ok(Node::Price { sym, field });
-    let ind = |ind| Ok(Node::Indicator { sym, ind, last: None });
+    let ind = |ind| Ok(Node::Indicator { sym, ind, last: None, stamp: 0 });
     match func {
         "price" | "close" => price(Field::Close),
         "open" => price(Field::Open),
@@ -220,6 +331,8 @@ fn call(func: &str, args: &[Expr], symbols: &[&String], intervals: &[i64]) -> Re
         "vwap" => ind(Ind::Vwap(Vwap::new())),
         "change" => ind(Ind::Change(Change::new(window(1)?))),
         "avg_volume" => ind(Ind::AvgVolume(Sma::new(window(1)?))),
+        "holding" if world => Ok(Node::Holding { sym }),
+        "position" if world => Ok(Node::Position { sym }),
         "volume_spike" => {
             ind(Ind::VolumeSpike { avg: Sma::new(window_bars(20.0 * 86_400.0, interval)), multiplier: param(1)? })
         }
@@ -229,7 +342,8 @@ fn call(func: &str, args: &[Expr], symbols: &[&String], intervals: &[i64]) -> Re
     }
 }
 
-fn step(n: &mut Node, s: &Step<'_>) -> Option<Value> {
+fn eval_node(n: &mut Node, s: &Step<'_>, w: &dyn World, names: &[&str]) -> Option<Value> {
+    let step = |n: &mut Node, s: &Step<'_>| eval_node(n, s, w, names);
     match n {
         Node::Const(v) => Some(v.clone()),
         Node::Price { sym, field } => {
@@ -242,13 +356,19 @@ fn step(n: &mut Node, s: &Step<'_>) -> Option<Value> {
                 Field::Volume => bar.volume,
             }))
         }
-        Node::Indicator { sym, ind, last } => {
-            let (bar, fresh) = s.bars.get(*sym)?.as_ref()?;
-            if *fresh {
-                *last = update(ind, bar);
+        Node::Indicator { sym, ind, last, stamp } => {
+            if *stamp != s.id {
+                *stamp = s.id;
+                if let Some((bar, true)) = s.bars.get(*sym).and_then(Option::as_ref) {
+                    *last = update(ind, bar);
+                }
             }
             last.clone()
         }
+        Node::Holding { sym } => Some(Value::Bool(w.position(names.get(*sym)?).quantity != 0.0)),
+        Node::Position { sym } => Some(Value::Position(w.position(names.get(*sym)?))),
+        Node::Portfolio => Some(Value::Portfolio(w.portfolio())),
+        Node::Local(name) => w.local(name),
         Node::Field { base, name } => match (step(base, s)?, name.as_str()) {
             (Value::Macd(m), "macd") => Some(Value::Num(m.macd)),
             (Value::Macd(m), "signal") => Some(Value::Num(m.signal)),
@@ -256,6 +376,23 @@ fn step(n: &mut Node, s: &Step<'_>) -> Option<Value> {
             (Value::Bands(b), "upper") => Some(Value::Num(b.upper)),
             (Value::Bands(b), "middle") => Some(Value::Num(b.middle)),
             (Value::Bands(b), "lower") => Some(Value::Num(b.lower)),
+            (Value::Position(p), f) => Some(Value::Num(match f {
+                "quantity" => p.quantity,
+                "avg_cost" => p.avg_cost,
+                "current_price" => p.current_price,
+                "market_value" => p.market_value,
+                "unrealized_pnl" => p.unrealized_pnl,
+                "pnl_percent" => p.pnl_percent,
+                _ => return None,
+            })),
+            (Value::Portfolio(p), f) => Some(Value::Num(match f {
+                "cash" => p.cash,
+                "buying_power" => p.buying_power,
+                "total_value" => p.total_value,
+                "positions_count" => p.positions_count,
+                "daily_pnl" => p.daily_pnl,
+                _ => return None,
+            })),
             _ => None,
         },
         Node::Not(x) => match step(x, s)? {
@@ -266,9 +403,16 @@ fn step(n: &mut Node, s: &Step<'_>) -> Option<Value> {
             Value::Num(v) => Some(Value::Num(-v)),
             _ => None,
         },
-        Node::Crosses { above, lhs, rhs, sign } => {
+        Node::Crosses { above, lhs, rhs, sign, stamp, last } => {
+            if *stamp == s.id {
+                return last.clone();
+            }
+            *stamp = s.id;
             let (a, b) = (step(lhs, s), step(rhs, s));
-            let (Some(Value::Num(a)), Some(Value::Num(b))) = (a, b) else { return None };
+            let (Some(Value::Num(a)), Some(Value::Num(b))) = (a, b) else {
+                *last = None;
+                return None;
+            };
             let d = a - b;
             // A zero difference carries the previous sign, so one crossing fires once.
             let new = if d > 0.0 {
@@ -280,7 +424,8 @@ fn step(n: &mut Node, s: &Step<'_>) -> Option<Value> {
             };
             let fired = if *above { *sign == -1 && new == 1 } else { *sign == 1 && new == -1 };
             *sign = new;
-            Some(Value::Bool(fired))
+            *last = Some(Value::Bool(fired));
+            last.clone()
         }
         Node::Binary { op, lhs, rhs } => {
             let (a, b) = (step(lhs, s), step(rhs, s));

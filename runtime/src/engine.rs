@@ -1,0 +1,558 @@
+//! The engine: runs the workflows of a checked program bar by bar against historical data, with
+//! the paper broker and the risk gate. Market orders decided at a bar's close fill at the next
+//! bar's open.
+//!
+//! Each step: fill pending orders at the open of the symbols with a new bar; advance every
+//! expression once (so indicators and crossings see every bar, whichever branch runs); fire
+//! the triggers; run the fired graphs; mark the portfolio at the closes.
+
+use crate::broker::{PaperBroker, Side, Status, dec, to_f64};
+use crate::eval::{Compiled, PortfolioView, PositionView, Step, Value, World, interval_seconds};
+use crate::market::Bar;
+use chrono::NaiveDateTime;
+use std::collections::BTreeMap;
+use strat_lang::ir::{self, Action, Expr, GraphKind, NodeKind, Part, Program, TriggerKind};
+
+/// Most nodes one execution may visit: a graph is acyclic, so this only guards against bugs.
+const FUEL: usize = 10_000;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub cash: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct GraphStats {
+    pub executions: u64,
+    pub orders: u64,
+    pub refused: u64,
+    pub failed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LogLine {
+    pub time: NaiveDateTime,
+    pub graph: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Report {
+    pub initial_cash: f64,
+    pub final_equity: f64,
+    /// Percent.
+    pub r#return: f64,
+    /// Percent, positive.
+    pub max_drawdown: f64,
+    pub sharpe: Option<f64>,
+    /// Share of closed round trips that made money, percent.
+    pub win_rate: Option<f64>,
+    pub orders: Vec<crate::broker::Order>,
+    pub equity_curve: Vec<(NaiveDateTime, f64)>,
+    pub log: Vec<LogLine>,
+    pub stats: BTreeMap<String, GraphStats>,
+    pub warnings: Vec<String>,
+}
+
+enum SizePlan {
+    All,
+    Shares(Compiled),
+    Value(Compiled),
+    Fraction(Compiled, String),
+}
+
+struct OrderPlan {
+    side: Side,
+    symbol: Compiled,
+    size: SizePlan,
+}
+
+enum Step_ {
+    Expr(Compiled),
+    Order(Box<OrderPlan>),
+    Template(Vec<TemplatePart>),
+    Nothing,
+}
+
+enum TemplatePart {
+    Text(String),
+    Expr(Compiled),
+}
+
+struct Limits {
+    allow: Option<Vec<String>>,
+    block: Vec<String>,
+    max_position: Option<f64>,
+    max_allocation: Option<f64>,
+    max_daily_trades: Option<u64>,
+}
+
+struct Runner {
+    name: String,
+    graph: ir::Graph,
+    steps: BTreeMap<u32, Step_>,
+    triggers: Vec<TriggerPlan>,
+    limits: Option<Limits>,
+}
+
+enum TriggerPlan {
+    Bar(Vec<usize>),
+    Condition(Compiled),
+}
+
+/// The portfolio and bindings an expression sees during a run.
+struct RunWorld<'a> {
+    broker: &'a PaperBroker,
+    prices: &'a BTreeMap<String, f64>,
+    locals: &'a BTreeMap<String, Value>,
+}
+
+impl World for RunWorld<'_> {
+    fn position(&self, symbol: &str) -> PositionView {
+        let price = self.prices.get(symbol).copied().unwrap_or(0.0);
+        match self.broker.position(symbol) {
+            Some(p) => {
+                let qty = p.qty as f64;
+                let cost = to_f64(p.avg_cost);
+                PositionView {
+                    quantity: qty,
+                    avg_cost: cost,
+                    current_price: price,
+                    market_value: qty * price,
+                    unrealized_pnl: qty * (price - cost),
+                    pnl_percent: if cost > 0.0 { (price / cost - 1.0) * 100.0 } else { 0.0 },
+                }
+            }
+            None => PositionView { current_price: price, ..PositionView::default() },
+        }
+    }
+
+    fn portfolio(&self) -> PortfolioView {
+        let cash = to_f64(self.broker.cash());
+        PortfolioView {
+            cash,
+            buying_power: cash,
+            total_value: to_f64(self.broker.equity(self.prices)),
+            positions_count: self.broker.positions().len() as f64,
+            daily_pnl: 0.0,
+        }
+    }
+
+    fn local(&self, name: &str) -> Option<Value> {
+        self.locals.get(name).cloned()
+    }
+}
+
+fn limits_of(program: &Program, name: &str) -> Limits {
+    let values = program.limits.get(name);
+    let num = |k: &str| match values.and_then(|v| v.get(k)) {
+        Some(ir::Value::Number { value, .. }) => value.parse::<f64>().ok(),
+        _ => None,
+    };
+    let syms = |k: &str| match values.and_then(|v| v.get(k)) {
+        Some(ir::Value::Symbols { value }) => Some(value.clone()),
+        _ => None,
+    };
+    Limits {
+        allow: syms("allow"),
+        block: syms("block").unwrap_or_default(),
+        max_position: num("max_position"),
+        max_allocation: num("max_allocation"),
+        max_daily_trades: num("max_daily_trades").map(|v| v as u64),
+    }
+}
+
+/// Runs every rule-only workflow of `program` over `data` (symbol → bars in time order).
+pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &Config) -> Result<Report, String> {
+    let symbols: Vec<String> = data.keys().cloned().collect();
+    let intervals: Vec<i64> = data.values().map(|b| interval_seconds(b)).collect();
+    let compile =
+        |e: &Expr, graph: &str| Compiled::new(e, &symbols, &intervals, true).map_err(|m| format!("`{graph}`: {m}"));
+    let mut warnings = Vec::new();
+    let mut runners = Vec::new();
+    for g in &program.graphs {
+        if g.kind != GraphKind::Workflow || g.nodes.iter().any(|n| matches!(n.kind, NodeKind::Llm { .. })) {
+            warnings.push(format!(
+                "`{}` asks a model; backtests run rule-only workflows for now, so it was left out",
+                g.name
+            ));
+            continue;
+        }
+        let mut steps = BTreeMap::new();
+        for n in &g.nodes {
+            let step = match &n.kind {
+                NodeKind::Condition { expr } | NodeKind::Switch { expr } | NodeKind::DataFetch { expr, .. } => {
+                    Step_::Expr(compile(expr, &g.name)?)
+                }
+                NodeKind::Action { action: Action::Order { side, symbol, size, .. } } => {
+                    let size = match size {
+                        ir::Size::All => SizePlan::All,
+                        ir::Size::Shares { expr } => SizePlan::Shares(compile(expr, &g.name)?),
+                        ir::Size::Value { expr } => SizePlan::Value(compile(expr, &g.name)?),
+                        ir::Size::Fraction { expr, of } => SizePlan::Fraction(compile(expr, &g.name)?, of.clone()),
+                    };
+                    Step_::Order(Box::new(OrderPlan {
+                        side: if side == "buy" { Side::Buy } else { Side::Sell },
+                        symbol: compile(symbol, &g.name)?,
+                        size,
+                    }))
+                }
+                NodeKind::Action { action: Action::Log { message } | Action::Notify { message } } => Step_::Template(
+                    message
+                        .iter()
+                        .map(|p| match p {
+                            Part::Text(t) => Ok(TemplatePart::Text(t.clone())),
+                            Part::Expr(e) => compile(e, &g.name).map(TemplatePart::Expr),
+                        })
+                        .collect::<Result<_, _>>()?,
+                ),
+                _ => Step_::Nothing,
+            };
+            steps.insert(n.id, step);
+        }
+        let mut triggers = Vec::new();
+        for t in &g.triggers {
+            match &t.kind {
+                TriggerKind::Bar { symbols: syms, .. } => triggers
+                    .push(TriggerPlan::Bar(syms.iter().filter_map(|s| symbols.iter().position(|x| x == s)).collect())),
+                TriggerKind::Condition { expr } => triggers.push(TriggerPlan::Condition(compile(expr, &g.name)?)),
+                other => warnings.push(format!(
+                    "`{}`: a {} trigger does not fire in a backtest",
+                    g.name,
+                    match other {
+                        TriggerKind::Schedule { .. } => "schedule",
+                        TriggerKind::News { .. } => "news",
+                        TriggerKind::Webhook { .. } => "webhook",
+                        _ => "manual",
+                    }
+                )),
+            }
+        }
+        runners.push(Runner {
+            name: g.name.clone(),
+            graph: g.clone(),
+            steps,
+            triggers,
+            limits: g.limits.as_deref().map(|l| limits_of(program, l)),
+        });
+    }
+    for s in program.graphs.iter().flat_map(|g| g.triggers.iter()).filter_map(|t| match &t.kind {
+        TriggerKind::Bar { symbols: syms, .. } | TriggerKind::News { symbols: syms, .. } => Some(syms),
+        _ => None,
+    }) {
+        for sym in s {
+            if !data.contains_key(sym) {
+                warnings.push(format!("no data for `{sym}`: add `--data {sym}=PATH`; it is left out"));
+            }
+        }
+    }
+    warnings.sort();
+    warnings.dedup();
+
+    let mut broker = PaperBroker::new(config.cash);
+    let mut times: Vec<NaiveDateTime> = data.values().flat_map(|b| b.iter().map(|x| x.time)).collect();
+    times.sort();
+    times.dedup();
+    let mut cursors = vec![0usize; symbols.len()];
+    let mut current: Vec<Option<(Bar, bool)>> = vec![None; symbols.len()];
+    let mut prices: BTreeMap<String, f64> = BTreeMap::new();
+    let mut report = Report {
+        initial_cash: config.cash,
+        final_equity: config.cash,
+        r#return: 0.0,
+        max_drawdown: 0.0,
+        sharpe: None,
+        win_rate: None,
+        orders: Vec::new(),
+        equity_curve: Vec::with_capacity(times.len()),
+        log: Vec::new(),
+        stats: runners.iter().map(|r| (r.name.clone(), GraphStats::default())).collect(),
+        warnings,
+    };
+    let no_locals = BTreeMap::new();
+    for (id, t) in (1u64..).zip(times) {
+        for (i, bars) in data.values().enumerate() {
+            let mut fresh = false;
+            while cursors[i] < bars.len() && bars[cursors[i]].time <= t {
+                current[i] = Some((bars[cursors[i]], true));
+                cursors[i] += 1;
+                fresh = true;
+            }
+            if let Some((bar, new)) = &mut current[i] {
+                *new = fresh;
+                if fresh {
+                    broker.on_open(&symbols[i], t, bar.open);
+                    prices.insert(symbols[i].clone(), bar.close);
+                }
+            }
+        }
+        let step = Step { id, bars: &current };
+        // Advance every expression once at this bar, whatever runs afterwards.
+        for r in &mut runners {
+            let world = RunWorld { broker: &broker, prices: &prices, locals: &no_locals };
+            for s in r.steps.values_mut() {
+                advance(s, &step, &world);
+            }
+        }
+        for r in &mut runners {
+            let world = RunWorld { broker: &broker, prices: &prices, locals: &no_locals };
+            let fired = r.triggers.iter_mut().any(|tr| match tr {
+                TriggerPlan::Bar(idx) => idx.iter().any(|i| matches!(current.get(*i), Some(Some((_, true))))),
+                TriggerPlan::Condition(c) => c.value(&step, &world) == Some(Value::Bool(true)),
+            });
+            if fired {
+                run_graph(r, &step, t, &mut broker, &prices, &mut report);
+            }
+        }
+        report.equity_curve.push((t, to_f64(broker.equity(&prices).round_dp(2))));
+    }
+    finish(&mut report, &broker, &intervals);
+    Ok(report)
+}
+
+fn advance(s: &mut Step_, step: &Step<'_>, world: &dyn World) {
+    match s {
+        Step_::Expr(c) => {
+            c.value(step, world);
+        }
+        Step_::Order(o) => {
+            o.symbol.value(step, world);
+            if let SizePlan::Shares(c) | SizePlan::Value(c) | SizePlan::Fraction(c, _) = &mut o.size {
+                c.value(step, world);
+            }
+        }
+        Step_::Template(parts) => {
+            for p in parts {
+                if let TemplatePart::Expr(c) = p {
+                    c.value(step, world);
+                }
+            }
+        }
+        Step_::Nothing => {}
+    }
+}
+
+fn next(g: &ir::Graph, from: u32, when: Option<&str>) -> Option<u32> {
+    let edges = g.edges.iter().filter(|e| e.from == from);
+    let mut fallback = None;
+    for e in edges {
+        match (&e.when, when) {
+            (None, _) => fallback = fallback.or(Some(e.to)),
+            (Some(w), Some(x)) if w == x => return Some(e.to),
+            (Some(w), _) if w == "otherwise" => fallback = fallback.or(Some(e.to)),
+            _ => {}
+        }
+    }
+    fallback
+}
+
+fn run_graph(
+    r: &mut Runner,
+    step: &Step<'_>,
+    t: NaiveDateTime,
+    broker: &mut PaperBroker,
+    prices: &BTreeMap<String, f64>,
+    report: &mut Report,
+) {
+    let stats = report.stats.entry(r.name.clone()).or_default();
+    stats.executions += 1;
+    let mut locals: BTreeMap<String, Value> = BTreeMap::new();
+    let mut node = r.graph.start;
+    for _ in 0..FUEL {
+        let Some(kind) = r.graph.nodes.iter().find(|n| n.id == node).map(|n| n.kind.clone()) else { return };
+        let when: Option<String> = match (&kind, r.steps.get_mut(&node)) {
+            (NodeKind::End, _) => return,
+            (NodeKind::Condition { .. }, Some(Step_::Expr(c))) => {
+                let v = c.value(step, &RunWorld { broker, prices, locals: &locals });
+                // An undefined value (an indicator still warming up) is not true.
+                Some(if v == Some(Value::Bool(true)) { "true" } else { "false" }.to_string())
+            }
+            (NodeKind::Switch { .. }, Some(Step_::Expr(c))) => {
+                match c.value(step, &RunWorld { broker, prices, locals: &locals }) {
+                    Some(Value::Text(v)) => Some(v),
+                    _ => Some(String::new()),
+                }
+            }
+            (NodeKind::DataFetch { bind, .. }, Some(Step_::Expr(c))) => {
+                if let Some(v) = c.value(step, &RunWorld { broker, prices, locals: &locals }) {
+                    locals.insert(bind.clone(), v);
+                }
+                None
+            }
+            (NodeKind::Action { .. }, Some(Step_::Order(plan))) => {
+                place(plan, r.limits.as_ref(), &r.name, step, t, broker, prices, &locals, report);
+                None
+            }
+            (NodeKind::Action { action: Action::Log { .. } | Action::Notify { .. } }, Some(Step_::Template(parts))) => {
+                let world = RunWorld { broker, prices, locals: &locals };
+                let message: String = parts
+                    .iter_mut()
+                    .map(|p| match p {
+                        TemplatePart::Text(s) => s.clone(),
+                        TemplatePart::Expr(c) => c.value(step, &world).map_or("?".to_string(), |v| v.to_string()),
+                    })
+                    .collect();
+                report.log.push(LogLine { time: t, graph: r.name.clone(), message });
+                None
+            }
+            (NodeKind::Start, _) | (NodeKind::Action { .. }, _) => None,
+            (other, _) => {
+                report.stats.entry(r.name.clone()).or_default().failed += 1;
+                report.log.push(LogLine {
+                    time: t,
+                    graph: r.name.clone(),
+                    message: format!("failed: cannot run a {other:?} node in a backtest"),
+                });
+                return;
+            }
+        };
+        match next(&r.graph, node, when.as_deref()) {
+            Some(n) => node = n,
+            None => return,
+        }
+    }
+    report.stats.entry(r.name.clone()).or_default().failed += 1;
+    report.log.push(LogLine { time: t, graph: r.name.clone(), message: format!("failed: more than {FUEL} steps") });
+}
+
+#[allow(clippy::too_many_arguments)]
+fn place(
+    plan: &mut OrderPlan,
+    limits: Option<&Limits>,
+    graph: &str,
+    step: &Step<'_>,
+    t: NaiveDateTime,
+    broker: &mut PaperBroker,
+    prices: &BTreeMap<String, f64>,
+    locals: &BTreeMap<String, Value>,
+    report: &mut Report,
+) {
+    let world = RunWorld { broker, prices, locals };
+    let Some(Value::Symbol(symbol)) = plan.symbol.value(step, &world) else { return };
+    let price = prices.get(&symbol).copied().unwrap_or(0.0);
+    let held = broker.position(&symbol).map_or(0, |p| p.qty);
+    let num = |c: &mut Compiled| match c.value(step, &world) {
+        Some(Value::Num(v)) if v.is_finite() => Some(v),
+        _ => None,
+    };
+    let qty: Option<f64> = match &mut plan.size {
+        SizePlan::All => Some(held as f64),
+        SizePlan::Shares(c) => num(c),
+        SizePlan::Value(c) => num(c).filter(|_| price > 0.0).map(|v| v / price),
+        SizePlan::Fraction(c, of) => num(c).map(|pct| {
+            let share = pct / 100.0;
+            match of.as_str() {
+                "position" => share * held as f64,
+                "cash" => share * world.portfolio().cash / price.max(f64::MIN_POSITIVE),
+                _ => share * world.portfolio().total_value / price.max(f64::MIN_POSITIVE),
+            }
+        }),
+    };
+    let equity = world.portfolio().total_value;
+    let cash = world.portfolio().cash;
+    let Some(qty) = qty.map(|q| q.floor()).filter(|q| *q >= 1.0) else {
+        report.log.push(LogLine {
+            time: t,
+            graph: graph.to_string(),
+            message: format!("no order: the size for {symbol} is under one share"),
+        });
+        return;
+    };
+    let qty = qty.min(1e12) as u64;
+    let side = plan.side;
+    let stats = report.stats.entry(graph.to_string()).or_default();
+    stats.orders += 1;
+    if let Err(why) = gate(limits, graph, side, &symbol, qty, price, held, equity, cash, broker, t) {
+        stats.refused += 1;
+        broker.refuse(t, &symbol, side, qty, graph, why);
+        return;
+    }
+    broker.submit(t, &symbol, side, qty, graph);
+}
+
+/// The risk gate: every order passes it, whoever decided it.
+#[allow(clippy::too_many_arguments)]
+fn gate(
+    limits: Option<&Limits>,
+    graph: &str,
+    side: Side,
+    symbol: &str,
+    qty: u64,
+    price: f64,
+    held: u64,
+    equity: f64,
+    cash: f64,
+    broker: &PaperBroker,
+    t: NaiveDateTime,
+) -> Result<(), String> {
+    let value = qty as f64 * price;
+    if side == Side::Sell && qty > held {
+        return Err(format!("sells {qty} {symbol} but holds {held}"));
+    }
+    if side == Side::Buy && value > cash {
+        return Err(format!("needs {value:.2} but buying power is {cash:.2}"));
+    }
+    let Some(l) = limits else { return Ok(()) };
+    if l.block.iter().any(|s| s == symbol) {
+        return Err(format!("{symbol} is blocked by the limits"));
+    }
+    if let Some(allow) = &l.allow
+        && !allow.iter().any(|s| s == symbol)
+    {
+        return Err(format!("{symbol} is not in the allowed symbols"));
+    }
+    if side == Side::Buy {
+        if let Some(max) = l.max_position
+            && (held + qty) as f64 * price > max
+        {
+            return Err(format!(
+                "position would be worth {:.2}, over max_position {max:.2}",
+                (held + qty) as f64 * price
+            ));
+        }
+        if let Some(pct) = l.max_allocation
+            && value > pct / 100.0 * equity + 1e-9
+        {
+            return Err(format!("order worth {value:.2} is over max_allocation {pct}% of {equity:.2}"));
+        }
+    }
+    if let Some(max) = l.max_daily_trades {
+        let today = broker
+            .orders()
+            .iter()
+            .filter(|o| o.by == graph && o.time.date() == t.date() && o.status != Status::Rejected)
+            .count() as u64;
+        if today >= max {
+            return Err(format!("max_daily_trades {max} reached"));
+        }
+    }
+    Ok(())
+}
+
+fn finish(report: &mut Report, broker: &PaperBroker, intervals: &[i64]) {
+    report.orders = broker.orders().to_vec();
+    let last = report.equity_curve.last().map_or(report.initial_cash, |(_, e)| *e);
+    report.final_equity = last;
+    report.r#return = (last / report.initial_cash - 1.0) * 100.0;
+    let mut peak = f64::MIN;
+    for (_, e) in &report.equity_curve {
+        peak = peak.max(*e);
+        if peak > 0.0 {
+            report.max_drawdown = report.max_drawdown.max((1.0 - e / peak) * 100.0);
+        }
+    }
+    let rets: Vec<f64> =
+        report.equity_curve.windows(2).filter(|w| w[0].1 > 0.0).map(|w| w[1].1 / w[0].1 - 1.0).collect();
+    if rets.len() > 1 {
+        let mean = rets.iter().sum::<f64>() / rets.len() as f64;
+        let sd = (rets.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (rets.len() - 1) as f64).sqrt();
+        let interval = intervals.iter().copied().min().unwrap_or(86_400).max(1);
+        let per_year = if interval >= 20 * 3600 { 252.0 } else { 252.0 * 23_400.0 / interval as f64 };
+        report.sharpe = (sd > 0.0).then(|| mean / sd * per_year.sqrt());
+    }
+    let trades = &broker.closed_trades;
+    if !trades.is_empty() {
+        let wins = trades.iter().filter(|p| **p > dec(0.0)).count();
+        report.win_rate = Some(wins as f64 / trades.len() as f64 * 100.0);
+    }
+}
