@@ -1,11 +1,9 @@
 //! `strat eval`: the value of an expression at every bar of CSV data.
 
 use crate::{ColorChoice, exit, render};
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use strat_lang::Workspace;
 use strat_runtime::eval::{Value, evaluate};
-use strat_runtime::market::{Bar, parse_csv};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum EvalFormat {
@@ -48,35 +46,10 @@ pub fn run(args: &Args) -> u8 {
         eprintln!("error: the value is a {} record; pick one field, e.g. `{}{field}`", checked.ty, args.expr);
         return exit::FOUND;
     }
-    let mut data: BTreeMap<String, Vec<Bar>> = BTreeMap::new();
-    for spec in &args.data {
-        let Some((sym, path)) = spec.split_once('=').filter(|(s, p)| !s.is_empty() && !p.is_empty()) else {
-            eprintln!("error: `--data {spec}` must be SYMBOL=PATH, e.g. `--data SPY=spy.csv`");
-            return exit::USAGE;
-        };
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("error: cannot read `{path}`: {e}");
-                return exit::USAGE;
-            }
-        };
-        let loaded = match parse_csv(&text) {
-            Ok(l) => l,
-            Err(p) => {
-                eprintln!("error: {path}:{}: {}", p.line, p.message);
-                return exit::USAGE;
-            }
-        };
-        for p in &loaded.problems {
-            eprintln!("warning: {path}:{}: {} (row skipped)", p.line, p.message);
-        }
-        if loaded.bars.is_empty() {
-            eprintln!("warning: `{path}` has no valid bars; {sym} is left out");
-            continue;
-        }
-        data.insert(sym.to_string(), loaded.bars);
-    }
+    let data = match crate::data::load(&args.data) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
     let values = match evaluate(&expr, &data) {
         Ok(v) => v,
         Err(e) => {

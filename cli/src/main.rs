@@ -1,7 +1,9 @@
 //! The `strat` command-line tool.
 #![allow(clippy::disallowed_methods)] // the binary is where files, environment and terminal are read
 
+mod backtest;
 mod check;
+mod data;
 mod eval;
 mod files;
 mod render;
@@ -31,7 +33,7 @@ pub mod exit {
     about = "A checked strategy language for LLM-powered trading agents",
     long_about = "strat checks .strat files that declare agents, triggers, workflows and teams, \
                   and compiles them to one checked DAG IR.",
-    after_help = "Examples:\n  strat check examples/\n  strat check --format json strategy.strat\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat doc rsi\n\nExit codes: 0 clean, 1 problems found, 2 usage or I/O error."
+    after_help = "Examples:\n  strat check examples/\n  strat check --format json strategy.strat\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv\n  strat doc rsi\n\nExit codes: 0 clean, 1 problems found, 2 usage or I/O error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -45,6 +47,11 @@ enum Command {
         after_help = "Examples:\n  strat check examples/\n  strat check --deny warnings src/ strategies/dip.strat\n  strat check --format json strategy.strat | jq '.[].code'\n  strat check --emit ir dip_buyer.strat > dip_buyer.ir.json\n\nFolders are searched recursively for *.strat files; all files named are checked together as one project.\nExit codes: 0 clean, 1 errors found (or warnings with --deny warnings), 2 usage or I/O error."
     )]
     Check(check::Args),
+    /// Run a strategy's workflows over historical data with the paper broker
+    #[command(
+        after_help = "Examples:\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv --cash 100000\n  strat backtest strategy.strat --data AAPL=aapl.csv --from 2015-01-01 --to 2019-12-31 --format json\n\nOrders decided at a bar's close fill at the next bar's open; a buy that costs more than the cash at the fill is rejected. Every order passes the risk gate of the limits in force. Workflows that ask a model are left out for now (with a warning).\nExit codes: 0 success, 1 the file has errors, 2 usage or data error."
+    )]
+    Backtest(backtest::Args),
     /// Evaluate an expression at every bar of historical data
     #[command(
         after_help = "Examples:\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat eval 'sma(SPY, 10) crosses above sma(SPY, 30)' --data SPY=spy.csv\n  strat eval 'close(AAPL) / close(MSFT)' --data AAPL=aapl.csv --data MSFT=msft.csv --format json\n\nCSV files may use the Yahoo layout (Date,Open,High,Low,Close,Adj Close,Volume), date,open,high,low,close,volume, an extra time column, or a leading index column. Rows that fail validation are skipped with a warning naming file and line. Values are empty during an indicator's warm-up.\nExit codes: 0 success, 1 the expression has errors or cannot be evaluated on price history, 2 usage or data error."
@@ -85,6 +92,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Backtest(args) => backtest::run(&args),
         Command::Doc { name } => doc(name.as_deref()),
     };
     ExitCode::from(code)

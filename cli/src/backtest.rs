@@ -1,0 +1,207 @@
+//! `strat backtest`: run a file's workflows over historical data with the paper broker.
+
+use crate::{ColorChoice, exit, files, render};
+use chrono::NaiveDate;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use strat_lang::Workspace;
+use strat_runtime::broker::Status;
+use strat_runtime::engine::{Config, Report, backtest};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The strategy file
+    file: PathBuf,
+    /// Price data for a symbol, as SYMBOL=PATH (repeat for several symbols)
+    #[arg(long = "data", value_name = "SYMBOL=PATH", required = true)]
+    data: Vec<String>,
+    /// First day to trade (YYYY-MM-DD)
+    #[arg(long)]
+    from: Option<NaiveDate>,
+    /// Last day to trade (YYYY-MM-DD)
+    #[arg(long)]
+    to: Option<NaiveDate>,
+    /// Starting cash
+    #[arg(long, default_value_t = 100_000.0)]
+    cash: f64,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// When to use colour in error reports
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+pub fn run(args: &Args) -> u8 {
+    if !(args.cash.is_finite() && args.cash > 0.0) {
+        eprintln!("error: `--cash` must be a positive amount");
+        return exit::USAGE;
+    }
+    let bytes = match std::fs::read(&args.file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", args.file.display());
+            return exit::USAGE;
+        }
+    };
+    let mut ws = Workspace::new();
+    let root = ws.set_file(&files::display(&args.file), bytes);
+    ws.load_imports(&[root], &mut |p: &str| std::fs::read(p).map_err(|e| e.to_string()));
+    let checked = ws.compile(&[root]);
+    if !checked.diagnostics.is_empty() {
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        let _ = render::human(&ws, &checked.diagnostics, color, &mut std::io::stderr().lock());
+    }
+    let Some(program) = checked.program else { return exit::FOUND };
+    let mut data = match crate::data::load(&args.data) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    for bars in data.values_mut() {
+        bars.retain(|b| args.from.is_none_or(|f| b.time.date() >= f) && args.to.is_none_or(|t| b.time.date() <= t));
+    }
+    data.retain(|sym, bars| {
+        if bars.is_empty() {
+            eprintln!("warning: no bars for {sym} between the --from and --to dates; it is left out");
+        }
+        !bars.is_empty()
+    });
+    let report = match backtest(&program, &data, &Config { cash: args.cash }) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::FOUND;
+        }
+    };
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = match args.format {
+        Format::Json => {
+            serde_json::to_writer(&mut out, &json(&report)).map_err(std::io::Error::other).and_then(|()| writeln!(out))
+        }
+        Format::Human => human(&report, &args.file, &data, &mut out),
+    };
+    match written.and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: cannot write output: {e}");
+            exit::USAGE
+        }
+        _ => exit::OK,
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn json(r: &Report) -> serde_json::Value {
+    let orders: Vec<serde_json::Value> = r
+        .orders
+        .iter()
+        .map(|o| {
+            serde_json::json!({
+                "time": o.time.to_string(),
+                "symbol": o.symbol,
+                "side": o.side,
+                "qty": o.qty,
+                "price": o.price,
+                "fill_time": o.fill_time.map(|t| t.to_string()),
+                "status": o.status,
+                "reason": o.reason,
+                "by": o.by,
+            })
+        })
+        .collect();
+    let curve: Vec<serde_json::Value> =
+        r.equity_curve.iter().map(|(t, e)| serde_json::json!({ "time": t.to_string(), "equity": e })).collect();
+    serde_json::json!({
+        "initial_cash": r.initial_cash,
+        "final_equity": round2(r.final_equity),
+        "return": r.r#return,
+        "max_drawdown": r.max_drawdown,
+        "sharpe": r.sharpe,
+        "win_rate": r.win_rate,
+        "orders": orders,
+        "equity_curve": curve,
+        "stats": r.stats,
+        "log": r.log.iter().map(|l| serde_json::json!({ "time": l.time.to_string(), "graph": l.graph, "message": l.message })).collect::<Vec<_>>(),
+        "warnings": r.warnings,
+    })
+}
+
+fn money(x: f64) -> String {
+    let cents = (x * 100.0).round() as i64;
+    let (sign, cents) = if cents < 0 { ("-", -cents) } else { ("", cents) };
+    let whole = (cents / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}{grouped}.{:02}", cents % 100)
+}
+
+fn human(
+    r: &Report,
+    file: &std::path::Path,
+    data: &std::collections::BTreeMap<String, Vec<strat_runtime::market::Bar>>,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let first = data.values().filter_map(|b| b.first()).map(|b| b.time.date()).min();
+    let last = data.values().filter_map(|b| b.last()).map(|b| b.time.date()).max();
+    let bars: usize = data.values().map(Vec::len).sum();
+    let symbols: Vec<&str> = data.keys().map(String::as_str).collect();
+    writeln!(out, "Backtest of {} on {}", files::display(file), symbols.join(", "))?;
+    if let (Some(a), Some(b)) = (first, last) {
+        writeln!(out, "  period          {a} to {b} ({bars} bars)")?;
+    }
+    let filled = r.orders.iter().filter(|o| o.status == Status::Filled).count();
+    let rejected = r.orders.iter().filter(|o| o.status == Status::Rejected).count();
+    writeln!(out, "  initial cash    {}", money(r.initial_cash))?;
+    writeln!(out, "  final equity    {}", money(r.final_equity))?;
+    writeln!(out, "  return          {:+.2}%", r.r#return)?;
+    writeln!(out, "  max drawdown    {:.2}%", r.max_drawdown)?;
+    writeln!(out, "  sharpe          {}", r.sharpe.map_or("n/a".to_string(), |s| format!("{s:.2}")))?;
+    writeln!(
+        out,
+        "  win rate        {}",
+        r.win_rate.map_or("n/a (no closed trades)".to_string(), |w| format!("{w:.1}%"))
+    )?;
+    writeln!(out, "  orders          {} ({filled} filled, {rejected} rejected)", r.orders.len())?;
+    for (name, s) in &r.stats {
+        writeln!(
+            out,
+            "  {name}: {} runs, {} orders, {} refused by the risk gate, {} failed",
+            s.executions, s.orders, s.refused, s.failed
+        )?;
+    }
+    for o in r.orders.iter().filter(|o| o.status == Status::Rejected).take(5) {
+        let side = if o.side == strat_runtime::broker::Side::Buy { "buy" } else { "sell" };
+        writeln!(
+            out,
+            "  rejected {side} {} {} on {}: {}",
+            o.qty,
+            o.symbol,
+            o.time.date(),
+            o.reason.as_deref().unwrap_or("")
+        )?;
+    }
+    Ok(())
+}

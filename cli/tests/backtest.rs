@@ -1,0 +1,63 @@
+//! `strat backtest` through the real binary.
+#![allow(clippy::disallowed_methods)] // tests read fixtures
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+const SPY: &str = "SPY=../shared/data/prices/SPY_D.csv";
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("strat").expect("binary").current_dir(root()).args(args).output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn sma_crossover_matches_backtrader_and_is_deterministic() {
+    let args = ["backtest", "examples/sma_crossover.strat", "--data", SPY, "--cash", "100000", "--format", "json"];
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["final_equity"], 164_571.5);
+    let orders = v["orders"].as_array().expect("orders");
+    assert_eq!(orders.len(), 176);
+    let first = &orders[0];
+    assert_eq!(
+        (first["symbol"].as_str(), first["side"].as_str(), first["status"].as_str()),
+        (Some("SPY"), Some("buy"), Some("filled"))
+    );
+    assert!(first["qty"].as_u64().is_some_and(|q| q > 0));
+    let rejected: Vec<&serde_json::Value> = orders.iter().filter(|o| o["status"] == "rejected").collect();
+    assert_eq!(rejected.len(), 1);
+    assert!(rejected[0]["reason"].as_str().is_some_and(|r| r.contains("exceeds cash")));
+    assert_eq!(v["equity_curve"].as_array().map(Vec::len), Some(5241));
+    for key in ["return", "max_drawdown", "sharpe", "win_rate"] {
+        assert!(v[key].is_number(), "{key}");
+    }
+    let (_, again, _) = run(&args);
+    assert_eq!(out, again, "two backtests give byte-identical JSON");
+}
+
+#[test]
+fn date_range_and_errors() {
+    let (code, out, err) =
+        run(&["backtest", "examples/sma_crossover.strat", "--data", SPY, "--from", "2010-01-01", "--to", "2010-12-31"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("period          2010-01-04 to 2010-12-31 (252 bars)"), "{out}");
+    let (code, _, err) = run(&["backtest", "tests/check/types_arity.strat", "--data", SPY]);
+    assert_eq!(code, 1);
+    assert!(err.contains("[E0204]"), "{err}");
+    let (code, _, err) = run(&["backtest", "examples/sma_crossover.strat", "--data", SPY, "--cash=-5"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`--cash` must be a positive amount"), "{err}");
+    let (code, _, err) = run(&["backtest", "examples/dip_buyer.strat", "--data", SPY]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("`DipBuyer` asks a model"), "{err}");
+}
