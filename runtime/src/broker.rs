@@ -49,6 +49,8 @@ pub struct PaperBroker {
     cash: Decimal,
     positions: BTreeMap<String, Position>,
     orders: Vec<Order>,
+    /// Indexes of the orders still pending, oldest first.
+    pending: Vec<usize>,
     /// Profit of each closed round trip, for the win rate.
     pub closed_trades: Vec<Decimal>,
 }
@@ -59,7 +61,13 @@ pub fn dec(x: f64) -> Decimal {
 
 impl PaperBroker {
     pub fn new(cash: f64) -> PaperBroker {
-        PaperBroker { cash: dec(cash), positions: BTreeMap::new(), orders: Vec::new(), closed_trades: Vec::new() }
+        PaperBroker {
+            cash: dec(cash),
+            positions: BTreeMap::new(),
+            orders: Vec::new(),
+            pending: Vec::new(),
+            closed_trades: Vec::new(),
+        }
     }
 
     pub fn cash(&self) -> Decimal {
@@ -93,6 +101,7 @@ impl PaperBroker {
             reason: None,
             by: by.to_string(),
         });
+        self.pending.push(self.orders.len() - 1);
         id
     }
 
@@ -102,14 +111,20 @@ impl PaperBroker {
         if let Some(o) = self.orders.last_mut().filter(|o| o.id == id) {
             o.status = Status::Rejected;
             o.reason = Some(reason);
+            self.pending.pop();
         }
     }
 
     /// Fills the pending orders for `symbol` at this bar's open.
     pub fn on_open(&mut self, symbol: &str, time: NaiveDateTime, open: f64) {
+        if self.pending.is_empty() {
+            return;
+        }
         let price = dec(open);
-        for i in 0..self.orders.len() {
+        let mut still = Vec::new();
+        for i in std::mem::take(&mut self.pending) {
             if self.orders[i].status != Status::Pending || self.orders[i].symbol != symbol {
+                still.push(i);
                 continue;
             }
             let qty = Decimal::from(self.orders[i].qty);
@@ -153,6 +168,14 @@ impl PaperBroker {
                 }
             }
         }
+        self.pending = still;
+    }
+
+    /// Cash plus every position at the given prices, in floating point: for the equity curve,
+    /// computed every bar (the books themselves stay decimal).
+    pub fn equity_f64(&self, prices: &BTreeMap<String, f64>) -> f64 {
+        to_f64(self.cash)
+            + self.positions.iter().map(|(s, p)| p.qty as f64 * prices.get(s).copied().unwrap_or(0.0)).sum::<f64>()
     }
 
     /// Cash plus every position at the given prices.

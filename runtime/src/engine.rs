@@ -132,7 +132,7 @@ impl World for RunWorld<'_> {
         PortfolioView {
             cash,
             buying_power: cash,
-            total_value: to_f64(self.broker.equity(self.prices)),
+            total_value: self.broker.equity_f64(self.prices),
             positions_count: self.broker.positions().len() as f64,
             daily_pnl: 0.0,
         }
@@ -282,7 +282,12 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
                 *new = fresh;
                 if fresh {
                     broker.on_open(&symbols[i], t, bar.open);
-                    prices.insert(symbols[i].clone(), bar.close);
+                    match prices.get_mut(&symbols[i]) {
+                        Some(p) => *p = bar.close,
+                        None => {
+                            prices.insert(symbols[i].clone(), bar.close);
+                        }
+                    }
                 }
             }
         }
@@ -304,9 +309,12 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
                 run_graph(r, &step, t, &mut broker, &prices, &mut report);
             }
         }
-        report.equity_curve.push((t, to_f64(broker.equity(&prices).round_dp(2))));
+        report.equity_curve.push((t, (broker.equity_f64(&prices) * 100.0).round() / 100.0));
     }
     finish(&mut report, &broker, &intervals);
+    // The final figure comes from the decimal books, exactly.
+    report.final_equity = to_f64(broker.equity(&prices).round_dp(2));
+    report.r#return = (report.final_equity / report.initial_cash - 1.0) * 100.0;
     Ok(report)
 }
 
@@ -354,23 +362,25 @@ fn run_graph(
     prices: &BTreeMap<String, f64>,
     report: &mut Report,
 ) {
-    let stats = report.stats.entry(r.name.clone()).or_default();
-    stats.executions += 1;
+    let Runner { name, graph, steps, limits, .. } = r;
+    if let Some(s) = report.stats.get_mut(name.as_str()) {
+        s.executions += 1;
+    }
     let mut locals: BTreeMap<String, Value> = BTreeMap::new();
-    let mut node = r.graph.start;
+    let mut node = graph.start;
     for _ in 0..FUEL {
-        let Some(kind) = r.graph.nodes.iter().find(|n| n.id == node).map(|n| n.kind.clone()) else { return };
-        let when: Option<String> = match (&kind, r.steps.get_mut(&node)) {
+        let Some(kind) = graph.nodes.iter().find(|n| n.id == node).map(|n| &n.kind) else { return };
+        let when: Option<std::borrow::Cow<'static, str>> = match (kind, steps.get_mut(&node)) {
             (NodeKind::End, _) => return,
             (NodeKind::Condition { .. }, Some(Step_::Expr(c))) => {
                 let v = c.value(step, &RunWorld { broker, prices, locals: &locals });
                 // An undefined value (an indicator still warming up) is not true.
-                Some(if v == Some(Value::Bool(true)) { "true" } else { "false" }.to_string())
+                Some(if v == Some(Value::Bool(true)) { "true" } else { "false" }.into())
             }
             (NodeKind::Switch { .. }, Some(Step_::Expr(c))) => {
                 match c.value(step, &RunWorld { broker, prices, locals: &locals }) {
-                    Some(Value::Text(v)) => Some(v),
-                    _ => Some(String::new()),
+                    Some(Value::Text(v)) => Some(v.into()),
+                    _ => Some("".into()),
                 }
             }
             (NodeKind::DataFetch { bind, .. }, Some(Step_::Expr(c))) => {
@@ -380,7 +390,7 @@ fn run_graph(
                 None
             }
             (NodeKind::Action { .. }, Some(Step_::Order(plan))) => {
-                place(plan, r.limits.as_ref(), &r.name, step, t, broker, prices, &locals, report);
+                place(plan, limits.as_ref(), name, step, t, broker, prices, &locals, report);
                 None
             }
             (NodeKind::Action { action: Action::Log { .. } | Action::Notify { .. } }, Some(Step_::Template(parts))) => {
@@ -392,27 +402,27 @@ fn run_graph(
                         TemplatePart::Expr(c) => c.value(step, &world).map_or("?".to_string(), |v| v.to_string()),
                     })
                     .collect();
-                report.log.push(LogLine { time: t, graph: r.name.clone(), message });
+                report.log.push(LogLine { time: t, graph: name.clone(), message });
                 None
             }
             (NodeKind::Start, _) | (NodeKind::Action { .. }, _) => None,
             (other, _) => {
-                report.stats.entry(r.name.clone()).or_default().failed += 1;
+                report.stats.entry(name.clone()).or_default().failed += 1;
                 report.log.push(LogLine {
                     time: t,
-                    graph: r.name.clone(),
+                    graph: name.clone(),
                     message: format!("failed: cannot run a {other:?} node in a backtest"),
                 });
                 return;
             }
         };
-        match next(&r.graph, node, when.as_deref()) {
+        match next(graph, node, when.as_deref()) {
             Some(n) => node = n,
             None => return,
         }
     }
-    report.stats.entry(r.name.clone()).or_default().failed += 1;
-    report.log.push(LogLine { time: t, graph: r.name.clone(), message: format!("failed: more than {FUEL} steps") });
+    report.stats.entry(name.clone()).or_default().failed += 1;
+    report.log.push(LogLine { time: t, graph: name.clone(), message: format!("failed: more than {FUEL} steps") });
 }
 
 #[allow(clippy::too_many_arguments)]

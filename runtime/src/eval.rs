@@ -182,8 +182,7 @@ impl Compiled {
 
     /// The value at this step. Safe to call several times in one step.
     pub fn value(&mut self, step: &Step<'_>, world: &dyn World) -> Option<Value> {
-        let names: Vec<&str> = self.symbols.iter().map(String::as_str).collect();
-        eval_node(&mut self.root, step, world, &names)
+        eval_node(&mut self.root, step, world, &self.symbols)
     }
 }
 
@@ -342,7 +341,7 @@ fn call(func: &str, args: &[Expr], symbols: &[&String], intervals: &[i64], world
     }
 }
 
-fn eval_node(n: &mut Node, s: &Step<'_>, w: &dyn World, names: &[&str]) -> Option<Value> {
+fn eval_node(n: &mut Node, s: &Step<'_>, w: &dyn World, names: &[String]) -> Option<Value> {
     let step = |n: &mut Node, s: &Step<'_>| eval_node(n, s, w, names);
     match n {
         Node::Const(v) => Some(v.clone()),
