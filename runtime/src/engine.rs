@@ -7,7 +7,7 @@
 //! the triggers; run the fired graphs; mark the portfolio at the closes.
 
 use crate::broker::{PaperBroker, Side, Status, dec, to_f64};
-use crate::eval::{Compiled, PortfolioView, PositionView, Step, Value, World, interval_seconds};
+use crate::eval::{Compiled, Indicators, PortfolioView, PositionView, Step, Value, World, interval_seconds};
 use crate::market::Bar;
 use chrono::NaiveDateTime;
 use std::collections::BTreeMap;
@@ -52,6 +52,8 @@ pub struct Report {
     pub log: Vec<LogLine>,
     pub stats: BTreeMap<String, GraphStats>,
     pub warnings: Vec<String>,
+    /// Distinct indicator instances the run kept (one per symbol, function and parameters).
+    pub indicators: usize,
 }
 
 enum SizePlan {
@@ -166,8 +168,11 @@ fn limits_of(program: &Program, name: &str) -> Limits {
 pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &Config) -> Result<Report, String> {
     let symbols: Vec<String> = data.keys().cloned().collect();
     let intervals: Vec<i64> = data.values().map(|b| interval_seconds(b)).collect();
-    let compile =
-        |e: &Expr, graph: &str| Compiled::new(e, &symbols, &intervals, true).map_err(|m| format!("`{graph}`: {m}"));
+    // Compiling registers indicators; every graph shares one instance per (symbol, parameters).
+    let registry = std::cell::RefCell::new(Indicators::default());
+    let compile = |e: &Expr, graph: &str| {
+        Compiled::new(e, &symbols, &intervals, true, &mut registry.borrow_mut()).map_err(|m| format!("`{graph}`: {m}"))
+    };
     let mut warnings = Vec::new();
     let mut runners = Vec::new();
     for g in &program.graphs {
@@ -249,6 +254,7 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
     warnings.sort();
     warnings.dedup();
 
+    let mut indicators = registry.into_inner();
     let mut broker = PaperBroker::new(config.cash);
     let mut times: Vec<NaiveDateTime> = data.values().flat_map(|b| b.iter().map(|x| x.time)).collect();
     times.sort();
@@ -268,6 +274,7 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
         log: Vec::new(),
         stats: runners.iter().map(|r| (r.name.clone(), GraphStats::default())).collect(),
         warnings,
+        indicators: indicators.len(),
     };
     let no_locals = BTreeMap::new();
     for (id, t) in (1u64..).zip(times) {
@@ -291,7 +298,8 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
                 }
             }
         }
-        let step = Step { id, bars: &current };
+        indicators.update(&current);
+        let step = Step { id, bars: &current, indicators: &indicators };
         // Advance every expression once at this bar, whatever runs afterwards.
         for r in &mut runners {
             let world = RunWorld { broker: &broker, prices: &prices, locals: &no_locals };

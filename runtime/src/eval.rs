@@ -118,13 +118,8 @@ enum Node {
         sym: usize,
         field: Field,
     },
-    /// Stateful: updated once per step whatever the number of evaluations (`stamp`).
-    Indicator {
-        sym: usize,
-        ind: Ind,
-        last: Option<Value>,
-        stamp: u64,
-    },
+    /// A slot of the shared [`Indicators`].
+    Indicator(usize),
     Holding {
         sym: usize,
     },
@@ -163,6 +158,48 @@ enum Node {
 pub struct Step<'a> {
     pub id: u64,
     pub bars: &'a [Option<(Bar, bool)>],
+    pub indicators: &'a Indicators,
+}
+
+/// Every indicator of a run, one instance per (symbol, function, parameters) however many
+/// expressions use it, each updated once per new bar of its symbol.
+#[derive(Debug, Clone, Default)]
+pub struct Indicators {
+    items: Vec<(usize, Ind, Option<Value>)>,
+    index: BTreeMap<String, usize>,
+}
+
+impl Indicators {
+    fn register(&mut self, key: String, sym: usize, ind: Ind) -> usize {
+        if let Some(&slot) = self.index.get(&key) {
+            return slot;
+        }
+        self.items.push((sym, ind, None));
+        self.index.insert(key, self.items.len() - 1);
+        self.items.len() - 1
+    }
+
+    /// Feeds each indicator the bar its symbol closed at this step, if any.
+    pub fn update(&mut self, bars: &[Option<(Bar, bool)>]) {
+        for (sym, ind, last) in &mut self.items {
+            if let Some(Some((bar, true))) = bars.get(*sym) {
+                *last = update(ind, bar);
+            }
+        }
+    }
+
+    /// How many distinct indicators the run keeps.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    fn get(&self, slot: usize) -> Option<Value> {
+        self.items.get(slot).and_then(|(_, _, v)| v.clone())
+    }
 }
 
 /// A compiled expression with its own indicator state.
@@ -175,9 +212,15 @@ pub struct Compiled {
 impl Compiled {
     /// Compiles against a fixed list of symbols (their order indexes `Step::bars`). With
     /// `world` false, anything beyond price history is an error (`strat eval`).
-    pub fn new(expr: &Expr, symbols: &[String], intervals: &[i64], world: bool) -> Result<Compiled, String> {
+    pub fn new(
+        expr: &Expr,
+        symbols: &[String],
+        intervals: &[i64],
+        world: bool,
+        indicators: &mut Indicators,
+    ) -> Result<Compiled, String> {
         let syms: Vec<&String> = symbols.iter().collect();
-        Ok(Compiled { root: compile(expr, &syms, intervals, world)?, symbols: symbols.to_vec() })
+        Ok(Compiled { root: compile(expr, &syms, intervals, world, indicators)?, symbols: symbols.to_vec() })
     }
 
     /// The value at this step. Safe to call several times in one step.
@@ -191,7 +234,8 @@ impl Compiled {
 pub fn evaluate(expr: &Expr, data: &BTreeMap<String, Vec<Bar>>) -> Result<Vec<(NaiveDateTime, Option<Value>)>, String> {
     let symbols: Vec<String> = data.keys().cloned().collect();
     let intervals: Vec<i64> = data.values().map(|b| interval_seconds(b)).collect();
-    let mut compiled = Compiled::new(expr, &symbols, &intervals, false)?;
+    let mut indicators = Indicators::default();
+    let mut compiled = Compiled::new(expr, &symbols, &intervals, false, &mut indicators)?;
     let mut times: Vec<NaiveDateTime> = data.values().flat_map(|bars| bars.iter().map(|b| b.time)).collect();
     times.sort();
     times.dedup();
@@ -210,7 +254,8 @@ pub fn evaluate(expr: &Expr, data: &BTreeMap<String, Vec<Bar>>) -> Result<Vec<(N
                 *new = false;
             }
         }
-        let v = compiled.value(&Step { id, bars: &current }, &NoWorld);
+        indicators.update(&current);
+        let v = compiled.value(&Step { id, bars: &current, indicators: &indicators }, &NoWorld);
         out.push((t, v));
     }
     Ok(out)
@@ -245,8 +290,14 @@ fn num(e: &Expr) -> Option<f64> {
     }
 }
 
-fn compile(e: &Expr, symbols: &[&String], intervals: &[i64], world: bool) -> Result<Node, String> {
-    let sub = |e: &Expr| compile(e, symbols, intervals, world).map(Box::new);
+fn compile(
+    e: &Expr,
+    symbols: &[&String],
+    intervals: &[i64],
+    world: bool,
+    set: &mut Indicators,
+) -> Result<Node, String> {
+    let mut sub = |e: &Expr| compile(e, symbols, intervals, world, set).map(Box::new);
     Ok(match e {
         Expr::Num { value, .. } => {
             Node::Const(Value::Num(value.parse().map_err(|_| format!("`{value}` is not a number"))?))
@@ -267,7 +318,7 @@ fn compile(e: &Expr, symbols: &[&String], intervals: &[i64], world: bool) -> Res
             last: None,
         },
         Expr::Binary { op, lhs, rhs } => Node::Binary { op: op.clone(), lhs: sub(lhs)?, rhs: sub(rhs)? },
-        Expr::Call { func, args } => call(func, args, symbols, intervals, world)?,
+        Expr::Call { func, args } => call(func, args, symbols, intervals, world, set)?,
         Expr::Global { name } if world && name == "portfolio" => Node::Portfolio,
         Expr::Local { name } if world => Node::Local(name.clone()),
         Expr::Universe { name } => return Err(format!("`{name}` is a universe; evaluate one symbol at a time")),
@@ -281,9 +332,20 @@ fn compile(e: &Expr, symbols: &[&String], intervals: &[i64], world: bool) -> Res
     })
 }
 
-fn call(func: &str, args: &[Expr], symbols: &[&String], intervals: &[i64], world: bool) -> Result<Node, String> {
+fn call(
+    func: &str,
+    args: &[Expr],
+    symbols: &[&String],
+    intervals: &[i64],
+    world: bool,
+    set: &mut Indicators,
+) -> Result<Node, String> {
     if matches!(func, "abs" | "min" | "max" | "floor" | "round") {
-        let args = args.iter().map(|a| compile(a, symbols, intervals, world)).collect::<Result<_, _>>()?;
+        let mut nodes = Vec::with_capacity(args.len());
+        for a in args {
+            nodes.push(compile(a, symbols, intervals, world, set)?);
+        }
+        let args = nodes;
         return Ok(Node::Math { func: func.to_string(), args });
     }
     let sym = match args.first() {
@@ -311,7 +373,10 @@ fn call(func: &str, args: &[Expr], symbols: &[&String], intervals: &[i64], world
         }
     };
     let price = |field| Ok(Node::Price { sym, field });
-    let ind = |ind| Ok(Node::Indicator { sym, ind, last: None, stamp: 0 });
+    // One instance per (function, symbol, parameters): the arguments after the symbol are
+    // constants, so their printed form is a fine key.
+    let key = format!("{func}|{sym}|{:?}", &args[1..]);
+    let mut ind = |ind: Ind| -> Result<Node, String> { Ok(Node::Indicator(set.register(key.clone(), sym, ind))) };
     match func {
         "price" | "close" => price(Field::Close),
         "open" => price(Field::Open),
@@ -355,15 +420,7 @@ fn eval_node(n: &mut Node, s: &Step<'_>, w: &dyn World, names: &[String]) -> Opt
                 Field::Volume => bar.volume,
             }))
         }
-        Node::Indicator { sym, ind, last, stamp } => {
-            if *stamp != s.id {
-                *stamp = s.id;
-                if let Some((bar, true)) = s.bars.get(*sym).and_then(Option::as_ref) {
-                    *last = update(ind, bar);
-                }
-            }
-            last.clone()
-        }
+        Node::Indicator(slot) => s.indicators.get(*slot),
         Node::Holding { sym } => Some(Value::Bool(w.position(names.get(*sym)?).quantity != 0.0)),
         Node::Position { sym } => Some(Value::Position(w.position(names.get(*sym)?))),
         Node::Portfolio => Some(Value::Portfolio(w.portfolio())),

@@ -29,5 +29,7 @@ fn sma_crossover_matches_backtrader() {
     let rejected = report.orders.iter().filter(|o| o.status == Status::Rejected).count();
     eprintln!("orders {} (filled {filled}, rejected {rejected}), final {}", report.orders.len(), report.final_equity);
     assert_eq!(report.orders.len(), 176);
+    // `sma(SPY, 10)` and `sma(SPY, 30)` are each written twice but kept once.
+    assert_eq!(report.indicators, 2);
     assert!((report.final_equity - 164_571.50).abs() < 0.01, "final equity {}", report.final_equity);
 }
