@@ -97,9 +97,53 @@ struct Runner {
     limits: Option<Limits>,
 }
 
-enum TriggerPlan {
-    Bar(Vec<usize>),
+enum TriggerKindPlan {
+    /// Fires at the close of each bar of `seconds` on these symbols.
+    Bar(Vec<usize>, i64),
     Condition(Compiled),
+}
+
+struct TriggerPlan {
+    kind: TriggerKindPlan,
+    /// `(count, window in seconds)`: at most `count` firings in any window.
+    throttles: Vec<(u32, i64)>,
+    market_hours: bool,
+    fired: Vec<NaiveDateTime>,
+}
+
+impl TriggerPlan {
+    fn new(kind: TriggerKindPlan, t: &ir::Trigger) -> TriggerPlan {
+        TriggerPlan {
+            kind,
+            throttles: t.throttles.iter().map(|(n, w)| (*n, i64::try_from(*w).unwrap_or(i64::MAX))).collect(),
+            market_hours: t.market_hours,
+            fired: Vec::new(),
+        }
+    }
+
+    /// Whether a throttle still allows a firing at `t`.
+    fn allowed(&self, t: NaiveDateTime) -> bool {
+        self.throttles.iter().all(|(count, window)| {
+            let recent = self.fired.iter().rev().take_while(|f| (t - **f).num_seconds() < *window).count();
+            recent < *count as usize
+        })
+    }
+}
+
+/// Whether a bar at `t`, `interval` seconds long, is the last one of a `length`-second bar.
+/// Day-long bars end at the session close (early closes included); shorter ones on multiples of
+/// their length from midnight.
+fn closes_bucket(t: NaiveDateTime, interval: i64, length: i64) -> bool {
+    if interval >= length {
+        return true;
+    }
+    let end = t + chrono::Duration::seconds(interval);
+    if length >= 86_400 {
+        return crate::market::calendar::session(t.date())
+            .is_none_or(|(_, close)| end.time() >= close || end.date() > t.date());
+    }
+    let secs = i64::from(chrono::Timelike::num_seconds_from_midnight(&end.time()));
+    secs % length == 0
 }
 
 /// The portfolio and bindings an expression sees during a run.
@@ -218,9 +262,16 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
         let mut triggers = Vec::new();
         for t in &g.triggers {
             match &t.kind {
-                TriggerKind::Bar { symbols: syms, .. } => triggers
-                    .push(TriggerPlan::Bar(syms.iter().filter_map(|s| symbols.iter().position(|x| x == s)).collect())),
-                TriggerKind::Condition { expr } => triggers.push(TriggerPlan::Condition(compile(expr, &g.name)?)),
+                TriggerKind::Bar { symbols: syms, seconds } => triggers.push(TriggerPlan::new(
+                    TriggerKindPlan::Bar(
+                        syms.iter().filter_map(|s| symbols.iter().position(|x| x == s)).collect(),
+                        i64::try_from(*seconds).unwrap_or(86_400),
+                    ),
+                    t,
+                )),
+                TriggerKind::Condition { expr } => {
+                    triggers.push(TriggerPlan::new(TriggerKindPlan::Condition(compile(expr, &g.name)?), t))
+                }
                 other => warnings.push(format!(
                     "`{}`: a {} trigger does not fire in a backtest",
                     g.name,
@@ -255,6 +306,8 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
     warnings.dedup();
 
     let mut indicators = registry.into_inner();
+    // With daily bars every bar is a session: the market-hours guard lets them all through.
+    let daily = intervals.iter().all(|i| *i >= 20 * 3600);
     let mut broker = PaperBroker::new(config.cash);
     let mut times: Vec<NaiveDateTime> = data.values().flat_map(|b| b.iter().map(|x| x.time)).collect();
     times.sort();
@@ -309,10 +362,23 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
         }
         for r in &mut runners {
             let world = RunWorld { broker: &broker, prices: &prices, locals: &no_locals };
-            let fired = r.triggers.iter_mut().any(|tr| match tr {
-                TriggerPlan::Bar(idx) => idx.iter().any(|i| matches!(current.get(*i), Some(Some((_, true))))),
-                TriggerPlan::Condition(c) => c.value(&step, &world) == Some(Value::Bool(true)),
-            });
+            let mut fired = false;
+            for tr in &mut r.triggers {
+                let hit = match &mut tr.kind {
+                    TriggerKindPlan::Bar(idx, length) => idx.iter().any(|i| match current.get(*i) {
+                        Some(Some((bar, true))) => closes_bucket(bar.time, intervals[*i], *length),
+                        _ => false,
+                    }),
+                    TriggerKindPlan::Condition(c) => c.value(&step, &world) == Some(Value::Bool(true)),
+                };
+                // The guard and throttles are checked in every trigger, so each counts only
+                // its own firings; the graph runs once however many fire.
+                let open = !tr.market_hours || daily || crate::market::calendar::is_open(t);
+                if hit && open && tr.allowed(t) {
+                    tr.fired.push(t);
+                    fired = true;
+                }
+            }
             if fired {
                 run_graph(r, &step, t, &mut broker, &prices, &mut report);
             }

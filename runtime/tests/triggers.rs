@@ -1,0 +1,57 @@
+//! Trigger semantics in the engine: bar length, throttles and the market-hours guard.
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use std::collections::BTreeMap;
+use strat_runtime::engine::{Config, Report, backtest};
+use strat_runtime::market::Bar;
+use strat_runtime::market::simulated::{Config as Sim, simulate};
+
+fn program(src: &str) -> strat_lang::ir::Program {
+    let mut ws = strat_lang::Workspace::new();
+    let id = ws.set_file("t.strat", src.as_bytes().to_vec());
+    let c = ws.compile(&[id]);
+    c.program.unwrap_or_else(|| panic!("{:?}", c.diagnostics))
+}
+
+fn run(src: &str, bars: Vec<Bar>) -> Report {
+    backtest(&program(src), &BTreeMap::from([("SPY".to_string(), bars)]), &Config { cash: 1000.0 }).expect("runs")
+}
+
+fn at(day: i64, h: u32, m: u32) -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2024, 3, 4).and_then(|d| d.and_hms_opt(h, m, 0)).unwrap_or_default() + Duration::days(day)
+}
+
+fn bar(time: NaiveDateTime) -> Bar {
+    Bar { time, open: 10.0, high: 10.0, low: 10.0, close: 10.0, volume: 1.0 }
+}
+
+fn fired_days(r: &Report) -> Vec<i64> {
+    r.log.iter().map(|l| (l.time - at(0, 0, 0)).num_days()).collect()
+}
+
+#[test]
+fn a_throttle_allows_n_firings_per_window() {
+    let bars = (0..12).map(|d| bar(at(d, 0, 0))).collect();
+    let r = run("workflow W { on price(SPY) > $0 throttle 2 per 5d\n log \"fired\" }", bars);
+    assert_eq!(fired_days(&r), vec![0, 1, 5, 6, 10, 11]);
+}
+
+#[test]
+fn a_daily_bar_trigger_fires_at_each_session_close_of_intraday_data() {
+    let m = simulate(&Sim { days: 3, bar_minutes: 5, ..Sim::default() });
+    let r = run("workflow W { on bar(SPY, 1d)\n log \"close\" }", m.bars["SPY"].clone());
+    let times: Vec<String> = r.log.iter().map(|l| l.time.time().to_string()).collect();
+    assert_eq!(times, vec!["15:55:00"; 3]);
+    let r = run("workflow W { on bar(SPY, 1h)\n log \"hour\" }", m.bars["SPY"].clone());
+    // Hour bars close at 10:00, 11:00, …, 16:00: seven a day (the first is cut short by the 09:30 open).
+    assert_eq!(r.log.len(), 3 * 7);
+}
+
+#[test]
+fn the_market_hours_guard_skips_bars_outside_the_session() {
+    // Monday 2024-03-04: 08:00 and 08:30 are before the open, 10:00 and 15:30 inside, 17:00 after.
+    let bars = vec![bar(at(0, 8, 0)), bar(at(0, 8, 30)), bar(at(0, 10, 0)), bar(at(0, 15, 30)), bar(at(0, 17, 0))];
+    let r = run("workflow W { on price(SPY) > $0 during market_hours\n log \"in\" }", bars);
+    let times: Vec<String> = r.log.iter().map(|l| l.time.time().to_string()).collect();
+    assert_eq!(times, vec!["10:00:00", "15:30:00"]);
+}
