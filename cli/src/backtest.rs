@@ -30,6 +30,12 @@ pub struct Args {
     /// Starting cash
     #[arg(long, default_value_t = 100_000.0)]
     cash: f64,
+    /// Commission per fill: `0.005/share`, `0.1%` of the value, or both joined by `+`
+    #[arg(long, value_name = "COST", default_value = "0")]
+    commission: String,
+    /// Market orders fill this much worse than the open: `5bps` or `0.05%`
+    #[arg(long, value_name = "SLIPPAGE", default_value = "0")]
+    slippage: String,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -78,7 +84,13 @@ pub fn run(args: &Args) -> u8 {
         }
         !bars.is_empty()
     });
-    let report = match backtest(&program, &data, &Config { cash: args.cash }) {
+    let Some(costs) = costs(&args.commission, &args.slippage) else {
+        eprintln!(
+            "error: `--commission` takes `0.005/share`, `0.1%` or `0.005/share+0.1%`; `--slippage` takes `5bps` or `0.05%`"
+        );
+        return exit::USAGE;
+    };
+    let report = match backtest(&program, &data, &Config { cash: args.cash, costs }) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -105,6 +117,32 @@ pub fn run(args: &Args) -> u8 {
     }
 }
 
+/// Parses `--commission` and `--slippage`.
+fn costs(commission: &str, slippage: &str) -> Option<strat_runtime::broker::Costs> {
+    let mut c = strat_runtime::broker::Costs::default();
+    for part in commission.split('+').map(str::trim).filter(|p| !p.is_empty() && *p != "0") {
+        if let Some(v) = part.strip_suffix("/share") {
+            c.per_share = v.trim().parse().ok().filter(|v: &f64| *v >= 0.0)?;
+        } else if let Some(v) = part.strip_suffix('%') {
+            c.percent = v.trim().parse().ok().filter(|v: &f64| *v >= 0.0)?;
+        } else {
+            return None;
+        }
+    }
+    let s = slippage.trim();
+    if s != "0" && !s.is_empty() {
+        c.slippage_bps = if let Some(v) = s.strip_suffix("bps") {
+            v.trim().parse().ok()?
+        } else {
+            s.strip_suffix('%')?.trim().parse::<f64>().ok()? * 100.0
+        };
+        if c.slippage_bps < 0.0 {
+            return None;
+        }
+    }
+    Some(c)
+}
+
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
@@ -122,6 +160,10 @@ fn json(r: &Report) -> serde_json::Value {
                 "price": o.price,
                 "fill_time": o.fill_time.map(|t| t.to_string()),
                 "status": o.status,
+                "type": o.kind,
+                "tif": o.tif,
+                "commission": o.commission,
+                "parent": o.parent,
                 "reason": o.reason,
                 "by": o.by,
             })

@@ -6,7 +6,7 @@
 //! expression once (so indicators and crossings see every bar, whichever branch runs); fire
 //! the triggers; run the fired graphs; mark the portfolio at the closes.
 
-use crate::broker::{PaperBroker, Side, Status, dec, to_f64};
+use crate::broker::{Costs, Kind, PaperBroker, Request, Side, Status, Tif, dec, to_f64};
 use crate::eval::{Compiled, Indicators, PortfolioView, PositionView, Step, Value, World, interval_seconds};
 use crate::market::Bar;
 use chrono::NaiveDateTime;
@@ -19,6 +19,7 @@ const FUEL: usize = 10_000;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub cash: f64,
+    pub costs: Costs,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -67,12 +68,18 @@ struct OrderPlan {
     side: Side,
     symbol: Compiled,
     size: SizePlan,
+    limit: Option<Compiled>,
+    stop: Option<Compiled>,
+    stop_loss: Option<Compiled>,
+    take_profit: Option<Compiled>,
+    tif: Tif,
 }
 
 enum Step_ {
     Expr(Compiled),
     Order(Box<OrderPlan>),
     Template(Vec<TemplatePart>),
+    Cancel(Option<Compiled>),
     Nothing,
 }
 
@@ -82,6 +89,8 @@ enum TemplatePart {
 }
 
 struct Limits {
+    stop_loss: Option<f64>,
+    take_profit: Option<f64>,
     allow: Option<Vec<String>>,
     block: Vec<String>,
     max_position: Option<f64>,
@@ -205,6 +214,8 @@ fn limits_of(program: &Program, name: &str) -> Limits {
         max_position: num("max_position"),
         max_allocation: num("max_allocation"),
         max_daily_trades: num("max_daily_trades").map(|v| v as u64),
+        stop_loss: num("stop_loss"),
+        take_profit: num("take_profit"),
     }
 }
 
@@ -233,18 +244,29 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
                 NodeKind::Condition { expr } | NodeKind::Switch { expr } | NodeKind::DataFetch { expr, .. } => {
                     Step_::Expr(compile(expr, &g.name)?)
                 }
-                NodeKind::Action { action: Action::Order { side, symbol, size, .. } } => {
+                NodeKind::Action {
+                    action: Action::Order { side, symbol, size, limit, stop, stop_loss, take_profit, tif },
+                } => {
                     let size = match size {
                         ir::Size::All => SizePlan::All,
                         ir::Size::Shares { expr } => SizePlan::Shares(compile(expr, &g.name)?),
                         ir::Size::Value { expr } => SizePlan::Value(compile(expr, &g.name)?),
                         ir::Size::Fraction { expr, of } => SizePlan::Fraction(compile(expr, &g.name)?, of.clone()),
                     };
+                    let opt = |e: &Option<Expr>| e.as_ref().map(|e| compile(e, &g.name)).transpose();
                     Step_::Order(Box::new(OrderPlan {
                         side: if side == "buy" { Side::Buy } else { Side::Sell },
                         symbol: compile(symbol, &g.name)?,
                         size,
+                        limit: opt(limit)?,
+                        stop: opt(stop)?,
+                        stop_loss: opt(stop_loss)?,
+                        take_profit: opt(take_profit)?,
+                        tif: Tif::parse(tif),
                     }))
+                }
+                NodeKind::Action { action: Action::Cancel { symbol } } => {
+                    Step_::Cancel(symbol.as_ref().map(|e| compile(e, &g.name)).transpose()?)
                 }
                 NodeKind::Action { action: Action::Log { message } | Action::Notify { message } } => Step_::Template(
                     message
@@ -308,7 +330,7 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
     let mut indicators = registry.into_inner();
     // With daily bars every bar is a session: the market-hours guard lets them all through.
     let daily = intervals.iter().all(|i| *i >= 20 * 3600);
-    let mut broker = PaperBroker::new(config.cash);
+    let mut broker = PaperBroker::with_costs(config.cash, config.costs);
     let mut times: Vec<NaiveDateTime> = data.values().flat_map(|b| b.iter().map(|x| x.time)).collect();
     times.sort();
     times.dedup();
@@ -341,7 +363,7 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
             if let Some((bar, new)) = &mut current[i] {
                 *new = fresh;
                 if fresh {
-                    broker.on_open(&symbols[i], t, bar.open);
+                    broker.on_bar(&symbols[i], bar);
                     match prices.get_mut(&symbols[i]) {
                         Some(p) => *p = bar.close,
                         None => {
@@ -408,6 +430,11 @@ fn advance(s: &mut Step_, step: &Step<'_>, world: &dyn World) {
                 if let TemplatePart::Expr(c) = p {
                     c.value(step, world);
                 }
+            }
+        }
+        Step_::Cancel(c) => {
+            if let Some(c) = c {
+                c.value(step, world);
             }
         }
         Step_::Nothing => {}
@@ -479,6 +506,17 @@ fn run_graph(
                 report.log.push(LogLine { time: t, graph: name.clone(), message });
                 None
             }
+            (NodeKind::Action { .. }, Some(Step_::Cancel(c))) => {
+                let symbol = match c {
+                    Some(c) => match c.value(step, &RunWorld { broker, prices, locals: &locals }) {
+                        Some(Value::Symbol(s)) => Some(s),
+                        _ => None,
+                    },
+                    None => None,
+                };
+                broker.cancel(symbol.as_deref());
+                None
+            }
             (NodeKind::Start, _) | (NodeKind::Action { .. }, _) => None,
             (other, _) => {
                 report.stats.entry(name.clone()).or_default().failed += 1;
@@ -544,14 +582,45 @@ fn place(
     };
     let qty = qty.min(1e12) as u64;
     let side = plan.side;
+    let price_of = |c: &mut Option<Compiled>| match c.as_mut().map(|c| c.value(step, &world)) {
+        Some(Some(Value::Num(v))) if v.is_finite() && v > 0.0 => Some(v),
+        _ => None,
+    };
+    let (limit, stop) = (price_of(&mut plan.limit), price_of(&mut plan.stop));
+    let kind = match (limit, stop) {
+        (Some(limit), Some(stop)) => Kind::StopLimit { stop, limit, triggered: false },
+        (Some(limit), None) => Kind::Limit { limit },
+        (None, Some(stop)) => Kind::Stop { stop },
+        (None, None) => Kind::Market,
+    };
+    // Protective orders: the order's own, else those of the limits in force (buys only).
+    let (stop_loss, take_profit) = if side == Side::Buy {
+        (
+            price_of(&mut plan.stop_loss).or(limits.and_then(|l| l.stop_loss)),
+            price_of(&mut plan.take_profit).or(limits.and_then(|l| l.take_profit)),
+        )
+    } else {
+        (None, None)
+    };
+    let request = Request {
+        time: t,
+        symbol: symbol.clone(),
+        side,
+        qty,
+        kind,
+        tif: plan.tif,
+        stop_loss,
+        take_profit,
+        by: graph.to_string(),
+    };
     let stats = report.stats.entry(graph.to_string()).or_default();
     stats.orders += 1;
     if let Err(why) = gate(limits, graph, side, &symbol, qty, price, held, equity, cash, broker, t) {
         stats.refused += 1;
-        broker.refuse(t, &symbol, side, qty, graph, why);
+        broker.refuse(request, why);
         return;
     }
-    broker.submit(t, &symbol, side, qty, graph);
+    broker.place(request);
 }
 
 /// The risk gate: every order passes it, whoever decided it.

@@ -14,7 +14,12 @@ fn program(src: &str) -> strat_lang::ir::Program {
 }
 
 fn run(src: &str, bars: Vec<Bar>) -> Report {
-    backtest(&program(src), &BTreeMap::from([("SPY".to_string(), bars)]), &Config { cash: 1000.0 }).expect("runs")
+    backtest(
+        &program(src),
+        &BTreeMap::from([("SPY".to_string(), bars)]),
+        &Config { cash: 1000.0, costs: Default::default() },
+    )
+    .expect("runs")
 }
 
 fn at(day: i64, h: u32, m: u32) -> NaiveDateTime {

@@ -1,0 +1,75 @@
+//! Order types through the engine: what the file writes is what the broker works.
+
+use chrono::{Duration, NaiveDate};
+use std::collections::BTreeMap;
+use strat_runtime::broker::{Costs, Kind, Status};
+use strat_runtime::engine::{Config, backtest};
+use strat_runtime::market::Bar;
+
+fn run(src: &str, closes: &[(f64, f64, f64, f64)]) -> strat_runtime::engine::Report {
+    let mut ws = strat_lang::Workspace::new();
+    let id = ws.set_file("t.strat", src.as_bytes().to_vec());
+    let c = ws.compile(&[id]);
+    let program = c.program.unwrap_or_else(|| panic!("{:?}", c.diagnostics));
+    let start = NaiveDate::from_ymd_opt(2024, 3, 4).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default();
+    let bars = closes
+        .iter()
+        .enumerate()
+        .map(|(i, (o, h, l, c))| Bar {
+            time: start + Duration::days(i as i64),
+            open: *o,
+            high: *h,
+            low: *l,
+            close: *c,
+            volume: 1.0,
+        })
+        .collect();
+    backtest(
+        &program,
+        &BTreeMap::from([("SPY".to_string(), bars)]),
+        &Config { cash: 10_000.0, costs: Costs::default() },
+    )
+    .expect("runs")
+}
+
+#[test]
+fn a_limit_buy_with_the_limits_stop_loss_becomes_a_bracket() {
+    let src = "limits { max_position $5_000  stop_loss 5% }
+        workflow W {
+          on price(SPY) > $0 throttle 1 per 30d
+          buy SPY size 10 shares limit price(SPY) * 0.98 tif gtc
+        }";
+    // Day 0 decides (limit 98); day 1 never reaches 98; day 2 does; day 3 drops through the stop.
+    let r = run(
+        src,
+        &[
+            (100.0, 100.0, 100.0, 100.0),
+            (100.0, 101.0, 99.0, 100.0),
+            (99.0, 99.5, 97.0, 98.5),
+            (95.0, 95.0, 90.0, 91.0),
+        ],
+    );
+    let kinds: Vec<(Kind, Status, Option<f64>)> = r.orders.iter().map(|o| (o.kind, o.status, o.price)).collect();
+    assert_eq!(kinds[0], (Kind::Limit { limit: 98.0 }, Status::Filled, Some(98.0)));
+    // The stop sits 5% under the 98 fill, at 93.1; day 3 opens above it (95) and trades down
+    // through it (low 90), so it fills at the stop.
+    assert_eq!(kinds[1].1, Status::Filled);
+    assert!(matches!(kinds[1].0, Kind::Stop { stop } if (stop - 93.1).abs() < 1e-9));
+    assert!(kinds[1].2.is_some_and(|p| (p - 93.1).abs() < 1e-9));
+    assert_eq!(r.orders.len(), 2);
+}
+
+#[test]
+fn cancel_clears_pending_orders() {
+    let src = "limits { max_position $5_000 }
+        workflow W {
+          on price(SPY) > $0
+          if holding(SPY) { end }
+          cancel SPY
+          buy SPY size 1 shares limit $50 tif gtc
+        }";
+    let r = run(src, &[(100.0, 100.0, 100.0, 100.0); 3]);
+    let statuses: Vec<Status> = r.orders.iter().map(|o| o.status).collect();
+    // Each bar cancels the previous unfilled limit and places a new one.
+    assert_eq!(statuses, vec![Status::Cancelled, Status::Cancelled, Status::Pending]);
+}
