@@ -100,6 +100,6 @@ fn json_value(v: &Value) -> serde_json::Value {
         Value::Macd(m) => serde_json::json!({ "macd": m.macd, "signal": m.signal, "histogram": m.histogram }),
         Value::Bands(b) => serde_json::json!({ "upper": b.upper, "middle": b.middle, "lower": b.lower }),
         // `strat eval` sees no portfolio; a run's values are never printed here.
-        Value::Position(_) | Value::Portfolio(_) => serde_json::Value::Null,
+        Value::Position(_) | Value::Portfolio(_) | Value::Record(_) => serde_json::Value::Null,
     }
 }

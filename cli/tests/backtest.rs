@@ -57,7 +57,31 @@ fn date_range_and_errors() {
     let (code, _, err) = run(&["backtest", "examples/sma_crossover.strat", "--data", SPY, "--cash=-5"]);
     assert_eq!(code, 2);
     assert!(err.contains("`--cash` must be a positive amount"), "{err}");
-    let (code, _, err) = run(&["backtest", "examples/dip_buyer.strat", "--data", SPY]);
+}
+
+#[test]
+fn an_agent_runs_on_the_offline_stand_in_behind_the_risk_gate() {
+    let (code, out, err) = run(&[
+        "backtest",
+        "examples/dip_buyer.strat",
+        "--data",
+        "AAPL=../shared/data/prices/AAPL_2012-2014.csv",
+        "--data",
+        "MSFT=../shared/data/prices/MSFT_2012-2014.csv",
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("`DipBuyer` asks a model"), "{err}");
+    assert!(err.contains("models are answered by the offline stand-in (rule-based, not a model)"), "{err}");
+    assert!(err.contains("no data for `AMZN` of universe `tech`"), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let orders = v["orders"].as_array().expect("orders");
+    let filled: Vec<&serde_json::Value> = orders.iter().filter(|o| o["status"] == "filled").collect();
+    assert!(!filled.is_empty());
+    // The stand-in proposes 5% of the portfolio per dip; the gate stops a position at $10,000.
+    let refused: Vec<&str> =
+        orders.iter().filter(|o| o["status"] == "rejected").filter_map(|o| o["reason"].as_str()).collect();
+    assert!(!refused.is_empty() && refused.iter().all(|r| r.contains("over max_position 10000.00")), "{refused:?}");
+    let log = v["log"].as_array().expect("log");
+    assert!(log.iter().all(|l| l["message"].as_str().is_some_and(|m| m.contains("[offline stand-in]"))));
 }

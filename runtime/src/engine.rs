@@ -80,6 +80,12 @@ enum Step_ {
     Order(Box<OrderPlan>),
     Template(Vec<TemplatePart>),
     Cancel(Option<Compiled>),
+    /// A question to a model, answered by the offline stand-in in backtests.
+    Llm(ir::Type),
+    Decision {
+        from: String,
+        actions: Vec<String>,
+    },
     Nothing,
 }
 
@@ -114,6 +120,8 @@ enum TriggerKindPlan {
 
 struct TriggerPlan {
     kind: TriggerKindPlan,
+    /// The symbol a condition over a universe was lifted to.
+    symbol: Option<String>,
     /// `(count, window in seconds)`: at most `count` firings in any window.
     throttles: Vec<(u32, i64)>,
     market_hours: bool,
@@ -124,6 +132,7 @@ impl TriggerPlan {
     fn new(kind: TriggerKindPlan, t: &ir::Trigger) -> TriggerPlan {
         TriggerPlan {
             kind,
+            symbol: None,
             throttles: t.throttles.iter().map(|(n, w)| (*n, i64::try_from(*w).unwrap_or(i64::MAX))).collect(),
             market_hours: t.market_hours,
             fired: Vec::new(),
@@ -230,13 +239,17 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
     };
     let mut warnings = Vec::new();
     let mut runners = Vec::new();
+    let mut uses_model = false;
     for g in &program.graphs {
-        if g.kind != GraphKind::Workflow || g.nodes.iter().any(|n| matches!(n.kind, NodeKind::Llm { .. })) {
+        if g.kind == GraphKind::Team {
             warnings.push(format!(
-                "`{}` asks a model; backtests run rule-only workflows for now, so it was left out",
+                "`{}` is a team; backtests run agents and workflows for now, so it was left out",
                 g.name
             ));
             continue;
+        }
+        if g.nodes.iter().any(|n| matches!(n.kind, NodeKind::Llm { .. })) {
+            uses_model = true;
         }
         let mut steps = BTreeMap::new();
         for n in &g.nodes {
@@ -265,6 +278,10 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
                         tif: Tif::parse(tif),
                     }))
                 }
+                NodeKind::Llm { output, .. } => Step_::Llm(output.clone()),
+                NodeKind::Action { action: Action::ExecuteDecision { from, actions } } => {
+                    Step_::Decision { from: from.clone(), actions: actions.clone() }
+                }
                 NodeKind::Action { action: Action::Cancel { symbol } } => {
                     Step_::Cancel(symbol.as_ref().map(|e| compile(e, &g.name)).transpose()?)
                 }
@@ -292,7 +309,27 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
                     t,
                 )),
                 TriggerKind::Condition { expr } => {
-                    triggers.push(TriggerPlan::new(TriggerKindPlan::Condition(compile(expr, &g.name)?), t))
+                    let mut sets = std::collections::BTreeSet::new();
+                    universes_in(expr, &mut sets);
+                    match sets.into_iter().next() {
+                        None => triggers.push(TriggerPlan::new(TriggerKindPlan::Condition(compile(expr, &g.name)?), t)),
+                        // A condition over a universe is evaluated once per member symbol.
+                        Some(u) => {
+                            for sym in program.universes.get(&u).into_iter().flatten() {
+                                if !data.contains_key(sym) {
+                                    warnings.push(format!(
+                                        "no data for `{sym}` of universe `{u}`: add `--data {sym}=PATH`; it is left out"
+                                    ));
+                                    continue;
+                                }
+                                let lifted = substitute(expr, &u, sym);
+                                let mut plan =
+                                    TriggerPlan::new(TriggerKindPlan::Condition(compile(&lifted, &g.name)?), t);
+                                plan.symbol = Some(sym.clone());
+                                triggers.push(plan);
+                            }
+                        }
+                    }
                 }
                 other => warnings.push(format!(
                     "`{}`: a {} trigger does not fire in a backtest",
@@ -322,6 +359,18 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
             if !data.contains_key(sym) {
                 warnings.push(format!("no data for `{sym}`: add `--data {sym}=PATH`; it is left out"));
             }
+        }
+    }
+    // The offline stand-in reads RSI(14) of the trigger's symbol.
+    let mut rsi_of: BTreeMap<String, Compiled> = BTreeMap::new();
+    if uses_model {
+        warnings.push(format!("models are answered by the {}", crate::offline::LABEL));
+        for sym in &symbols {
+            let call = Expr::Call {
+                func: "rsi".into(),
+                args: vec![Expr::Symbol { value: sym.clone() }, Expr::Num { value: "14".into(), unit: ir::Unit::None }],
+            };
+            rsi_of.insert(sym.clone(), compile(&call, "the offline stand-in")?);
         }
     }
     warnings.sort();
@@ -383,26 +432,50 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
             }
         }
         for r in &mut runners {
+            // The symbols this graph fires for at this bar (`None`: not about one symbol).
+            let mut fired: Vec<Option<String>> = Vec::new();
             let world = RunWorld { broker: &broker, prices: &prices, locals: &no_locals };
-            let mut fired = false;
             for tr in &mut r.triggers {
-                let hit = match &mut tr.kind {
-                    TriggerKindPlan::Bar(idx, length) => idx.iter().any(|i| match current.get(*i) {
-                        Some(Some((bar, true))) => closes_bucket(bar.time, intervals[*i], *length),
-                        _ => false,
-                    }),
-                    TriggerKindPlan::Condition(c) => c.value(&step, &world) == Some(Value::Bool(true)),
+                let hits: Vec<Option<String>> = match &mut tr.kind {
+                    TriggerKindPlan::Bar(idx, length) => idx
+                        .iter()
+                        .filter(|i| match current.get(**i) {
+                            Some(Some((bar, true))) => closes_bucket(bar.time, intervals[**i], *length),
+                            _ => false,
+                        })
+                        .map(|i| Some(symbols[*i].clone()))
+                        .collect(),
+                    TriggerKindPlan::Condition(c) => {
+                        if c.value(&step, &world) == Some(Value::Bool(true)) {
+                            vec![tr.symbol.clone()]
+                        } else {
+                            vec![]
+                        }
+                    }
                 };
                 // The guard and throttles are checked in every trigger, so each counts only
-                // its own firings; the graph runs once however many fire.
+                // its own firings.
                 let open = !tr.market_hours || daily || crate::market::calendar::is_open(t);
-                if hit && open && tr.allowed(t) {
+                if !hits.is_empty() && open && tr.allowed(t) {
                     tr.fired.push(t);
-                    fired = true;
+                    fired.extend(hits);
                 }
             }
-            if fired {
-                run_graph(r, &step, t, &mut broker, &prices, &mut report);
+            // At most once per bar per symbol, however many triggers fire.
+            fired.sort();
+            fired.dedup();
+            let rsi: Vec<Option<f64>> = fired
+                .iter()
+                .map(|sym| {
+                    let c = sym.as_ref().and_then(|s| rsi_of.get_mut(s))?;
+                    match c.value(&step, &world) {
+                        Some(Value::Num(v)) => Some(v),
+                        _ => None,
+                    }
+                })
+                .collect();
+            for (symbol, rsi) in fired.iter().zip(rsi) {
+                run_graph(r, &step, t, symbol.as_deref(), rsi, &mut broker, &prices, &mut report);
             }
         }
         report.equity_curve.push((t, (broker.equity_f64(&prices) * 100.0).round() / 100.0));
@@ -437,7 +510,7 @@ fn advance(s: &mut Step_, step: &Step<'_>, world: &dyn World) {
                 c.value(step, world);
             }
         }
-        Step_::Nothing => {}
+        Step_::Llm(_) | Step_::Decision { .. } | Step_::Nothing => {}
     }
 }
 
@@ -455,10 +528,13 @@ fn next(g: &ir::Graph, from: u32, when: Option<&str>) -> Option<u32> {
     fallback
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_graph(
     r: &mut Runner,
     step: &Step<'_>,
     t: NaiveDateTime,
+    symbol: Option<&str>,
+    rsi: Option<f64>,
     broker: &mut PaperBroker,
     prices: &BTreeMap<String, f64>,
     report: &mut Report,
@@ -468,6 +544,15 @@ fn run_graph(
         s.executions += 1;
     }
     let mut locals: BTreeMap<String, Value> = BTreeMap::new();
+    let mut trigger = BTreeMap::from([
+        ("kind".to_string(), Value::Text("condition".to_string())),
+        ("time".to_string(), Value::Text(t.to_string())),
+    ]);
+    if let Some(s) = symbol {
+        trigger.insert("symbol".to_string(), Value::Symbol(s.to_string()));
+        trigger.insert("reason".to_string(), Value::Text(format!("fired for {s} at {t}")));
+    }
+    locals.insert("trigger".to_string(), Value::Record(trigger));
     let mut node = graph.start;
     for _ in 0..FUEL {
         let Some(kind) = graph.nodes.iter().find(|n| n.id == node).map(|n| &n.kind) else { return };
@@ -506,6 +591,24 @@ fn run_graph(
                 report.log.push(LogLine { time: t, graph: name.clone(), message });
                 None
             }
+            (NodeKind::Llm { bind, .. }, Some(Step_::Llm(output))) => {
+                let world = RunWorld { broker, prices, locals: &locals };
+                let portfolio = world.portfolio();
+                let facts = crate::offline::Facts {
+                    symbol: symbol.map(str::to_string),
+                    rsi,
+                    price: symbol.and_then(|s| prices.get(s)).copied().unwrap_or(0.0),
+                    equity: portfolio.total_value,
+                    cash: portfolio.cash,
+                    held: symbol.and_then(|s| broker.position(s)).map_or(0, |p| p.qty),
+                };
+                locals.insert(bind.clone(), crate::offline::answer(output, &facts));
+                None
+            }
+            (NodeKind::Action { .. }, Some(Step_::Decision { from, actions })) => {
+                decide(locals.get(from.as_str()), actions, symbol, limits.as_ref(), name, t, broker, prices, report);
+                None
+            }
             (NodeKind::Action { .. }, Some(Step_::Cancel(c))) => {
                 let symbol = match c {
                     Some(c) => match c.value(step, &RunWorld { broker, prices, locals: &locals }) {
@@ -517,7 +620,8 @@ fn run_graph(
                 broker.cancel(symbol.as_deref());
                 None
             }
-            (NodeKind::Start, _) | (NodeKind::Action { .. }, _) => None,
+            // The stand-in reads the market itself; a context node has nothing to build here.
+            (NodeKind::Start | NodeKind::Context { .. }, _) | (NodeKind::Action { .. }, _) => None,
             (other, _) => {
                 report.stats.entry(name.clone()).or_default().failed += 1;
                 report.log.push(LogLine {
@@ -613,14 +717,165 @@ fn place(
         take_profit,
         by: graph.to_string(),
     };
-    let stats = report.stats.entry(graph.to_string()).or_default();
+    submit(request, limits, price, held, equity, cash, broker, report);
+}
+
+/// Sends an order through the risk gate to the broker, recording a refusal.
+#[allow(clippy::too_many_arguments)]
+fn submit(
+    request: Request,
+    limits: Option<&Limits>,
+    price: f64,
+    held: u64,
+    equity: f64,
+    cash: f64,
+    broker: &mut PaperBroker,
+    report: &mut Report,
+) {
+    let stats = report.stats.entry(request.by.clone()).or_default();
     stats.orders += 1;
-    if let Err(why) = gate(limits, graph, side, &symbol, qty, price, held, equity, cash, broker, t) {
+    let checked = gate(
+        limits,
+        &request.by,
+        request.side,
+        &request.symbol,
+        request.qty,
+        price,
+        held,
+        equity,
+        cash,
+        broker,
+        request.time,
+    );
+    if let Err(why) = checked {
         stats.refused += 1;
         broker.refuse(request, why);
         return;
     }
     broker.place(request);
+}
+
+/// Turns a model's decision into an order. What the model wrote is checked here, then by the
+/// risk gate: an unknown action, symbol or size is a rejection with its reason, never a guess.
+#[allow(clippy::too_many_arguments)]
+fn decide(
+    decision: Option<&Value>,
+    actions: &[String],
+    trigger_symbol: Option<&str>,
+    limits: Option<&Limits>,
+    graph: &str,
+    t: NaiveDateTime,
+    broker: &mut PaperBroker,
+    prices: &BTreeMap<String, f64>,
+    report: &mut Report,
+) {
+    let log =
+        |report: &mut Report, message: String| report.log.push(LogLine { time: t, graph: graph.to_string(), message });
+    let Some(Value::Record(d)) = decision else {
+        log(report, "rejected: no decision to act on".to_string());
+        return;
+    };
+    let reasoning = match d.get("reasoning") {
+        Some(Value::Text(r)) => r.clone(),
+        _ => String::new(),
+    };
+    let action = match d.get("decision") {
+        Some(Value::Text(a)) => a.as_str(),
+        _ => "hold",
+    };
+    if action == "hold" {
+        log(report, format!("hold: {reasoning}"));
+        return;
+    }
+    let side = match action {
+        "buy" => Side::Buy,
+        "sell" => Side::Sell,
+        other => {
+            log(report, format!("rejected: `{other}` is not an action"));
+            return;
+        }
+    };
+    if !actions.iter().any(|a| a == action) {
+        log(report, format!("rejected: `{action}` is not among the agent's actions"));
+        return;
+    }
+    let symbol = match d.get("symbol") {
+        Some(Value::Symbol(s)) if !s.is_empty() => s.clone(),
+        _ => match trigger_symbol {
+            Some(s) => s.to_string(),
+            None => {
+                log(report, "rejected: the decision names no symbol".to_string());
+                return;
+            }
+        },
+    };
+    let Some(&price) = prices.get(&symbol) else {
+        log(report, format!("rejected: no price for `{symbol}`"));
+        return;
+    };
+    let qty = match d.get("quantity") {
+        Some(Value::Num(q)) if q.is_finite() && *q >= 1.0 && q.fract() == 0.0 && *q <= 1e9 => *q as u64,
+        other => {
+            log(report, format!("rejected: quantity {other:?} is not a whole number of shares between 1 and 1e9"));
+            return;
+        }
+    };
+    let kind = match (d.get("order_type"), d.get("limit_price")) {
+        (Some(Value::Text(o)), Some(Value::Num(l))) if o == "limit" && *l > 0.0 => Kind::Limit { limit: *l },
+        _ => Kind::Market,
+    };
+    log(report, format!("{action} {qty} {symbol}: {reasoning}"));
+    let locals = BTreeMap::new();
+    let world = RunWorld { broker, prices, locals: &locals };
+    let portfolio = world.portfolio();
+    let held = broker.position(&symbol).map_or(0, |p| p.qty);
+    let request = Request {
+        time: t,
+        symbol,
+        side,
+        qty,
+        kind,
+        tif: Tif::Day,
+        stop_loss: if side == Side::Buy { limits.and_then(|l| l.stop_loss) } else { None },
+        take_profit: if side == Side::Buy { limits.and_then(|l| l.take_profit) } else { None },
+        by: graph.to_string(),
+    };
+    submit(request, limits, price, held, portfolio.total_value, portfolio.cash, broker, report);
+}
+
+/// The universes an expression ranges over.
+fn universes_in(e: &Expr, out: &mut std::collections::BTreeSet<String>) {
+    match e {
+        Expr::Universe { name } => {
+            out.insert(name.clone());
+        }
+        Expr::Call { args, .. } => args.iter().for_each(|a| universes_in(a, out)),
+        Expr::List { items } => items.iter().for_each(|a| universes_in(a, out)),
+        Expr::Field { base, .. } => universes_in(base, out),
+        Expr::Not { operand } | Expr::Neg { operand } => universes_in(operand, out),
+        Expr::Binary { lhs, rhs, .. } => {
+            universes_in(lhs, out);
+            universes_in(rhs, out);
+        }
+        _ => {}
+    }
+}
+
+/// `e` with the universe `u` replaced by the ticker `sym`.
+fn substitute(e: &Expr, u: &str, sym: &str) -> Expr {
+    let sub = |x: &Expr| Box::new(substitute(x, u, sym));
+    match e {
+        Expr::Universe { name } if name == u => Expr::Symbol { value: sym.to_string() },
+        Expr::Call { func, args } => {
+            Expr::Call { func: func.clone(), args: args.iter().map(|a| substitute(a, u, sym)).collect() }
+        }
+        Expr::List { items } => Expr::List { items: items.iter().map(|a| substitute(a, u, sym)).collect() },
+        Expr::Field { base, name } => Expr::Field { base: sub(base), name: name.clone() },
+        Expr::Not { operand } => Expr::Not { operand: sub(operand) },
+        Expr::Neg { operand } => Expr::Neg { operand: sub(operand) },
+        Expr::Binary { op, lhs, rhs } => Expr::Binary { op: op.clone(), lhs: sub(lhs), rhs: sub(rhs) },
+        other => other.clone(),
+    }
 }
 
 /// The risk gate: every order passes it, whoever decided it.

@@ -24,6 +24,8 @@ pub enum Value {
     Bands(Bands),
     Position(PositionView),
     Portfolio(PortfolioView),
+    /// A record by field name: `trigger`, a model's decision.
+    Record(BTreeMap<String, Value>),
 }
 
 /// A position as expressions see it (`position(SPY).pnl_percent`).
@@ -81,6 +83,16 @@ impl std::fmt::Display for Value {
             Value::Bands(b) => write!(f, "{{\"upper\":{},\"middle\":{},\"lower\":{}}}", b.upper, b.middle, b.lower),
             Value::Position(p) => write!(f, "{{\"quantity\":{},\"avg_cost\":{}}}", p.quantity, p.avg_cost),
             Value::Portfolio(p) => write!(f, "{{\"cash\":{},\"total_value\":{}}}", p.cash, p.total_value),
+            Value::Record(fields) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "\"{k}\":{v}")?;
+                }
+                f.write_str("}")
+            }
         }
     }
 }
@@ -320,6 +332,8 @@ fn compile(
         Expr::Binary { op, lhs, rhs } => Node::Binary { op: op.clone(), lhs: sub(lhs)?, rhs: sub(rhs)? },
         Expr::Call { func, args } => call(func, args, symbols, intervals, world, set)?,
         Expr::Global { name } if world && name == "portfolio" => Node::Portfolio,
+        // The run binds `trigger` (the symbol and reason of the firing) like a local.
+        Expr::Global { name } if world && name == "trigger" => Node::Local("trigger".to_string()),
         Expr::Local { name } if world => Node::Local(name.clone()),
         Expr::Universe { name } => return Err(format!("`{name}` is a universe; evaluate one symbol at a time")),
         Expr::Global { name } => {
@@ -441,6 +455,7 @@ fn eval_node(n: &mut Node, s: &Step<'_>, w: &dyn World, names: &[String]) -> Opt
                 "pnl_percent" => p.pnl_percent,
                 _ => return None,
             })),
+            (Value::Record(fields), f) => fields.get(f).cloned(),
             (Value::Portfolio(p), f) => Some(Value::Num(match f {
                 "cash" => p.cash,
                 "buying_power" => p.buying_power,

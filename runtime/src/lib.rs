@@ -7,3 +7,4 @@ pub mod broker;
 pub mod engine;
 pub mod eval;
 pub mod market;
+pub mod offline;
