@@ -2,7 +2,7 @@
 
 use crate::{ColorChoice, exit, files, render};
 use chrono::NaiveDate;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use strat_lang::Workspace;
 use strat_runtime::broker::Status;
@@ -61,14 +61,7 @@ pub fn run(args: &Args) -> u8 {
     ws.load_imports(&[root], &mut |p: &str| std::fs::read(p).map_err(|e| e.to_string()));
     let checked = ws.compile(&[root]);
     if !checked.diagnostics.is_empty() {
-        let color = match args.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
-        };
-        let _ = render::human(&ws, &checked.diagnostics, color, &mut std::io::stderr().lock());
+        render::to_stderr(&ws, &checked.diagnostics, args.color);
     }
     let Some(program) = checked.program else { return exit::FOUND };
     let mut data = match crate::data::load(&args.data) {

@@ -58,17 +58,11 @@ pub fn run(args: &Args) -> u8 {
     let failed = errors > 0 || (warnings > 0 && args.deny.is_some());
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    };
+    let color = args.color.enabled(std::io::stdout().is_terminal());
     if args.emit.is_some() {
         // The IR goes to stdout; problems go to stderr so the output stays valid JSON.
         let mut err = std::io::stderr().lock();
-        let _ = render::human(&ws, &checked.diagnostics, color && std::io::stderr().is_terminal(), &mut err);
+        let _ = render::human(&ws, &checked.diagnostics, args.color.enabled(std::io::stderr().is_terminal()), &mut err);
         return match &checked.program {
             Some(p) if !failed => match serde_json::to_writer_pretty(&mut out, p)
                 .and_then(|()| writeln!(out).map_err(serde_json::Error::io))

@@ -1,7 +1,7 @@
 //! `strat eval`: the value of an expression at every bar of CSV data.
 
 use crate::{ColorChoice, exit, render};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use strat_lang::Workspace;
 use strat_runtime::eval::{Value, evaluate};
 
@@ -31,14 +31,7 @@ pub fn run(args: &Args) -> u8 {
     if !checked.diagnostics.is_empty() {
         let mut ws = Workspace::new();
         ws.set_file("<expr>", args.expr.clone().into_bytes());
-        let color = match args.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
-        };
-        let _ = render::human(&ws, &checked.diagnostics, color, &mut std::io::stderr().lock());
+        render::to_stderr(&ws, &checked.diagnostics, args.color);
     }
     let Some(expr) = checked.expr else { return exit::FOUND };
     if matches!(checked.ty.as_str(), "macd" | "bollinger") {

@@ -7,6 +7,13 @@ use std::io::Write;
 use strat_lang::span::LineIndex;
 use strat_lang::{Diagnostic, Severity, Workspace};
 
+/// Renders diagnostics to standard error (for commands whose standard output is data).
+pub fn to_stderr(ws: &Workspace, diags: &[Diagnostic], color: crate::ColorChoice) {
+    use std::io::IsTerminal;
+    let stderr = std::io::stderr();
+    let _ = human(ws, diags, color.enabled(stderr.is_terminal()), &mut stderr.lock());
+}
+
 /// Renders every diagnostic with one shared source cache, so thousands of reports stay fast.
 pub fn human(ws: &Workspace, diags: &[Diagnostic], color: bool, out: &mut impl Write) -> std::io::Result<()> {
     let mut cache =

@@ -2,27 +2,10 @@
 //! codes and the IR.
 #![allow(clippy::disallowed_methods)] // tests read fixtures and write temporary files
 
-use assert_cmd::Command;
-use std::path::{Path, PathBuf};
+mod common;
+use common::{root, run, strat};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn strat() -> Command {
-    let mut c = Command::cargo_bin("strat").expect("binary built");
-    c.current_dir(root()).env_remove("NO_COLOR");
-    c
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = strat().args(args).output().expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use std::path::PathBuf;
 
 /// Corpus files whose only diagnostics are warnings: they exit 0.
 const WARNING_ONLY: &[&str] = &[

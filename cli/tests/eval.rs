@@ -1,23 +1,10 @@
 //! `strat eval` through the real binary, on the real SPY data.
 #![allow(clippy::disallowed_methods)] // tests read fixtures
 
-use assert_cmd::Command;
-use std::path::{Path, PathBuf};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod common;
+use common::{root, run};
 
 const SPY: &str = "SPY=../shared/data/prices/SPY_D.csv";
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("strat").expect("binary").current_dir(root()).args(args).output().expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn rsi_matches_talib_at_every_bar() {

@@ -380,11 +380,7 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
     // With daily bars every bar is a session: the market-hours guard lets them all through.
     let daily = intervals.iter().all(|i| *i >= 20 * 3600);
     let mut broker = PaperBroker::with_costs(config.cash, config.costs);
-    let mut times: Vec<NaiveDateTime> = data.values().flat_map(|b| b.iter().map(|x| x.time)).collect();
-    times.sort();
-    times.dedup();
-    let mut cursors = vec![0usize; symbols.len()];
-    let mut current: Vec<Option<(Bar, bool)>> = vec![None; symbols.len()];
+    let mut timeline = crate::market::Timeline::new(data);
     let mut prices: BTreeMap<String, f64> = BTreeMap::new();
     let mut report = Report {
         initial_cash: config.cash,
@@ -394,36 +390,29 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
         sharpe: None,
         win_rate: None,
         orders: Vec::new(),
-        equity_curve: Vec::with_capacity(times.len()),
+        equity_curve: Vec::with_capacity(timeline.len()),
         log: Vec::new(),
         stats: runners.iter().map(|r| (r.name.clone(), GraphStats::default())).collect(),
         warnings,
         indicators: indicators.len(),
     };
     let no_locals = BTreeMap::new();
-    for (id, t) in (1u64..).zip(times) {
-        for (i, bars) in data.values().enumerate() {
-            let mut fresh = false;
-            while cursors[i] < bars.len() && bars[cursors[i]].time <= t {
-                current[i] = Some((bars[cursors[i]], true));
-                cursors[i] += 1;
-                fresh = true;
-            }
-            if let Some((bar, new)) = &mut current[i] {
-                *new = fresh;
-                if fresh {
-                    broker.on_bar(&symbols[i], bar);
-                    match prices.get_mut(&symbols[i]) {
-                        Some(p) => *p = bar.close,
-                        None => {
-                            prices.insert(symbols[i].clone(), bar.close);
-                        }
+    let mut id = 0;
+    while let Some((t, current)) = timeline.step() {
+        id += 1;
+        for (i, cur) in current.iter().enumerate() {
+            if let Some((bar, true)) = cur {
+                broker.on_bar(&symbols[i], bar);
+                match prices.get_mut(&symbols[i]) {
+                    Some(p) => *p = bar.close,
+                    None => {
+                        prices.insert(symbols[i].clone(), bar.close);
                     }
                 }
             }
         }
-        indicators.update(&current);
-        let step = Step { id, bars: &current, indicators: &indicators };
+        indicators.update(current);
+        let step = Step { id, bars: current, indicators: &indicators };
         // Advance every expression once at this bar, whatever runs afterwards.
         for r in &mut runners {
             let world = RunWorld { broker: &broker, prices: &prices, locals: &no_locals };

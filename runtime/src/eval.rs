@@ -248,26 +248,13 @@ pub fn evaluate(expr: &Expr, data: &BTreeMap<String, Vec<Bar>>) -> Result<Vec<(N
     let intervals: Vec<i64> = data.values().map(|b| interval_seconds(b)).collect();
     let mut indicators = Indicators::default();
     let mut compiled = Compiled::new(expr, &symbols, &intervals, false, &mut indicators)?;
-    let mut times: Vec<NaiveDateTime> = data.values().flat_map(|bars| bars.iter().map(|b| b.time)).collect();
-    times.sort();
-    times.dedup();
-    let mut cursors = vec![0usize; symbols.len()];
-    let mut current: Vec<Option<(Bar, bool)>> = vec![None; symbols.len()];
-    let mut out = Vec::with_capacity(times.len());
-    for (id, t) in (1u64..).zip(times) {
-        for (i, bars) in data.values().enumerate() {
-            let mut fresh = false;
-            while cursors[i] < bars.len() && bars[cursors[i]].time <= t {
-                current[i] = Some((bars[cursors[i]], true));
-                cursors[i] += 1;
-                fresh = true;
-            }
-            if !fresh && let Some((_, new)) = &mut current[i] {
-                *new = false;
-            }
-        }
-        indicators.update(&current);
-        let v = compiled.value(&Step { id, bars: &current, indicators: &indicators }, &NoWorld);
+    let mut timeline = crate::market::Timeline::new(data);
+    let mut out = Vec::with_capacity(timeline.len());
+    let mut id = 0;
+    while let Some((t, current)) = timeline.step() {
+        id += 1;
+        indicators.update(current);
+        let v = compiled.value(&Step { id, bars: current, indicators: &indicators }, &NoWorld);
         out.push((t, v));
     }
     Ok(out)

@@ -7,9 +7,11 @@ mod csv;
 mod polygon;
 mod resample;
 pub mod simulated;
+mod timeline;
 mod validate;
 
 pub use bar::Bar;
 pub use csv::{Layout, Loaded, Problem, parse_csv};
 pub use polygon::parse_polygon_aggs;
 pub use resample::resample;
+pub use timeline::{Slot, Timeline};

@@ -16,8 +16,10 @@ impl StdDev {
         StdDev { period: period.max(1), window: Window::new(period), sum: 0.0, sum_sq: 0.0 }
     }
 
+    /// Mean and standard deviation of the last `period` values, once there are that many.
+    /// The running sums then drop the oldest value, as TA-Lib's do.
     #[inline]
-    pub fn push(&mut self, x: f64) -> Option<f64> {
+    fn moments(&mut self, x: f64) -> Option<(f64, f64)> {
         self.window.push(x);
         self.sum += x;
         self.sum_sq += x * x;
@@ -30,7 +32,13 @@ impl StdDev {
         let old = self.window.oldest();
         self.sum -= old;
         self.sum_sq -= old * old;
-        Some(if var >= 0.000_000_01 { var.sqrt() } else { 0.0 })
+        // TA-Lib treats a variance within 1e-8 of zero (or below it) as zero; NaN fails too.
+        Some((mean, if var >= 0.000_000_01 { var.sqrt() } else { 0.0 }))
+    }
+
+    #[inline]
+    pub fn push(&mut self, x: f64) -> Option<f64> {
+        self.moments(x).map(|(_, sd)| sd)
     }
 }
 
@@ -42,37 +50,20 @@ pub struct Bands {
 }
 
 /// Bollinger bands: SMA middle, `k` population standard deviations (around that SMA) apart.
-/// One window feeds both running sums.
 #[derive(Debug, Clone)]
 pub struct Bollinger {
-    period: usize,
-    window: Window,
-    sum: f64,
-    sum_sq: f64,
+    moments: StdDev,
     k: f64,
 }
 
 impl Bollinger {
     pub fn new(period: usize, k: f64) -> Bollinger {
-        Bollinger { period: period.max(1), window: Window::new(period), sum: 0.0, sum_sq: 0.0, k }
+        Bollinger { moments: StdDev::new(period), k }
     }
 
     #[inline]
     pub fn push(&mut self, x: f64) -> Option<Bands> {
-        self.window.push(x);
-        self.sum += x;
-        self.sum_sq += x * x;
-        if !self.window.is_full() {
-            return None;
-        }
-        let n = self.period as f64;
-        let middle = self.sum / n;
-        let mean_sq = self.sum_sq / n - middle * middle;
-        // TA-Lib treats a variance within 1e-8 of zero (or below it) as zero; NaN fails the test too.
-        let sd = if mean_sq >= 0.000_000_01 { mean_sq.sqrt() } else { 0.0 };
-        let oldest = self.window.oldest();
-        self.sum -= oldest;
-        self.sum_sq -= oldest * oldest;
+        let (middle, sd) = self.moments.moments(x)?;
         let width = sd * self.k;
         Some(Bands { upper: middle + width, middle, lower: middle - width })
     }
