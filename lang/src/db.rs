@@ -212,7 +212,7 @@ impl Workspace {
         });
         diagnostics.dedup();
         let clean = syntax_ok && !diagnostics.iter().any(Diagnostic::is_error);
-        let program = (clean && lower).then(|| crate::lower::lower(&units, &result.scopes));
+        let program = (clean && lower).then(|| crate::lower::lower(&units, &result.scopes, &result.money_sizes));
         // Lowering keeps the graph invariants by construction; verify them anyway, since the
         // runtime trusts them.
         if let (Some(p), Some(&first)) = (&program, files.first()) {

@@ -4,7 +4,7 @@
 use crate::check::types::{Ty, std_record};
 use crate::check::{DeclKind, Scope, Unit};
 use crate::ir::{self, Edge, Graph, GraphKind, Node, NodeKind, Overlap, Part, Program};
-use crate::span::FileId;
+use crate::span::{FileId, Span};
 use crate::syntax::ast::{
     self, AgentField, Else, Item, LimitsRef, LitUnit, Size, Stmt, StrPart, TeamField, TriggerKind,
 };
@@ -14,12 +14,20 @@ use std::collections::{BTreeMap, BTreeSet};
 pub fn lower_expr(e: &ast::Expr) -> ir::Expr {
     let scope = Scope::default();
     let units = BTreeMap::new();
-    let mut l = Lowerer { scope: &scope, units: &units, locals: Vec::new(), graph: None };
+    let money_sizes = BTreeSet::new();
+    let mut l = Lowerer {
+        scope: &scope,
+        units: &units,
+        locals: Vec::new(),
+        graph: None,
+        file: FileId(0),
+        money_sizes: &money_sizes,
+    };
     l.expr(e)
 }
 
 /// Lowers every declaration of the given files.
-pub fn lower(units: &[Unit], scopes: &BTreeMap<FileId, Scope>) -> Program {
+pub fn lower(units: &[Unit], scopes: &BTreeMap<FileId, Scope>, money_sizes: &BTreeSet<(FileId, Span)>) -> Program {
     let by_id: BTreeMap<FileId, &Unit> = units.iter().map(|u| (u.id, u)).collect();
     let mut p = Program {
         version: ir::IR_VERSION,
@@ -31,8 +39,14 @@ pub fn lower(units: &[Unit], scopes: &BTreeMap<FileId, Scope>) -> Program {
     };
     for u in units {
         let empty = Scope::default();
-        let mut l =
-            Lowerer { scope: scopes.get(&u.id).unwrap_or(&empty), units: &by_id, locals: Vec::new(), graph: None };
+        let mut l = Lowerer {
+            scope: scopes.get(&u.id).unwrap_or(&empty),
+            units: &by_id,
+            locals: Vec::new(),
+            graph: None,
+            file: u.id,
+            money_sizes,
+        };
         for item in &u.ast.items {
             l.item(item, &mut p);
         }
@@ -46,6 +60,8 @@ struct Lowerer<'a> {
     units: &'a BTreeMap<FileId, &'a Unit>,
     locals: Vec<String>,
     graph: Option<Graph>,
+    file: FileId,
+    money_sizes: &'a BTreeSet<(FileId, Span)>,
 }
 
 type Ends = Vec<(u32, Option<String>)>;
@@ -405,7 +421,11 @@ impl Lowerer<'_> {
             None | Some(Size::All(_)) => ir::Size::All,
             Some(Size::Amount(e)) => {
                 let expr = self.expr(e);
-                if is_money(e) { ir::Size::Value { expr } } else { ir::Size::Shares { expr } }
+                if self.money_sizes.contains(&(self.file, e.span())) {
+                    ir::Size::Value { expr }
+                } else {
+                    ir::Size::Shares { expr }
+                }
             }
             Some(Size::Fraction { percent, of }) => {
                 ir::Size::Fraction { expr: self.expr(percent), of: of.text.clone() }
@@ -691,27 +711,6 @@ fn duration_secs(e: &ast::Expr) -> Option<u64> {
     match e {
         ast::Expr::Number { text, unit: LitUnit::Duration(m), .. } => scale(text, *m).parse().ok(),
         _ => None,
-    }
-}
-
-fn is_money(e: &ast::Expr) -> bool {
-    match e {
-        ast::Expr::Number { unit, .. } => *unit == LitUnit::Money,
-        ast::Expr::Call { callee, .. } => strat_stdlib::function(&callee.text).is_some_and(|f| {
-            matches!(f.ret, strat_stdlib::Ty::Money | strat_stdlib::Ty::Price)
-                && !matches!(f.category, strat_stdlib::Category::Math)
-        }),
-        ast::Expr::Field { base, field, .. } => {
-            matches!(&**base, ast::Expr::Name(n) if n.text == "portfolio")
-                && matches!(field.text.as_str(), "cash" | "buying_power" | "total_value" | "daily_pnl")
-        }
-        ast::Expr::Binary { op, lhs, rhs, .. } => match op {
-            ast::BinOp::Add | ast::BinOp::Sub => is_money(lhs) || is_money(rhs),
-            ast::BinOp::Mul => is_money(lhs) || is_money(rhs),
-            _ => false,
-        },
-        ast::Expr::Paren(inner, _) => is_money(inner),
-        _ => false,
     }
 }
 

@@ -21,3 +21,34 @@ fn ir_of_every_example() {
     }
     assert_eq!(seen, 8);
 }
+
+#[test]
+fn order_sizes_lower_by_their_checked_type() {
+    let src = "limits { max_position $50_000 }
+        workflow W {
+          on manual
+          buy SPY size $5_000
+          buy SPY size portfolio.cash * 10%
+          buy SPY size floor(portfolio.cash / close(SPY))
+          buy SPY size 7 shares
+        }";
+    let mut ws = Workspace::new();
+    let id = ws.set_file("w.strat", src.as_bytes().to_vec());
+    let c = ws.compile(&[id]);
+    let p = c.program.unwrap_or_else(|| panic!("{:?}", c.diagnostics));
+    let sizes: Vec<&str> = p.graphs[0]
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            strat_lang::ir::NodeKind::Action { action: strat_lang::ir::Action::Order { size, .. } } => {
+                Some(match size {
+                    strat_lang::ir::Size::Value { .. } => "value",
+                    strat_lang::ir::Size::Shares { .. } => "shares",
+                    _ => "other",
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sizes, ["value", "value", "shares", "shares"]);
+}

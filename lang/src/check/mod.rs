@@ -97,6 +97,9 @@ pub struct Scope {
 pub struct CheckResult {
     pub diagnostics: Vec<Diagnostic>,
     pub scopes: BTreeMap<FileId, Scope>,
+    /// Order sizes whose type is money (the rest are shares), by file and span: lowering
+    /// needs the checker's answer, not a guess from the syntax.
+    pub money_sizes: BTreeSet<(FileId, Span)>,
 }
 
 /// Checks one expression on its own: no declarations are in scope, only the standard library.
@@ -114,6 +117,7 @@ pub fn check_expr(file: FileId, e: &ast::Expr) -> (Ty, Vec<Diagnostic>) {
         locals: Vec::new(),
         item: ItemCx::default(),
         in_template: false,
+        money_sizes: BTreeSet::new(),
         limits_cache: BTreeMap::new(),
         universe_cache: BTreeMap::new(),
         broken: BTreeMap::new(),
@@ -142,6 +146,7 @@ pub fn check(units: &[Unit]) -> CheckResult {
         locals: Vec::new(),
         item: ItemCx::default(),
         in_template: false,
+        money_sizes: BTreeSet::new(),
         limits_cache: BTreeMap::new(),
         universe_cache: BTreeMap::new(),
         broken: units.iter().map(|u| (u.id, u.syntax_errors.clone())).collect(),
@@ -156,10 +161,11 @@ pub fn check(units: &[Unit]) -> CheckResult {
         }
     }
     cx.unused(units);
+    let money_sizes = std::mem::take(&mut cx.money_sizes);
     let mut diagnostics = cx.diags;
     diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code));
     diagnostics.dedup();
-    CheckResult { diagnostics, scopes }
+    CheckResult { diagnostics, scopes, money_sizes }
 }
 
 fn own_scope(u: &Unit, diags: &mut Vec<Diagnostic>) -> Scope {
@@ -385,6 +391,7 @@ struct Checker<'a> {
     item: ItemCx,
     /// Inside a template placeholder (unknown names are E0301 there).
     in_template: bool,
+    money_sizes: BTreeSet<(FileId, Span)>,
     /// Constants of each `limits` declaration, computed once.
     limits_cache: BTreeMap<DeclRef, Option<decls::KnownLimits>>,
     /// Tickers of each universe, computed once.

@@ -255,6 +255,7 @@ impl Checker<'_> {
                 match t.ty {
                     Ty::Quantity | Ty::Number | Ty::Unknown => {}
                     Ty::Money | Ty::Price => {
+                        self.money_sizes.insert((self.file, e.span()));
                         if let (Some(v), Some(lim)) =
                             (money_literal(e), self.item.limits.as_ref().and_then(|l| l.max_position))
                             && o.side == Side::Buy
