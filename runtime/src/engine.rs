@@ -55,6 +55,18 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// Distinct indicator instances the run kept (one per symbol, function and parameters).
     pub indicators: usize,
+    /// What the risk gate needs to know about the run so far.
+    #[serde(skip)]
+    state: GateState,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct GateState {
+    peak_equity: f64,
+    /// The latest VIX close, when `--data VIX=…` is given.
+    vix: Option<f64>,
+    /// Bars shorter than a day: market hours can be checked.
+    intraday: bool,
 }
 
 enum SizePlan {
@@ -95,6 +107,9 @@ enum TemplatePart {
 }
 
 struct Limits {
+    market_hours_only: bool,
+    max_drawdown: Option<f64>,
+    max_vix: Option<f64>,
     stop_loss: Option<f64>,
     take_profit: Option<f64>,
     allow: Option<Vec<String>>,
@@ -224,6 +239,12 @@ fn limits_of(program: &Program, name: &str) -> Limits {
         max_allocation: num("max_allocation"),
         max_daily_trades: num("max_daily_trades").map(|v| v as u64),
         stop_loss: num("stop_loss"),
+        max_drawdown: num("max_drawdown"),
+        max_vix: num("max_vix"),
+        market_hours_only: matches!(
+            values.and_then(|v| v.get("market_hours_only")),
+            Some(ir::Value::Bool { value: true })
+        ),
         take_profit: num("take_profit"),
     }
 }
@@ -395,6 +416,7 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
         stats: runners.iter().map(|r| (r.name.clone(), GraphStats::default())).collect(),
         warnings,
         indicators: indicators.len(),
+        state: GateState { peak_equity: config.cash, vix: None, intraday: !daily },
     };
     let no_locals = BTreeMap::new();
     let mut id = 0;
@@ -411,6 +433,7 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
                 }
             }
         }
+        report.state.vix = prices.get("VIX").copied();
         indicators.update(current);
         let step = Step { id, bars: current, indicators: &indicators };
         // Advance every expression once at this bar, whatever runs afterwards.
@@ -467,7 +490,9 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
                 run_graph(r, &step, t, symbol.as_deref(), rsi, &mut broker, &prices, &mut report);
             }
         }
-        report.equity_curve.push((t, (broker.equity_f64(&prices) * 100.0).round() / 100.0));
+        let equity = (broker.equity_f64(&prices) * 100.0).round() / 100.0;
+        report.equity_curve.push((t, equity));
+        report.state.peak_equity = report.state.peak_equity.max(equity);
     }
     finish(&mut report, &broker, &intervals);
     // The final figure comes from the decimal books, exactly.
@@ -723,19 +748,7 @@ fn submit(
 ) {
     let stats = report.stats.entry(request.by.clone()).or_default();
     stats.orders += 1;
-    let checked = gate(
-        limits,
-        &request.by,
-        request.side,
-        &request.symbol,
-        request.qty,
-        price,
-        held,
-        equity,
-        cash,
-        broker,
-        request.time,
-    );
+    let checked = gate(limits, &request, price, held, equity, cash, report.state, broker);
     if let Err(why) = checked {
         stats.refused += 1;
         broker.refuse(request, why);
@@ -871,17 +884,15 @@ fn substitute(e: &Expr, u: &str, sym: &str) -> Expr {
 #[allow(clippy::too_many_arguments)]
 fn gate(
     limits: Option<&Limits>,
-    graph: &str,
-    side: Side,
-    symbol: &str,
-    qty: u64,
+    request: &Request,
     price: f64,
     held: u64,
     equity: f64,
     cash: f64,
+    state: GateState,
     broker: &PaperBroker,
-    t: NaiveDateTime,
 ) -> Result<(), String> {
+    let (graph, side, symbol, qty, t) = (&request.by, request.side, &request.symbol, request.qty, request.time);
     let value = qty as f64 * price;
     if side == Side::Sell && qty > held {
         return Err(format!("sells {qty} {symbol} but holds {held}"));
@@ -913,11 +924,27 @@ fn gate(
             return Err(format!("order worth {value:.2} is over max_allocation {pct}% of {equity:.2}"));
         }
     }
+    if l.market_hours_only && state.intraday && !crate::market::calendar::is_open(t) {
+        return Err(format!("the market is closed at {t} and the limits trade only in market hours"));
+    }
+    if side == Side::Buy {
+        let drawdown = if state.peak_equity > 0.0 { (1.0 - equity / state.peak_equity) * 100.0 } else { 0.0 };
+        if let Some(max) = l.max_drawdown
+            && drawdown > max
+        {
+            return Err(format!("drawdown {drawdown:.1}% is over max_drawdown {max}%: buying paused"));
+        }
+        if let (Some(max), Some(vix)) = (l.max_vix, state.vix)
+            && vix > max
+        {
+            return Err(format!("VIX {vix:.1} is over max_vix {max}: buying paused"));
+        }
+    }
     if let Some(max) = l.max_daily_trades {
         let today = broker
             .orders()
             .iter()
-            .filter(|o| o.by == graph && o.time.date() == t.date() && o.status != Status::Rejected)
+            .filter(|o| o.by == *graph && o.time.date() == t.date() && o.status != Status::Rejected)
             .count() as u64;
         if today >= max {
             return Err(format!("max_daily_trades {max} reached"));

@@ -73,3 +73,50 @@ fn cancel_clears_pending_orders() {
     // Each bar cancels the previous unfilled limit and places a new one.
     assert_eq!(statuses, vec![Status::Cancelled, Status::Cancelled, Status::Pending]);
 }
+
+fn run_with(src: &str, data: BTreeMap<String, Vec<Bar>>) -> strat_runtime::engine::Report {
+    let mut ws = strat_lang::Workspace::new();
+    let id = ws.set_file("t.strat", src.as_bytes().to_vec());
+    let c = ws.compile(&[id]);
+    let program = c.program.unwrap_or_else(|| panic!("{:?}", c.diagnostics));
+    backtest(&program, &data, &Config { cash: 10_000.0, costs: Costs::default() }).expect("runs")
+}
+
+fn flat(closes: &[f64]) -> Vec<Bar> {
+    let start = NaiveDate::from_ymd_opt(2024, 3, 4).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default();
+    closes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Bar {
+            time: start + Duration::days(i as i64),
+            open: *c,
+            high: *c,
+            low: *c,
+            close: *c,
+            volume: 1.0,
+        })
+        .collect()
+}
+
+#[test]
+fn max_vix_pauses_buying_when_vix_data_is_given() {
+    let src = "limits { max_position $5_000  max_vix 30 }
+        workflow W { on price(SPY) > $0\n buy SPY size 1 shares }";
+    let data = BTreeMap::from([("SPY".to_string(), flat(&[100.0; 3])), ("VIX".to_string(), flat(&[20.0, 35.0, 25.0]))]);
+    let r = run_with(src, data);
+    let reasons: Vec<Option<&str>> = r.orders.iter().map(|o| o.reason.as_deref()).collect();
+    assert_eq!(reasons, vec![None, Some("VIX 35.0 is over max_vix 30: buying paused"), None]);
+}
+
+#[test]
+fn max_drawdown_pauses_buying() {
+    let src = "limits { max_position $10_000  max_drawdown 10% }
+        workflow W { on price(SPY) > $0\n buy SPY size 50 shares }";
+    // Buy 50 at 100 (fills at bar 1's open), then the price halves: equity falls well over 10%.
+    let r = run_with(src, BTreeMap::from([("SPY".to_string(), flat(&[100.0, 100.0, 50.0, 50.0]))]));
+    let refused: Vec<&str> = r.orders.iter().filter_map(|o| o.reason.as_deref()).collect();
+    assert!(
+        refused.iter().any(|r| r.starts_with("drawdown") && r.ends_with("over max_drawdown 10%: buying paused")),
+        "{refused:?}"
+    );
+}
