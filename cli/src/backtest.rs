@@ -140,7 +140,7 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-fn json(r: &Report) -> serde_json::Value {
+pub(crate) fn json(r: &Report) -> serde_json::Value {
     let orders: Vec<serde_json::Value> = r
         .orders
         .iter()
@@ -179,7 +179,7 @@ fn json(r: &Report) -> serde_json::Value {
     })
 }
 
-fn money(x: f64) -> String {
+pub(crate) fn money(x: f64) -> String {
     let cents = (x * 100.0).round() as i64;
     let (sign, cents) = if cents < 0 { ("-", -cents) } else { ("", cents) };
     let whole = (cents / 100).to_string();

@@ -7,6 +7,7 @@ mod data;
 mod eval;
 mod files;
 mod render;
+mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -47,6 +48,11 @@ enum Command {
         after_help = "Examples:\n  strat check examples/\n  strat check --deny warnings src/ strategies/dip.strat\n  strat check --format json strategy.strat | jq '.[].code'\n  strat check --emit ir dip_buyer.strat > dip_buyer.ir.json\n\nFolders are searched recursively for *.strat files; all files named are checked together as one project.\nExit codes: 0 clean, 1 errors found (or warnings with --deny warnings), 2 usage or I/O error."
     )]
     Check(check::Args),
+    /// Run a strategy on the embedded defaults: simulated market, paper broker, offline stand-in
+    #[command(
+        after_help = "Examples:\n  strat run examples/dip_buyer.strat\n  strat run examples/sma_crossover.strat --speed 0 --days 500\n  strat run strategy.strat --bar-minutes 5 --days 5 --until 2024-01-05\n\nThe market is simulated (a seeded random walk, not real prices) and replayed in accelerated time; orders go to the paper broker; models are answered by the offline stand-in (rule-based, not a model). Ctrl-C stops cleanly; the run's report is saved under .strat/runs/ (or $STRAT_HOME/runs/).\nExit codes: 0 finished or stopped, 1 the file has errors, 2 usage error or the state could not be saved."
+    )]
+    Run(run::Args),
     /// Run a strategy's workflows over historical data with the paper broker
     #[command(
         after_help = "Examples:\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv --cash 100000\n  strat backtest strategy.strat --data AAPL=aapl.csv --from 2015-01-01 --to 2019-12-31 --format json\n\nOrders decided at a bar's close fill at the next bar's open; a buy that costs more than the cash at the fill is rejected. Every order passes the risk gate of the limits in force. Models are answered by the offline stand-in (rule-based, not a model, labelled in the output); teams are left out for now (with a warning).\nExit codes: 0 success, 1 the file has errors, 2 usage or data error."
@@ -105,6 +111,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Backtest(args) => backtest::run(&args),
+        Command::Run(args) => run::run(&args),
         Command::Doc { name } => doc(name.as_deref()),
     };
     ExitCode::from(code)

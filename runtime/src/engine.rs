@@ -251,6 +251,41 @@ fn limits_of(program: &Program, name: &str) -> Limits {
 
 /// Runs every rule-only workflow of `program` over `data` (symbol → bars in time order).
 pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &Config) -> Result<Report, String> {
+    run(program, data, config, &mut Quiet)
+}
+
+/// Watches a run as it goes (`strat run` streams from here) and may stop it.
+pub trait Observer {
+    /// Called after each bar with what happened at it: new log lines, and orders that were
+    /// placed, refused, filled or cancelled at this bar.
+    fn step(&mut self, time: NaiveDateTime, equity: f64, log: &[LogLine], orders: &[crate::broker::Order]);
+    /// Checked before each bar; `true` ends the run there, with its state as it is.
+    fn stop(&mut self) -> bool {
+        false
+    }
+    /// Whether `step` should be called at all (working out what changed costs time).
+    fn watching(&self) -> bool {
+        true
+    }
+}
+
+/// Watches nothing.
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn step(&mut self, _: NaiveDateTime, _: f64, _: &[LogLine], _: &[crate::broker::Order]) {}
+    fn watching(&self) -> bool {
+        false
+    }
+}
+
+/// Like [`backtest`], reporting each bar to `observer`, which may stop the run early.
+pub fn run(
+    program: &Program,
+    data: &BTreeMap<String, Vec<Bar>>,
+    config: &Config,
+    observer: &mut dyn Observer,
+) -> Result<Report, String> {
     let symbols: Vec<String> = data.keys().cloned().collect();
     let intervals: Vec<i64> = data.values().map(|b| interval_seconds(b)).collect();
     // Compiling registers indicators; every graph shares one instance per (symbol, parameters).
@@ -420,7 +455,13 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
     };
     let no_locals = BTreeMap::new();
     let mut id = 0;
+    let mut seen_log = 0;
+    let mut seen: Vec<Status> = Vec::new();
     while let Some((t, current)) = timeline.step() {
+        if observer.stop() {
+            report.warnings.push(format!("stopped before {t}"));
+            break;
+        }
         id += 1;
         for (i, cur) in current.iter().enumerate() {
             if let Some((bar, true)) = cur {
@@ -493,6 +534,20 @@ pub fn backtest(program: &Program, data: &BTreeMap<String, Vec<Bar>>, config: &C
         let equity = (broker.equity_f64(&prices) * 100.0).round() / 100.0;
         report.equity_curve.push((t, equity));
         report.state.peak_equity = report.state.peak_equity.max(equity);
+        if !observer.watching() {
+            continue;
+        }
+        // Orders new at this bar, or whose status changed at it.
+        let changed: Vec<crate::broker::Order> = broker
+            .orders()
+            .iter()
+            .enumerate()
+            .filter(|(i, o)| seen.get(*i) != Some(&o.status))
+            .map(|(_, o)| o.clone())
+            .collect();
+        seen = broker.orders().iter().map(|o| o.status).collect();
+        observer.step(t, equity, &report.log[seen_log..], &changed);
+        seen_log = report.log.len();
     }
     finish(&mut report, &broker, &intervals);
     // The final figure comes from the decimal books, exactly.

@@ -1,0 +1,177 @@
+//! `strat run`: a file on the embedded defaults — the simulated market replayed in accelerated
+//! time, the paper broker and the offline stand-in — streaming what happens, until the data
+//! ends, `--until`, or Ctrl-C. The run's state is saved under `.strat/` (or `$STRAT_HOME`).
+
+use crate::{ColorChoice, exit, files, render};
+use chrono::{NaiveDate, NaiveDateTime};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use strat_lang::Workspace;
+use strat_runtime::broker::{Costs, Order, Side, Status};
+use strat_runtime::engine::{Config, LogLine, Observer, run as run_engine};
+use strat_runtime::market::simulated;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The strategy file
+    file: PathBuf,
+    /// Trading days of simulated market to replay
+    #[arg(long, default_value_t = 252)]
+    days: usize,
+    /// Bar length of the simulated market in minutes (390 = one bar a day)
+    #[arg(long, default_value_t = 390)]
+    bar_minutes: u32,
+    /// Seed of the simulated market (the same seed replays the same market)
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Bars replayed per second; 0 replays as fast as possible
+    #[arg(long, default_value_t = 50.0)]
+    speed: f64,
+    /// Stop after this day (YYYY-MM-DD)
+    #[arg(long)]
+    until: Option<NaiveDate>,
+    /// Starting cash
+    #[arg(long, default_value_t = 100_000.0)]
+    cash: f64,
+    /// When to use colour in error reports
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+struct Stream<'a> {
+    out: &'a mut dyn Write,
+    interrupted: Arc<AtomicBool>,
+    until: Option<NaiveDate>,
+    pause: Option<std::time::Duration>,
+    last: Option<NaiveDateTime>,
+}
+
+impl Observer for Stream<'_> {
+    fn step(&mut self, time: NaiveDateTime, _equity: f64, log: &[LogLine], orders: &[Order]) {
+        self.last = Some(time);
+        let day = if time.time() == chrono::NaiveTime::MIN { time.date().to_string() } else { time.to_string() };
+        for l in log {
+            let _ = writeln!(self.out, "{day}  {:<14} {}", l.graph, l.message);
+        }
+        for o in orders {
+            let side = if o.side == Side::Buy { "buy" } else { "sell" };
+            let line = match o.status {
+                Status::Pending => format!("order    {side} {} {} placed", o.qty, o.symbol),
+                Status::Filled => format!("fill     {side} {} {} at {:.2}", o.qty, o.symbol, o.price.unwrap_or(0.0)),
+                Status::Rejected => {
+                    format!("refused  {side} {} {}: {}", o.qty, o.symbol, o.reason.as_deref().unwrap_or(""))
+                }
+                Status::Cancelled => {
+                    format!("cancel   {side} {} {}: {}", o.qty, o.symbol, o.reason.as_deref().unwrap_or(""))
+                }
+            };
+            let _ = writeln!(self.out, "{day}  {:<14} {line}", o.by);
+        }
+        let _ = self.out.flush();
+        if let Some(p) = self.pause {
+            std::thread::sleep(p);
+        }
+    }
+
+    fn stop(&mut self) -> bool {
+        self.interrupted.load(Ordering::SeqCst) || self.until.zip(self.last).is_some_and(|(u, l)| l.date() >= u)
+    }
+}
+
+pub fn run(args: &Args) -> u8 {
+    let valid = args.cash.is_finite() && args.cash > 0.0 && args.speed.is_finite() && args.speed >= 0.0;
+    if !valid {
+        eprintln!("error: `--cash` must be positive and `--speed` zero or more");
+        return exit::USAGE;
+    }
+    let bytes = match std::fs::read(&args.file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", args.file.display());
+            return exit::USAGE;
+        }
+    };
+    let mut ws = Workspace::new();
+    let root = ws.set_file(&files::display(&args.file), bytes);
+    ws.load_imports(&[root], &mut |p: &str| std::fs::read(p).map_err(|e| e.to_string()));
+    let checked = ws.compile(&[root]);
+    if !checked.diagnostics.is_empty() {
+        render::to_stderr(&ws, &checked.diagnostics, args.color);
+    }
+    let Some(program) = checked.program else { return exit::FOUND };
+    let market = simulated::simulate(&simulated::Config {
+        seed: args.seed,
+        days: args.days.max(1),
+        bar_minutes: args.bar_minutes,
+        ..simulated::Config::default()
+    });
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = interrupted.clone();
+    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)) {
+        eprintln!("warning: Ctrl-C will not stop the run cleanly: {e}");
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let _ = writeln!(
+        out,
+        "strat run {} on the {} (seed {}, {} symbols), paper broker, models answered by the offline stand-in; Ctrl-C stops",
+        files::display(&args.file),
+        simulated::LABEL,
+        args.seed,
+        market.bars.len()
+    );
+    let pause = (args.speed > 0.0).then(|| std::time::Duration::from_secs_f64(1.0 / args.speed));
+    let mut stream = Stream { out: &mut out, interrupted: interrupted.clone(), until: args.until, pause, last: None };
+    let config = Config { cash: args.cash, costs: Costs::default() };
+    let report = match run_engine(&program, &market.bars, &config, &mut stream) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::FOUND;
+        }
+    };
+    for w in &report.warnings {
+        if !w.starts_with("stopped before") {
+            eprintln!("warning: {w}");
+        }
+    }
+    let stopped = interrupted.load(Ordering::SeqCst);
+    let filled = report.orders.iter().filter(|o| o.status == Status::Filled).count();
+    let _ = writeln!(
+        out,
+        "{} after {} bars: equity {} ({:+.2}%), {} orders ({filled} filled)",
+        if stopped { "stopped" } else { "finished" },
+        report.equity_curve.len(),
+        crate::backtest::money(report.final_equity),
+        report.r#return,
+        report.orders.len()
+    );
+    match save(&args.file, &report) {
+        Ok(path) => {
+            let _ = writeln!(out, "state saved to {}", path.display());
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: cannot save the run's state: {e}");
+            exit::USAGE
+        }
+    }
+}
+
+/// Writes the run's report under `$STRAT_HOME` (default `.strat/`) as `runs/<file>-<n>.json`,
+/// through a temporary file and a rename, so a crash never leaves half a file.
+fn save(file: &std::path::Path, report: &strat_runtime::engine::Report) -> std::io::Result<PathBuf> {
+    let home = std::env::var_os("STRAT_HOME").map_or_else(|| PathBuf::from(".strat"), PathBuf::from);
+    let dir = home.join("runs");
+    std::fs::create_dir_all(&dir)?;
+    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("run");
+    let n = (1..).find(|n| !dir.join(format!("{stem}-{n}.json")).exists()).unwrap_or(1);
+    let path = dir.join(format!("{stem}-{n}.json"));
+    let tmp = dir.join(format!(".{stem}-{n}.json.tmp"));
+    let body = serde_json::to_vec_pretty(&crate::backtest::json(report)).map_err(std::io::Error::other)?;
+    std::fs::write(&tmp, body)?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
+}
