@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use strat_lang::Workspace;
 use strat_runtime::broker::Status;
-use strat_runtime::engine::{Config, Report, backtest};
+use strat_runtime::engine::{Config, LogLine, Observer, Report, run as run_engine};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -83,7 +83,14 @@ pub fn run(args: &Args) -> u8 {
         );
         return exit::USAGE;
     };
-    let report = match backtest(&program, &data, &Config { cash: args.cash, costs }) {
+    let total: usize = {
+        let mut times: Vec<_> = data.values().flat_map(|b| b.iter().map(|x| x.time)).collect();
+        times.sort_unstable();
+        times.dedup();
+        times.len()
+    };
+    let mut progress = Progress::new(total);
+    let report = match run_engine(&program, &data, &Config { cash: args.cash, costs }, &mut progress) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -107,6 +114,62 @@ pub fn run(args: &Args) -> u8 {
             exit::USAGE
         }
         _ => exit::OK,
+    }
+}
+
+/// A progress bar on standard error, shown only on a terminal and only once a run has taken
+/// more than a second.
+struct Progress {
+    total: usize,
+    done: usize,
+    started: std::time::Instant,
+    shown: bool,
+    terminal: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            total,
+            done: 0,
+            started: std::time::Instant::now(),
+            shown: false,
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn step(&mut self, time: chrono::NaiveDateTime, _: f64, _: &[LogLine], _: &[strat_runtime::broker::Order]) {
+        self.done += 1;
+        if !self.done.is_multiple_of(1024) && self.done != self.total {
+            return;
+        }
+        if !self.shown && self.started.elapsed() < std::time::Duration::from_secs(1) {
+            return;
+        }
+        self.shown = true;
+        let width = 30;
+        let filled = self.done * width / self.total.max(1);
+        eprint!(
+            "\r[{}{}] {:>3}% {}",
+            "=".repeat(filled),
+            " ".repeat(width - filled),
+            self.done * 100 / self.total.max(1),
+            time.date()
+        );
+        if self.done == self.total {
+            eprintln!();
+        }
+    }
+
+    fn watching(&self) -> bool {
+        self.terminal
+    }
+
+    fn wants_orders(&self) -> bool {
+        false
     }
 }
 

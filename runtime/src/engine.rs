@@ -263,8 +263,12 @@ pub trait Observer {
     fn stop(&mut self) -> bool {
         false
     }
-    /// Whether `step` should be called at all (working out what changed costs time).
+    /// Whether `step` should be called at all.
     fn watching(&self) -> bool {
+        true
+    }
+    /// Whether `step` wants the orders that changed (working them out costs time).
+    fn wants_orders(&self) -> bool {
         true
     }
 }
@@ -538,14 +542,17 @@ pub fn run(
             continue;
         }
         // Orders new at this bar, or whose status changed at it.
-        let changed: Vec<crate::broker::Order> = broker
-            .orders()
-            .iter()
-            .enumerate()
-            .filter(|(i, o)| seen.get(*i) != Some(&o.status))
-            .map(|(_, o)| o.clone())
-            .collect();
-        seen = broker.orders().iter().map(|o| o.status).collect();
+        let mut changed: Vec<crate::broker::Order> = Vec::new();
+        if observer.wants_orders() {
+            changed = broker
+                .orders()
+                .iter()
+                .enumerate()
+                .filter(|(i, o)| seen.get(*i) != Some(&o.status))
+                .map(|(_, o)| o.clone())
+                .collect();
+            seen = broker.orders().iter().map(|o| o.status).collect();
+        }
         observer.step(t, equity, &report.log[seen_log..], &changed);
         seen_log = report.log.len();
     }
