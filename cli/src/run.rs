@@ -1,6 +1,7 @@
 //! `strat run`: a file on the embedded defaults — the simulated market replayed in accelerated
 //! time, the paper broker and the offline stand-in — streaming what happens, until the data
-//! ends, `--until`, or Ctrl-C. The run's state is saved under `.strat/` (or `$STRAT_HOME`).
+//! ends, `--until`, or Ctrl-C. The run is journaled into the store under `.strat/` (or
+//! `$STRAT_HOME`) one commit a bar, and its full report saved beside it at the end.
 
 use crate::{ColorChoice, exit, files, render};
 use chrono::{NaiveDate, NaiveDateTime};
@@ -12,6 +13,7 @@ use strat_lang::Workspace;
 use strat_runtime::broker::{Costs, Order, Side, Status};
 use strat_runtime::engine::{Config, LogLine, Observer, run as run_engine};
 use strat_runtime::market::simulated;
+use strat_runtime::store::{RedbStore, Store};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -42,6 +44,9 @@ pub struct Args {
 
 struct Stream<'a> {
     out: &'a mut dyn Write,
+    store: &'a mut dyn Store,
+    run: u64,
+    store_error: Option<String>,
     interrupted: Arc<AtomicBool>,
     until: Option<NaiveDate>,
     pause: Option<std::time::Duration>,
@@ -70,13 +75,21 @@ impl Observer for Stream<'_> {
             let _ = writeln!(self.out, "{day}  {:<14} {line}", o.by);
         }
         let _ = self.out.flush();
+        // One commit a bar: a stop or a crash keeps everything up to the last bar.
+        if self.store_error.is_none()
+            && let Err(e) = self.store.record_bar(self.run, log, orders)
+        {
+            self.store_error = Some(e);
+        }
         if let Some(p) = self.pause {
             std::thread::sleep(p);
         }
     }
 
     fn stop(&mut self) -> bool {
-        self.interrupted.load(Ordering::SeqCst) || self.until.zip(self.last).is_some_and(|(u, l)| l.date() >= u)
+        self.store_error.is_some()
+            || self.interrupted.load(Ordering::SeqCst)
+            || self.until.zip(self.last).is_some_and(|(u, l)| l.date() >= u)
     }
 }
 
@@ -122,8 +135,38 @@ pub fn run(args: &Args) -> u8 {
         args.seed,
         market.bars.len()
     );
+    let home = std::env::var_os("STRAT_HOME").map_or_else(|| PathBuf::from(".strat"), PathBuf::from);
+    if let Err(e) = std::fs::create_dir_all(&home) {
+        eprintln!("error: cannot create `{}`: {e}", home.display());
+        return exit::USAGE;
+    }
+    let mut store = match RedbStore::open(&home.join("store.redb")) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let market_label = format!("{} seed {}", simulated::LABEL, args.seed);
+    let started = market.bars.values().filter_map(|b| b.first()).map(|b| b.time.to_string()).min().unwrap_or_default();
+    let run_id = match store.begin_run(&files::display(&args.file), &program.hash, &market_label, &started) {
+        Ok(id) => id,
+        Err(e) => {
+            eprintln!("error: cannot record the run: {e}");
+            return exit::USAGE;
+        }
+    };
     let pause = (args.speed > 0.0).then(|| std::time::Duration::from_secs_f64(1.0 / args.speed));
-    let mut stream = Stream { out: &mut out, interrupted: interrupted.clone(), until: args.until, pause, last: None };
+    let mut stream = Stream {
+        out: &mut out,
+        store: &mut store,
+        run: run_id,
+        store_error: None,
+        interrupted: interrupted.clone(),
+        until: args.until,
+        pause,
+        last: None,
+    };
     let config = Config { cash: args.cash, costs: Costs::default() };
     let report = match run_engine(&program, &market.bars, &config, &mut stream) {
         Ok(r) => r,
@@ -132,6 +175,10 @@ pub fn run(args: &Args) -> u8 {
             return exit::FOUND;
         }
     };
+    if let Some(e) = stream.store_error.take() {
+        eprintln!("error: the store refused a write, so the run stopped: {e}");
+        return exit::USAGE;
+    }
     for w in &report.warnings {
         if !w.starts_with("stopped before") {
             eprintln!("warning: {w}");
@@ -148,9 +195,18 @@ pub fn run(args: &Args) -> u8 {
         report.r#return,
         report.orders.len()
     );
-    match save(&args.file, &report) {
+    if let Err(e) = store.finish_run(run_id, if stopped { "stopped" } else { "finished" }, report.final_equity) {
+        eprintln!("error: cannot record the end of the run: {e}");
+        return exit::USAGE;
+    }
+    match save(&home, &args.file, &report) {
         Ok(path) => {
-            let _ = writeln!(out, "state saved to {}", path.display());
+            let _ = writeln!(
+                out,
+                "run {run_id} recorded in {}; report saved to {}",
+                home.join("store.redb").display(),
+                path.display()
+            );
             exit::OK
         }
         Err(e) => {
@@ -160,10 +216,13 @@ pub fn run(args: &Args) -> u8 {
     }
 }
 
-/// Writes the run's report under `$STRAT_HOME` (default `.strat/`) as `runs/<file>-<n>.json`,
+/// Writes the run's full report under `$STRAT_HOME` (default `.strat/`) as `runs/<file>-<n>.json`,
 /// through a temporary file and a rename, so a crash never leaves half a file.
-fn save(file: &std::path::Path, report: &strat_runtime::engine::Report) -> std::io::Result<PathBuf> {
-    let home = std::env::var_os("STRAT_HOME").map_or_else(|| PathBuf::from(".strat"), PathBuf::from);
+fn save(
+    home: &std::path::Path,
+    file: &std::path::Path,
+    report: &strat_runtime::engine::Report,
+) -> std::io::Result<PathBuf> {
     let dir = home.join("runs");
     std::fs::create_dir_all(&dir)?;
     let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("run");

@@ -25,12 +25,25 @@ fn runs_to_the_end_and_saves_its_state() {
     );
     assert!(stdout.contains("[offline stand-in]"), "{stdout}");
     assert!(stdout.contains("finished after 252 bars"), "{stdout}");
+    assert!(stdout.contains("run 1 recorded in"), "{stdout}");
     let saved = h.join("runs/dip_buyer-1.json");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&saved).expect("state saved")).expect("json");
     assert_eq!(v["equity_curve"].as_array().map(Vec::len), Some(252));
     // The same seed replays the same market: a second run saves an identical report.
     strat().env("STRAT_HOME", &h).args(["run", "examples/dip_buyer.strat", "--speed", "0"]).output().expect("runs");
     assert_eq!(std::fs::read(&saved).ok(), std::fs::read(h.join("runs/dip_buyer-2.json")).ok());
+    // The store journals both runs, with the same executions and orders.
+    use strat_runtime::store::{RedbStore, Store};
+    let store = RedbStore::open(&h.join("store.redb")).expect("store");
+    let runs = store.runs().expect("runs");
+    assert_eq!(
+        runs.iter().map(|r| (r.id, r.status.as_str(), r.bars)).collect::<Vec<_>>(),
+        vec![(1, "finished", 252), (2, "finished", 252)]
+    );
+    assert_eq!(store.executions(1).expect("ex"), store.executions(2).expect("ex"));
+    let orders = store.orders(1).expect("orders");
+    assert_eq!(orders.len(), v["orders"].as_array().map_or(0, Vec::len));
+    drop(store);
     let _ = std::fs::remove_dir_all(&h);
 }
 
@@ -69,5 +82,9 @@ fn ctrl_c_stops_cleanly_with_state_saved() {
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("stopped after"), "{stdout}");
     assert!(h.join("runs/sma_crossover-1.json").exists());
+    use strat_runtime::store::{RedbStore, Store};
+    let runs = RedbStore::open(&h.join("store.redb")).expect("store").runs().expect("runs");
+    assert_eq!(runs[0].status, "stopped");
+    assert!(runs[0].bars > 0 && runs[0].bars < 252, "{}", runs[0].bars);
     let _ = std::fs::remove_dir_all(&h);
 }

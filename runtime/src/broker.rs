@@ -11,14 +11,14 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     Buy,
     Sell,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pending,
@@ -27,7 +27,7 @@ pub enum Status {
     Cancelled,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Kind {
     Market,
@@ -38,7 +38,7 @@ pub enum Kind {
 
 /// Time in force: `day` lapses after the first trading day it could fill, `gtc` stays until
 /// filled or cancelled, `ioc` and `fok` get one bar (orders here fill whole, so they agree).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Tif {
     Day,
@@ -75,7 +75,7 @@ pub struct Request {
 }
 
 /// An order and what became of it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Order {
     pub id: u64,
     /// When it was decided (a bar's close).
@@ -94,12 +94,12 @@ pub struct Order {
     pub by: String,
     /// For a protective stop or profit target: the order it protects.
     pub parent: Option<u64>,
-    #[serde(skip)]
+    #[serde(skip, default)]
     stop_loss: Option<f64>,
-    #[serde(skip)]
+    #[serde(skip, default)]
     take_profit: Option<f64>,
     /// The first bar this order could have filled on.
-    #[serde(skip)]
+    #[serde(skip, default)]
     first_bar: Option<NaiveDateTime>,
 }
 

@@ -8,3 +8,4 @@ pub mod engine;
 pub mod eval;
 pub mod market;
 pub mod offline;
+pub mod store;
