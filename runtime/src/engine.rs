@@ -120,6 +120,8 @@ struct Limits {
 }
 
 struct Runner {
+    /// For a team: each member's declared answer type (from its agent graph).
+    members: BTreeMap<String, ir::Type>,
     name: String,
     graph: ir::Graph,
     steps: BTreeMap<u32, Step_>,
@@ -131,6 +133,40 @@ enum TriggerKindPlan {
     /// Fires at the close of each bar of `seconds` on these symbols.
     Bar(Vec<usize>, i64),
     Condition(Compiled),
+    /// Fires at the bar during which the schedule has an occurrence (in its own time zone).
+    Schedule(Box<croner::Cron>, chrono_tz::Tz),
+}
+
+/// Whether `cron` (in `tz`) has an occurrence in the bar that ends at this step: for daily bars,
+/// the bar's whole day; otherwise the time since the previous step, up to this one. Bar times
+/// are New York time.
+fn schedule_fires(
+    cron: &croner::Cron,
+    tz: chrono_tz::Tz,
+    t: NaiveDateTime,
+    prev: Option<NaiveDateTime>,
+    daily: bool,
+) -> bool {
+    use chrono::TimeZone;
+    let ny = chrono_tz::America::New_York;
+    let (from, to) = if daily {
+        let day = t.date().and_time(chrono::NaiveTime::MIN);
+        (day, day + chrono::Duration::days(1))
+    } else {
+        (prev.unwrap_or(t - chrono::Duration::minutes(1)), t)
+    };
+    let (Some(from), Some(to)) = (ny.from_local_datetime(&from).earliest(), ny.from_local_datetime(&to).earliest())
+    else {
+        return false;
+    };
+    // Daily: any occurrence in [from, to). Intraday: any in (from, to].
+    match cron.find_next_occurrence(&from.with_timezone(&tz), daily) {
+        Ok(next) => {
+            let next = next.with_timezone(&ny);
+            if daily { next < to } else { next <= to }
+        }
+        Err(_) => false,
+    }
 }
 
 struct TriggerPlan {
@@ -302,11 +338,7 @@ pub fn run(
     let mut uses_model = false;
     for g in &program.graphs {
         if g.kind == GraphKind::Team {
-            warnings.push(format!(
-                "`{}` is a team; backtests run agents and workflows for now, so it was left out",
-                g.name
-            ));
-            continue;
+            uses_model = true;
         }
         if g.nodes.iter().any(|n| matches!(n.kind, NodeKind::Llm { .. })) {
             uses_model = true;
@@ -372,7 +404,16 @@ pub fn run(
                     let mut sets = std::collections::BTreeSet::new();
                     universes_in(expr, &mut sets);
                     match sets.into_iter().next() {
-                        None => triggers.push(TriggerPlan::new(TriggerKindPlan::Condition(compile(expr, &g.name)?), t)),
+                        None => {
+                            let mut plan = TriggerPlan::new(TriggerKindPlan::Condition(compile(expr, &g.name)?), t);
+                            // A condition on one ticker is about that ticker (`trigger.symbol`).
+                            let mut syms = std::collections::BTreeSet::new();
+                            symbols_in(expr, &mut syms);
+                            if syms.len() == 1 {
+                                plan.symbol = syms.into_iter().next();
+                            }
+                            triggers.push(plan);
+                        }
                         // A condition over a universe is evaluated once per member symbol.
                         Some(u) => {
                             for sym in program.universes.get(&u).into_iter().flatten() {
@@ -391,11 +432,17 @@ pub fn run(
                         }
                     }
                 }
+                TriggerKind::Schedule { cron, tz } => {
+                    let parsed = croner::parser::CronParser::new().parse(cron);
+                    match (parsed, tz.parse::<chrono_tz::Tz>()) {
+                        (Ok(c), Ok(z)) => triggers.push(TriggerPlan::new(TriggerKindPlan::Schedule(Box::new(c), z), t)),
+                        _ => warnings.push(format!("`{}`: schedule \"{cron}\" in {tz} cannot be read", g.name)),
+                    }
+                }
                 other => warnings.push(format!(
                     "`{}`: a {} trigger does not fire in a backtest",
                     g.name,
                     match other {
-                        TriggerKind::Schedule { .. } => "schedule",
                         TriggerKind::News { .. } => "news",
                         TriggerKind::Webhook { .. } => "webhook",
                         _ => "manual",
@@ -403,7 +450,23 @@ pub fn run(
                 )),
             }
         }
+        let members = if g.kind == GraphKind::Team {
+            program
+                .graphs
+                .iter()
+                .filter(|a| a.kind == GraphKind::Agent)
+                .filter_map(|a| {
+                    a.nodes.iter().find_map(|n| match &n.kind {
+                        NodeKind::Llm { output, .. } => Some((a.name.clone(), output.clone())),
+                        _ => None,
+                    })
+                })
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
         runners.push(Runner {
+            members,
             name: g.name.clone(),
             graph: g.clone(),
             steps,
@@ -459,6 +522,7 @@ pub fn run(
     };
     let no_locals = BTreeMap::new();
     let mut id = 0;
+    let mut prev_time: Option<NaiveDateTime> = None;
     let mut seen_log = 0;
     let mut seen: Vec<Status> = Vec::new();
     while let Some((t, current)) = timeline.step() {
@@ -509,6 +573,13 @@ pub fn run(
                             vec![]
                         }
                     }
+                    TriggerKindPlan::Schedule(cron, tz) => {
+                        if schedule_fires(cron, *tz, t, prev_time, daily) {
+                            vec![None]
+                        } else {
+                            vec![]
+                        }
+                    }
                 };
                 // The guard and throttles are checked in every trigger, so each counts only
                 // its own firings.
@@ -535,6 +606,7 @@ pub fn run(
                 run_graph(r, &step, t, symbol.as_deref(), rsi, &mut broker, &prices, &mut report);
             }
         }
+        prev_time = Some(t);
         let equity = (broker.equity_f64(&prices) * 100.0).round() / 100.0;
         report.equity_curve.push((t, equity));
         report.state.peak_equity = report.state.peak_equity.max(equity);
@@ -615,6 +687,13 @@ fn run_graph(
     prices: &BTreeMap<String, f64>,
     report: &mut Report,
 ) {
+    if r.graph.kind == GraphKind::Team {
+        if let Some(s) = report.stats.get_mut(r.name.as_str()) {
+            s.executions += 1;
+        }
+        run_team(r, t, symbol, rsi, broker, prices, report);
+        return;
+    }
     let Runner { name, graph, steps, limits, .. } = r;
     if let Some(s) = report.stats.get_mut(name.as_str()) {
         s.executions += 1;
@@ -796,6 +875,110 @@ fn place(
     submit(request, limits, price, held, equity, cash, broker, report);
 }
 
+/// Runs a team: members answer (the offline stand-in in backtests), the mode combines their
+/// answers (a pipeline that stops on `hold`, a vote, a supervisor, a debate), and the result is
+/// executed like an agent's decision.
+fn run_team(
+    r: &Runner,
+    t: NaiveDateTime,
+    symbol: Option<&str>,
+    rsi: Option<f64>,
+    broker: &mut PaperBroker,
+    prices: &BTreeMap<String, f64>,
+    report: &mut Report,
+) {
+    let facts = {
+        let locals = BTreeMap::new();
+        let portfolio = RunWorld { broker, prices, locals: &locals }.portfolio();
+        crate::offline::Facts {
+            symbol: symbol.map(str::to_string),
+            rsi,
+            price: symbol.and_then(|s| prices.get(s)).copied().unwrap_or(0.0),
+            equity: portfolio.total_value,
+            cash: portfolio.cash,
+            held: symbol.and_then(|s| broker.position(s)).map_or(0, |p| p.qty),
+        }
+    };
+    let ask = |agent: &str| r.members.get(agent).map(|out| crate::offline::answer(out, &facts));
+    let log =
+        |report: &mut Report, message: String| report.log.push(LogLine { time: t, graph: r.name.clone(), message });
+    let mut answers: BTreeMap<String, Value> = BTreeMap::new();
+    let mut nodes: Vec<&ir::Node> = r.graph.nodes.iter().collect();
+    nodes.sort_by_key(|n| n.id);
+    for n in nodes {
+        match &n.kind {
+            NodeKind::AgentCall { agent, bind } => {
+                let Some(answer) = ask(agent) else {
+                    log(report, format!("failed: member `{agent}` has no answer type"));
+                    return;
+                };
+                let holds =
+                    matches!(&answer, Value::Record(f) if f.get("decision") == Some(&Value::Text("hold".into())));
+                answers.insert(bind.clone(), answer);
+                let stops_on_hold = r.graph.edges.iter().any(|e| e.from == n.id && e.when.as_deref() == Some("hold"));
+                if holds && stops_on_hold {
+                    log(report, format!("{agent} holds; the pipeline stops"));
+                    return;
+                }
+            }
+            NodeKind::Vote { rule, members } => {
+                let v = vote(rule, members.iter().filter_map(|m| answers.get(m)).collect());
+                answers.insert("vote".into(), v);
+            }
+            NodeKind::Supervise { agent, .. } => {
+                if let Some(a) = ask(agent) {
+                    answers.insert(agent.clone(), a);
+                }
+            }
+            NodeKind::Debate { members, fallback, .. } => {
+                let said: Vec<Value> = members.iter().filter_map(|m| ask(m)).collect();
+                answers.insert("debate".into(), vote(fallback, said.iter().collect()));
+            }
+            NodeKind::Action { action: Action::ExecuteDecision { from, actions } } => {
+                decide(answers.get(from), actions, symbol, r.limits.as_ref(), &r.name, t, broker, prices, report);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Combines members' decisions: `majority` (most votes), `unanimous` (all agree) or `weighted`
+/// (by confidence); a tie, or no agreement, is `hold`.
+fn vote(rule: &str, answers: Vec<&Value>) -> Value {
+    let mut score: BTreeMap<String, f64> = BTreeMap::new();
+    let mut first: BTreeMap<String, &BTreeMap<String, Value>> = BTreeMap::new();
+    for a in &answers {
+        let Value::Record(f) = a else { continue };
+        let Some(Value::Text(d)) = f.get("decision") else { continue };
+        let weight = match (rule, f.get("confidence")) {
+            ("weighted", Some(Value::Num(c))) => *c,
+            _ => 1.0,
+        };
+        *score.entry(d.clone()).or_default() += weight;
+        first.entry(d.clone()).or_insert(f);
+    }
+    let best = score.values().copied().fold(f64::MIN, f64::max);
+    let leaders: Vec<&String> = score.iter().filter(|(_, s)| **s == best).map(|(d, _)| d).collect();
+    let winner = match (rule, leaders.as_slice()) {
+        ("unanimous", [d]) if score.len() == 1 => Some((*d).clone()),
+        ("unanimous", _) => None,
+        (_, [d]) => Some((*d).clone()),
+        _ => None,
+    };
+    let tally = score.iter().map(|(d, s)| format!("{d} {s}")).collect::<Vec<_>>().join(", ");
+    match winner.as_ref().and_then(|w| first.get(w)) {
+        Some(f) if winner.as_deref() != Some("hold") => {
+            let mut out = (*f).clone();
+            out.insert("reasoning".into(), Value::Text(format!("{rule} vote ({tally})")));
+            Value::Record(out)
+        }
+        _ => Value::Record(BTreeMap::from([
+            ("decision".to_string(), Value::Text("hold".into())),
+            ("reasoning".to_string(), Value::Text(format!("{rule} vote ({tally}): hold"))),
+        ])),
+    }
+}
+
 /// Sends an order through the risk gate to the broker, recording a refusal.
 #[allow(clippy::too_many_arguments)]
 fn submit(
@@ -925,6 +1108,24 @@ fn universes_in(e: &Expr, out: &mut std::collections::BTreeSet<String>) {
     }
 }
 
+/// The tickers an expression names.
+fn symbols_in(e: &Expr, out: &mut std::collections::BTreeSet<String>) {
+    match e {
+        Expr::Symbol { value } => {
+            out.insert(value.clone());
+        }
+        Expr::Call { args, .. } => args.iter().for_each(|a| symbols_in(a, out)),
+        Expr::List { items } => items.iter().for_each(|a| symbols_in(a, out)),
+        Expr::Field { base, .. } => symbols_in(base, out),
+        Expr::Not { operand } | Expr::Neg { operand } => symbols_in(operand, out),
+        Expr::Binary { lhs, rhs, .. } => {
+            symbols_in(lhs, out);
+            symbols_in(rhs, out);
+        }
+        _ => {}
+    }
+}
+
 /// `e` with the universe `u` replaced by the ticker `sym`.
 fn substitute(e: &Expr, u: &str, sym: &str) -> Expr {
     let sub = |x: &Expr| Box::new(substitute(x, u, sym));
@@ -1040,5 +1241,39 @@ fn finish(report: &mut Report, broker: &PaperBroker, intervals: &[i64]) {
     if !trades.is_empty() {
         let wins = trades.iter().filter(|p| **p > dec(0.0)).count();
         report.win_rate = Some(wins as f64 / trades.len() as f64 * 100.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn said(decision: &str, confidence: f64) -> Value {
+        Value::Record(BTreeMap::from([
+            ("decision".to_string(), Value::Text(decision.to_string())),
+            ("confidence".to_string(), Value::Num(confidence)),
+        ]))
+    }
+
+    fn decision(v: &Value) -> &str {
+        match v {
+            Value::Record(f) => match f.get("decision") {
+                Some(Value::Text(d)) => d.as_str(),
+                _ => "",
+            },
+            _ => "",
+        }
+    }
+
+    #[test]
+    fn vote_rules() {
+        let (b, s, h) = (said("buy", 0.9), said("sell", 0.3), said("hold", 0.4));
+        assert_eq!(decision(&vote("majority", vec![&b, &b, &s])), "buy");
+        assert_eq!(decision(&vote("majority", vec![&b, &s])), "hold", "a tie holds");
+        assert_eq!(decision(&vote("unanimous", vec![&b, &b, &s])), "hold");
+        assert_eq!(decision(&vote("unanimous", vec![&b, &b])), "buy");
+        // Weighted: one confident buy (0.9) outweighs two doubtful sells (0.3 + 0.3).
+        assert_eq!(decision(&vote("weighted", vec![&b, &s, &s])), "buy");
+        assert_eq!(decision(&vote("majority", vec![&b, &h, &h])), "hold");
     }
 }

@@ -41,3 +41,49 @@ fn a_universe_trigger_fires_per_symbol_and_orders_only_that_symbol() {
     // 5% of 100,000 at the falling price of the first firing bar (RSI valid from bar 14).
     assert_eq!((first.status, first.qty), (Status::Filled, (5_000.0f64 / 86.0).floor() as u64));
 }
+
+fn team_program(mode: &str) -> strat_lang::ir::Program {
+    let extra = match mode {
+        "hierarchical" => "supervisor S",
+        "parallel" => "vote majority",
+        "consensus" => "rounds 2\n fallback majority",
+        _ => "",
+    };
+    let src = format!(
+        r#"limits {{ max_position $10_000 }}
+        model m = offline("rules")
+        agent A {{ model m  prompt "a" }}
+        agent B {{ model m  prompt "b" }}
+        agent S {{ model m  prompt "s" }}
+        team T {{
+          members A, B
+          coordination {mode}
+          {extra}
+          on rsi(DOWN, 14) < 30
+        }}"#
+    );
+    let mut ws = strat_lang::Workspace::new();
+    let id = ws.set_file("t.strat", src.into_bytes());
+    let c = ws.compile(&[id]);
+    c.program.unwrap_or_else(|| panic!("{mode}: {:?}", c.diagnostics))
+}
+
+#[test]
+fn every_coordination_mode_executes_the_team_decision() {
+    let data = BTreeMap::from([("DOWN".to_string(), series((0..30).map(|i| 100.0 - f64::from(i))))]);
+    for mode in ["sequential", "parallel", "hierarchical", "consensus"] {
+        let r =
+            backtest(&team_program(mode), &data, &Config { cash: 100_000.0, costs: Costs::default() }).expect("runs");
+        assert!(r.stats["T"].executions > 0, "{mode}");
+        let first = r.orders.first().unwrap_or_else(|| panic!("{mode}: no order"));
+        assert_eq!((first.by.as_str(), first.symbol.as_str(), first.status), ("T", "DOWN", Status::Filled), "{mode}");
+    }
+}
+
+#[test]
+fn a_parallel_team_logs_its_vote() {
+    let data = BTreeMap::from([("DOWN".to_string(), series((0..30).map(|i| 100.0 - f64::from(i))))]);
+    let r =
+        backtest(&team_program("parallel"), &data, &Config { cash: 100_000.0, costs: Costs::default() }).expect("runs");
+    assert!(r.log.iter().any(|l| l.message.contains("majority vote (buy 2)")), "{:?}", r.log);
+}

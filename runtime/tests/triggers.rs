@@ -60,3 +60,32 @@ fn the_market_hours_guard_skips_bars_outside_the_session() {
     let times: Vec<String> = r.log.iter().map(|l| l.time.time().to_string()).collect();
     assert_eq!(times, vec!["10:00:00", "15:30:00"]);
 }
+
+#[test]
+fn a_schedule_fires_on_the_days_and_times_it_names() {
+    // 2024-03-04 is a Monday: seven daily bars, Monday to Sunday.
+    let bars = (0..7).map(|d| bar(at(d, 0, 0))).collect();
+    let r = run("workflow W { on schedule \"0 16 * * 1-5\" tz \"America/New_York\"\n log \"close\" }", bars);
+    assert_eq!(fired_days(&r), vec![0, 1, 2, 3, 4]);
+    // Intraday: once a day, at the first bar at or after 10:30 New York time.
+    let m = simulate(&Sim { days: 2, bar_minutes: 5, ..Sim::default() });
+    let r =
+        run("workflow W { on schedule \"30 10 * * *\" tz \"America/New_York\"\n log \"at\" }", m.bars["SPY"].clone());
+    let times: Vec<String> = r.log.iter().map(|l| l.time.time().to_string()).collect();
+    assert_eq!(times, vec!["10:30:00", "10:30:00"]);
+    // 15:30 in London is 10:30 in New York outside the weeks when only one has moved its clocks.
+    let r = run("workflow W { on schedule \"30 15 * * *\" tz \"Europe/London\"\n log \"at\" }", m.bars["SPY"].clone());
+    let times: Vec<String> = r.log.iter().map(|l| l.time.time().to_string()).collect();
+    assert_eq!(times, vec!["10:30:00", "10:30:00"]);
+}
+
+#[test]
+fn schedules_follow_their_own_time_zone_across_daylight_saving_changes() {
+    // New York moved its clocks on 2024-03-10, London only on 2024-03-31: in between, 15:30 in
+    // London is 11:30 in New York, an hour later than in January.
+    let start = NaiveDate::from_ymd_opt(2024, 3, 11).unwrap_or_default();
+    let m = simulate(&Sim { days: 2, bar_minutes: 5, start, ..Sim::default() });
+    let r = run("workflow W { on schedule \"30 15 * * *\" tz \"Europe/London\"\n log \"at\" }", m.bars["SPY"].clone());
+    let times: Vec<String> = r.log.iter().map(|l| l.time.to_string()).collect();
+    assert_eq!(times, vec!["2024-03-11 11:30:00", "2024-03-12 11:30:00"]);
+}
