@@ -1,10 +1,9 @@
 //! `strat backtest`: run a file's workflows over historical data with the paper broker.
 
-use crate::{ColorChoice, exit, files, render};
+use crate::{ColorChoice, exit, files};
 use chrono::NaiveDate;
 use std::io::Write;
 use std::path::PathBuf;
-use strat_lang::Workspace;
 use strat_runtime::broker::Status;
 use strat_runtime::engine::{Config, LogLine, Observer, Report, run as run_engine};
 
@@ -49,21 +48,10 @@ pub fn run(args: &Args) -> u8 {
         eprintln!("error: `--cash` must be a positive amount");
         return exit::USAGE;
     }
-    let bytes = match std::fs::read(&args.file) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: cannot read `{}`: {e}", args.file.display());
-            return exit::USAGE;
-        }
+    let program = match files::compile(&args.file, args.color) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
-    let mut ws = Workspace::new();
-    let root = ws.set_file(&files::display(&args.file), bytes);
-    ws.load_imports(&[root], &mut |p: &str| std::fs::read(p).map_err(|e| e.to_string()));
-    let checked = ws.compile(&[root]);
-    if !checked.diagnostics.is_empty() {
-        render::to_stderr(&ws, &checked.diagnostics, args.color);
-    }
-    let Some(program) = checked.program else { return exit::FOUND };
     let mut data = match crate::data::load(&args.data) {
         Ok(d) => d,
         Err(code) => return code,

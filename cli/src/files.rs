@@ -42,3 +42,20 @@ pub fn display(p: &Path) -> String {
     let s = p.to_string_lossy().replace('\\', "/");
     s.strip_prefix("./").map(str::to_string).unwrap_or(s)
 }
+
+/// Reads, checks and compiles a strategy file with its imports, printing any diagnostics to
+/// standard error. On failure returns the exit code to end with.
+pub fn compile(path: &Path, color: crate::ColorChoice) -> Result<strat_lang::ir::Program, u8> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        eprintln!("error: cannot read `{}`: {e}", path.display());
+        crate::exit::USAGE
+    })?;
+    let mut ws = strat_lang::Workspace::new();
+    let root = ws.set_file(&display(path), bytes);
+    ws.load_imports(&[root], &mut |p: &str| std::fs::read(p).map_err(|e| e.to_string()));
+    let checked = ws.compile(&[root]);
+    if !checked.diagnostics.is_empty() {
+        crate::render::to_stderr(&ws, &checked.diagnostics, color);
+    }
+    checked.program.ok_or(crate::exit::FOUND)
+}

@@ -3,13 +3,12 @@
 //! ends, `--until`, or Ctrl-C. The run is journaled into the store under `.strat/` (or
 //! `$STRAT_HOME`) one commit a bar, and its full report saved beside it at the end.
 
-use crate::{ColorChoice, exit, files, render};
+use crate::{ColorChoice, exit, files};
 use chrono::{NaiveDate, NaiveDateTime};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use strat_lang::Workspace;
 use strat_runtime::broker::{Costs, Order, Side, Status};
 use strat_runtime::engine::{Config, LogLine, Observer, run as run_engine};
 use strat_runtime::market::simulated;
@@ -99,21 +98,10 @@ pub fn run(args: &Args) -> u8 {
         eprintln!("error: `--cash` must be positive and `--speed` zero or more");
         return exit::USAGE;
     }
-    let bytes = match std::fs::read(&args.file) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: cannot read `{}`: {e}", args.file.display());
-            return exit::USAGE;
-        }
+    let program = match files::compile(&args.file, args.color) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
-    let mut ws = Workspace::new();
-    let root = ws.set_file(&files::display(&args.file), bytes);
-    ws.load_imports(&[root], &mut |p: &str| std::fs::read(p).map_err(|e| e.to_string()));
-    let checked = ws.compile(&[root]);
-    if !checked.diagnostics.is_empty() {
-        render::to_stderr(&ws, &checked.diagnostics, args.color);
-    }
-    let Some(program) = checked.program else { return exit::FOUND };
     let market = simulated::simulate(&simulated::Config {
         seed: args.seed,
         days: args.days.max(1),

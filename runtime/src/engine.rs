@@ -1090,40 +1090,38 @@ fn decide(
     submit(request, limits, price, held, portfolio.total_value, portfolio.cash, broker, report);
 }
 
-/// The universes an expression ranges over.
-fn universes_in(e: &Expr, out: &mut std::collections::BTreeSet<String>) {
+/// Calls `f` on `e` and every expression inside it.
+fn visit(e: &Expr, f: &mut impl FnMut(&Expr)) {
+    f(e);
     match e {
-        Expr::Universe { name } => {
-            out.insert(name.clone());
-        }
-        Expr::Call { args, .. } => args.iter().for_each(|a| universes_in(a, out)),
-        Expr::List { items } => items.iter().for_each(|a| universes_in(a, out)),
-        Expr::Field { base, .. } => universes_in(base, out),
-        Expr::Not { operand } | Expr::Neg { operand } => universes_in(operand, out),
+        Expr::Call { args, .. } => args.iter().for_each(|a| visit(a, f)),
+        Expr::List { items } => items.iter().for_each(|a| visit(a, f)),
+        Expr::Field { base, .. } => visit(base, f),
+        Expr::Not { operand } | Expr::Neg { operand } => visit(operand, f),
         Expr::Binary { lhs, rhs, .. } => {
-            universes_in(lhs, out);
-            universes_in(rhs, out);
+            visit(lhs, f);
+            visit(rhs, f);
         }
         _ => {}
     }
 }
 
+/// The universes an expression ranges over.
+fn universes_in(e: &Expr, out: &mut std::collections::BTreeSet<String>) {
+    visit(e, &mut |x| {
+        if let Expr::Universe { name } = x {
+            out.insert(name.clone());
+        }
+    });
+}
+
 /// The tickers an expression names.
 fn symbols_in(e: &Expr, out: &mut std::collections::BTreeSet<String>) {
-    match e {
-        Expr::Symbol { value } => {
+    visit(e, &mut |x| {
+        if let Expr::Symbol { value } = x {
             out.insert(value.clone());
         }
-        Expr::Call { args, .. } => args.iter().for_each(|a| symbols_in(a, out)),
-        Expr::List { items } => items.iter().for_each(|a| symbols_in(a, out)),
-        Expr::Field { base, .. } => symbols_in(base, out),
-        Expr::Not { operand } | Expr::Neg { operand } => symbols_in(operand, out),
-        Expr::Binary { lhs, rhs, .. } => {
-            symbols_in(lhs, out);
-            symbols_in(rhs, out);
-        }
-        _ => {}
-    }
+    });
 }
 
 /// `e` with the universe `u` replaced by the ticker `sym`.

@@ -107,21 +107,7 @@ pub struct CheckResult {
 pub fn check_expr(file: FileId, e: &ast::Expr) -> (Ty, Vec<Diagnostic>) {
     let units = BTreeMap::new();
     let scopes = BTreeMap::new();
-    let mut cx = Checker {
-        units: &units,
-        scopes: &scopes,
-        diags: Vec::new(),
-        used: BTreeSet::new(),
-        team_members: BTreeMap::new(),
-        file,
-        locals: Vec::new(),
-        item: ItemCx::default(),
-        in_template: false,
-        money_sizes: BTreeSet::new(),
-        limits_cache: BTreeMap::new(),
-        universe_cache: BTreeMap::new(),
-        broken: BTreeMap::new(),
-    };
+    let mut cx = Checker::new(&units, &scopes, file, Vec::new(), BTreeMap::new());
     let t = cx.value(e);
     (t.ty, cx.diags)
 }
@@ -136,21 +122,8 @@ pub fn check(units: &[Unit]) -> CheckResult {
     for u in units {
         scopes.insert(u.id, visible_scope(u, &by_id, &own, &mut diags));
     }
-    let mut cx = Checker {
-        units: &by_id,
-        scopes: &scopes,
-        diags,
-        used: BTreeSet::new(),
-        team_members: BTreeMap::new(),
-        file: FileId(0),
-        locals: Vec::new(),
-        item: ItemCx::default(),
-        in_template: false,
-        money_sizes: BTreeSet::new(),
-        limits_cache: BTreeMap::new(),
-        universe_cache: BTreeMap::new(),
-        broken: units.iter().map(|u| (u.id, u.syntax_errors.clone())).collect(),
-    };
+    let broken = units.iter().map(|u| (u.id, u.syntax_errors.clone())).collect();
+    let mut cx = Checker::new(&by_id, &scopes, FileId(0), diags, broken);
     cx.collect_team_members();
     for u in units {
         cx.file = u.id;
@@ -401,6 +374,30 @@ struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
+    fn new(
+        units: &'a BTreeMap<FileId, &'a Unit>,
+        scopes: &'a BTreeMap<FileId, Scope>,
+        file: FileId,
+        diags: Vec<Diagnostic>,
+        broken: BTreeMap<FileId, Vec<Span>>,
+    ) -> Checker<'a> {
+        Checker {
+            units,
+            scopes,
+            diags,
+            used: BTreeSet::new(),
+            team_members: BTreeMap::new(),
+            file,
+            locals: Vec::new(),
+            item: ItemCx::default(),
+            in_template: false,
+            money_sizes: BTreeSet::new(),
+            limits_cache: BTreeMap::new(),
+            universe_cache: BTreeMap::new(),
+            broken,
+        }
+    }
+
     fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
