@@ -121,6 +121,8 @@ pub struct Position {
 #[derive(Debug, Clone)]
 pub struct PaperBroker {
     cash: Decimal,
+    /// `cash` as a float, worked out when first asked after each change.
+    cash_f64: std::cell::OnceCell<f64>,
     costs: Costs,
     positions: BTreeMap<String, Position>,
     orders: Vec<Order>,
@@ -146,6 +148,7 @@ impl PaperBroker {
     pub fn with_costs(cash: f64, costs: Costs) -> PaperBroker {
         PaperBroker {
             cash: dec(cash),
+            cash_f64: std::cell::OnceCell::new(),
             costs,
             positions: BTreeMap::new(),
             orders: Vec::new(),
@@ -340,6 +343,7 @@ impl PaperBroker {
                     return Err(format!("cost {cost:.2} at the fill price exceeds cash {:.2}", self.cash));
                 }
                 self.cash -= cost;
+                self.cash_f64 = std::cell::OnceCell::new();
                 let pos = self.positions.entry(o.symbol.clone()).or_default();
                 let held = Decimal::from(pos.qty);
                 pos.avg_cost = (pos.avg_cost * held + cost) / (held + qty);
@@ -350,6 +354,7 @@ impl PaperBroker {
                     return Err("sells more than is held".to_string());
                 };
                 self.cash += value - commission;
+                self.cash_f64 = std::cell::OnceCell::new();
                 self.closed_trades.push(value - commission - pos.avg_cost * qty);
                 pos.qty -= o.qty;
                 if pos.qty == 0 {
@@ -421,8 +426,9 @@ impl PaperBroker {
     /// Cash plus every position at the given prices, in floating point: for the equity curve,
     /// computed every bar (the books themselves stay decimal).
     pub fn equity_f64(&self, prices: &BTreeMap<String, f64>) -> f64 {
-        to_f64(self.cash)
-            + self.positions.iter().map(|(s, p)| p.qty as f64 * prices.get(s).copied().unwrap_or(0.0)).sum::<f64>()
+        let held: f64 = self.positions.iter().map(|(s, p)| p.qty as f64 * prices.get(s).copied().unwrap_or(0.0)).sum();
+        // Converting the decimal cash is the dear part; positions are few.
+        self.cash_f64.get_or_init(|| to_f64(self.cash)) + held
     }
 
     /// Cash plus every position at the given prices.

@@ -710,7 +710,13 @@ fn run_graph(
     locals.insert("trigger".to_string(), Value::Record(trigger));
     let mut node = graph.start;
     for _ in 0..FUEL {
-        let Some(kind) = graph.nodes.iter().find(|n| n.id == node).map(|n| &n.kind) else { return };
+        // Lowering numbers nodes by their position; fall back to a search for any other IR.
+        let found = graph
+            .nodes
+            .get(node as usize)
+            .filter(|n| n.id == node)
+            .or_else(|| graph.nodes.iter().find(|n| n.id == node));
+        let Some(kind) = found.map(|n| &n.kind) else { return };
         let when: Option<std::borrow::Cow<'static, str>> = match (kind, steps.get_mut(&node)) {
             (NodeKind::End, _) => return,
             (NodeKind::Condition { .. }, Some(Step_::Expr(c))) => {

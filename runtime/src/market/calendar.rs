@@ -113,7 +113,12 @@ pub fn is_trading_day(d: NaiveDate) -> bool {
     if SPECIAL_CLOSURES.contains(&(d.year(), d.month(), d.day())) {
         return false;
     }
-    !holidays(d.year()).contains(&d)
+    // Asked once a bar: keep each year's holidays once worked out.
+    thread_local! {
+        static YEARS: std::cell::RefCell<std::collections::BTreeMap<i32, Vec<NaiveDate>>> =
+            const { std::cell::RefCell::new(std::collections::BTreeMap::new()) };
+    }
+    !YEARS.with(|years| years.borrow_mut().entry(d.year()).or_insert_with(|| holidays(d.year())).contains(&d))
 }
 
 /// The session's opening and closing time on `d`, or `None` when the exchange is closed.
