@@ -753,16 +753,7 @@ fn run_graph(
                 None
             }
             (NodeKind::Llm { bind, .. }, Some(Step_::Llm(output))) => {
-                let world = RunWorld { broker, prices, locals: &locals };
-                let portfolio = world.portfolio();
-                let facts = crate::offline::Facts {
-                    symbol: symbol.map(str::to_string),
-                    rsi,
-                    price: symbol.and_then(|s| prices.get(s)).copied().unwrap_or(0.0),
-                    equity: portfolio.total_value,
-                    cash: portfolio.cash,
-                    held: symbol.and_then(|s| broker.position(s)).map_or(0, |p| p.qty),
-                };
+                let facts = facts(symbol, rsi, broker, prices);
                 locals.insert(bind.clone(), crate::offline::answer(output, &facts));
                 None
             }
@@ -881,6 +872,25 @@ fn place(
     submit(request, limits, price, held, equity, cash, broker, report);
 }
 
+/// What the offline stand-in sees about the trigger's symbol and the account.
+fn facts(
+    symbol: Option<&str>,
+    rsi: Option<f64>,
+    broker: &PaperBroker,
+    prices: &BTreeMap<String, f64>,
+) -> crate::offline::Facts {
+    let locals = BTreeMap::new();
+    let portfolio = RunWorld { broker, prices, locals: &locals }.portfolio();
+    crate::offline::Facts {
+        symbol: symbol.map(str::to_string),
+        rsi,
+        price: symbol.and_then(|s| prices.get(s)).copied().unwrap_or(0.0),
+        equity: portfolio.total_value,
+        cash: portfolio.cash,
+        held: symbol.and_then(|s| broker.position(s)).map_or(0, |p| p.qty),
+    }
+}
+
 /// Runs a team: members answer (the offline stand-in in backtests), the mode combines their
 /// answers (a pipeline that stops on `hold`, a vote, a supervisor, a debate), and the result is
 /// executed like an agent's decision.
@@ -893,18 +903,7 @@ fn run_team(
     prices: &BTreeMap<String, f64>,
     report: &mut Report,
 ) {
-    let facts = {
-        let locals = BTreeMap::new();
-        let portfolio = RunWorld { broker, prices, locals: &locals }.portfolio();
-        crate::offline::Facts {
-            symbol: symbol.map(str::to_string),
-            rsi,
-            price: symbol.and_then(|s| prices.get(s)).copied().unwrap_or(0.0),
-            equity: portfolio.total_value,
-            cash: portfolio.cash,
-            held: symbol.and_then(|s| broker.position(s)).map_or(0, |p| p.qty),
-        }
-    };
+    let facts = facts(symbol, rsi, broker, prices);
     let ask = |agent: &str| r.members.get(agent).map(|out| crate::offline::answer(out, &facts));
     let log =
         |report: &mut Report, message: String| report.log.push(LogLine { time: t, graph: r.name.clone(), message });
