@@ -4,13 +4,21 @@ use crate::{ColorChoice, exit, files};
 use chrono::NaiveDate;
 use std::io::Write;
 use std::path::PathBuf;
-use strat_runtime::broker::Status;
-use strat_runtime::engine::{Config, LogLine, Observer, Report, run as run_engine};
+use strat_runtime::broker::{FillAt, Status};
+use strat_runtime::engine::{Config, Observer, StepView, backtest_with};
+use strat_runtime::report::Report;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Human,
     Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fill {
+    NextOpen,
+    NextClose,
+    SameClose,
 }
 
 #[derive(clap::Args)]
@@ -32,9 +40,13 @@ pub struct Args {
     /// Commission per fill: `0.005/share`, `0.1%` of the value, or both joined by `+`
     #[arg(long, value_name = "COST", default_value = "0")]
     commission: String,
-    /// Market orders fill this much worse than the open: `5bps` or `0.05%`
+    /// Market orders fill this much worse than the price they fill at: `5bps` or `0.05%`
     #[arg(long, value_name = "SLIPPAGE", default_value = "0")]
     slippage: String,
+    /// When a market order decided at a bar's close fills: the next bar's open, the next
+    /// bar's close, or (optimistic) the same bar's close
+    #[arg(long, value_enum, default_value_t = Fill::NextOpen)]
+    fill: Fill,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -65,20 +77,20 @@ pub fn run(args: &Args) -> u8 {
         }
         !bars.is_empty()
     });
-    let Some(costs) = costs(&args.commission, &args.slippage) else {
+    let Some(mut costs) = costs(&args.commission, &args.slippage) else {
         eprintln!(
             "error: `--commission` takes `0.005/share`, `0.1%` or `0.005/share+0.1%`; `--slippage` takes `5bps` or `0.05%`"
         );
         return exit::USAGE;
     };
-    let total: usize = {
-        let mut times: Vec<_> = data.values().flat_map(|b| b.iter().map(|x| x.time)).collect();
-        times.sort_unstable();
-        times.dedup();
-        times.len()
+    costs.fill = match args.fill {
+        Fill::NextOpen => FillAt::NextOpen,
+        Fill::NextClose => FillAt::NextClose,
+        Fill::SameClose => FillAt::SameClose,
     };
-    let mut progress = Progress::new(total);
-    let report = match run_engine(&program, &data, &Config { cash: args.cash, costs }, &mut progress) {
+    let config = Config { cash: args.cash, costs, ..Config::default() };
+    let mut progress = Progress::new();
+    let report = match backtest_with(&program, &data, &config, &mut strat_runtime::offline::Offline, &mut progress) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -108,30 +120,22 @@ pub fn run(args: &Args) -> u8 {
 /// A progress bar on standard error, shown only on a terminal and only once a run has taken
 /// more than a second.
 struct Progress {
-    total: usize,
-    done: usize,
     started: std::time::Instant,
     shown: bool,
     terminal: bool,
 }
 
 impl Progress {
-    fn new(total: usize) -> Progress {
+    fn new() -> Progress {
         use std::io::IsTerminal;
-        Progress {
-            total,
-            done: 0,
-            started: std::time::Instant::now(),
-            shown: false,
-            terminal: std::io::stderr().is_terminal(),
-        }
+        Progress { started: std::time::Instant::now(), shown: false, terminal: std::io::stderr().is_terminal() }
     }
 }
 
 impl Observer for Progress {
-    fn step(&mut self, time: chrono::NaiveDateTime, _: f64, _: &[LogLine], _: &[strat_runtime::broker::Order]) {
-        self.done += 1;
-        if !self.done.is_multiple_of(1024) && self.done != self.total {
+    fn step(&mut self, s: &StepView<'_>) {
+        let total = s.total.unwrap_or(0).max(1);
+        if !s.index.is_multiple_of(1024) && s.index != total {
             return;
         }
         if !self.shown && self.started.elapsed() < std::time::Duration::from_secs(1) {
@@ -139,15 +143,15 @@ impl Observer for Progress {
         }
         self.shown = true;
         let width = 30;
-        let filled = self.done * width / self.total.max(1);
+        let filled = (s.index * width / total).min(width);
         eprint!(
             "\r[{}{}] {:>3}% {}",
             "=".repeat(filled),
             " ".repeat(width - filled),
-            self.done * 100 / self.total.max(1),
-            time.date()
+            s.index * 100 / total,
+            s.time.date()
         );
-        if self.done == self.total {
+        if s.index == total {
             eprintln!();
         }
     }
@@ -225,6 +229,10 @@ pub(crate) fn json(r: &Report) -> serde_json::Value {
         "orders": orders,
         "equity_curve": curve,
         "stats": r.stats,
+        "executions": r.executions,
+        "llm": r.llm,
+        "market": r.market,
+        "broker": r.broker,
         "log": r.log.iter().map(|l| serde_json::json!({ "time": l.time.to_string(), "graph": l.graph, "message": l.message })).collect::<Vec<_>>(),
         "warnings": r.warnings,
     })
@@ -271,11 +279,27 @@ fn human(
         r.win_rate.map_or("n/a (no closed trades)".to_string(), |w| format!("{w:.1}%"))
     )?;
     writeln!(out, "  orders          {} ({filled} filled, {rejected} rejected)", r.orders.len())?;
+    writeln!(
+        out,
+        "  models          {}",
+        if r.executions.iter().any(|e| e.prompt.is_some() || !e.calls.is_empty()) {
+            r.llm.as_str()
+        } else {
+            "none asked"
+        }
+    )?;
     for (name, s) in &r.stats {
         writeln!(
             out,
-            "  {name}: {} runs, {} orders, {} refused by the risk gate, {} failed",
-            s.executions, s.orders, s.refused, s.failed
+            "  {name}: {} executions ({} rejected, {} failed), {} orders ({} filled, {} refused by the risk gate), P&L {}, win rate {}",
+            s.total_executions,
+            s.rejected_executions,
+            s.failed_executions,
+            s.orders,
+            s.successful_trades,
+            s.refused,
+            money(s.total_pnl),
+            s.win_rate.map_or("n/a".to_string(), |w| format!("{w:.1}%")),
         )?;
     }
     for o in r.orders.iter().filter(|o| o.status == Status::Rejected).take(5) {

@@ -68,7 +68,7 @@ pub fn run(args: &Args) -> u8 {
         EvalFormat::Json => {
             let rows: Vec<serde_json::Value> = values
                 .iter()
-                .map(|(t, v)| serde_json::json!({ "date": stamp(t), "value": v.as_ref().map(json_value) }))
+                .map(|(t, v)| serde_json::json!({ "date": stamp(t), "value": v.as_ref().map(Value::to_json) }))
                 .collect();
             serde_json::to_writer(&mut out, &rows)
                 .map_err(std::io::Error::other)
@@ -82,17 +82,5 @@ pub fn run(args: &Args) -> u8 {
             exit::USAGE
         }
         _ => exit::OK,
-    }
-}
-
-fn json_value(v: &Value) -> serde_json::Value {
-    match v {
-        Value::Num(x) => serde_json::json!(x),
-        Value::Bool(b) => serde_json::json!(b),
-        Value::Text(t) | Value::Symbol(t) => serde_json::json!(t),
-        Value::Macd(m) => serde_json::json!({ "macd": m.macd, "signal": m.signal, "histogram": m.histogram }),
-        Value::Bands(b) => serde_json::json!({ "upper": b.upper, "middle": b.middle, "lower": b.lower }),
-        // `strat eval` sees no portfolio; a run's values are never printed here.
-        Value::Position(_) | Value::Portfolio(_) | Value::Record(_) => serde_json::Value::Null,
     }
 }

@@ -9,9 +9,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use strat_runtime::broker::{Costs, Order, Side, Status};
-use strat_runtime::engine::{Config, LogLine, Observer, run as run_engine};
+use strat_runtime::broker::{Costs, PaperBroker, Side, Status};
+use strat_runtime::engine::{Observer, StepView, run as run_engine};
+use strat_runtime::host::{Clock, Host, MarketData};
 use strat_runtime::market::simulated;
+use strat_runtime::sim::{Replay, SimNews};
 use strat_runtime::store::{RedbStore, Store};
 
 #[derive(clap::Args)]
@@ -41,25 +43,46 @@ pub struct Args {
     color: ColorChoice,
 }
 
+/// The simulated market's time, replayed at `speed` steps per wall-clock second.
+struct Paced {
+    now: NaiveDateTime,
+    pause: Option<std::time::Duration>,
+    started: std::time::Instant,
+}
+
+impl Clock for Paced {
+    fn now(&self) -> NaiveDateTime {
+        self.now
+    }
+    fn advance_to(&mut self, t: NaiveDateTime) {
+        if let Some(p) = self.pause
+            && self.now != NaiveDateTime::default()
+        {
+            std::thread::sleep(p);
+        }
+        self.now = t;
+    }
+    fn monotonic_ms(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * 1e3
+    }
+}
+
 struct Stream<'a> {
     out: &'a mut dyn Write,
-    store: &'a mut dyn Store,
-    run: u64,
-    store_error: Option<String>,
     interrupted: Arc<AtomicBool>,
     until: Option<NaiveDate>,
-    pause: Option<std::time::Duration>,
     last: Option<NaiveDateTime>,
 }
 
 impl Observer for Stream<'_> {
-    fn step(&mut self, time: NaiveDateTime, _equity: f64, log: &[LogLine], orders: &[Order]) {
+    fn step(&mut self, s: &StepView<'_>) {
+        let time = s.time;
         self.last = Some(time);
         let day = if time.time() == chrono::NaiveTime::MIN { time.date().to_string() } else { time.to_string() };
-        for l in log {
+        for l in s.log {
             let _ = writeln!(self.out, "{day}  {:<14} {}", l.graph, l.message);
         }
-        for o in orders {
+        for o in s.orders {
             let side = if o.side == Side::Buy { "buy" } else { "sell" };
             let line = match o.status {
                 Status::Pending => format!("order    {side} {} {} placed", o.qty, o.symbol),
@@ -74,21 +97,10 @@ impl Observer for Stream<'_> {
             let _ = writeln!(self.out, "{day}  {:<14} {line}", o.by);
         }
         let _ = self.out.flush();
-        // One commit a bar: a stop or a crash keeps everything up to the last bar.
-        if self.store_error.is_none()
-            && let Err(e) = self.store.record_bar(self.run, log, orders)
-        {
-            self.store_error = Some(e);
-        }
-        if let Some(p) = self.pause {
-            std::thread::sleep(p);
-        }
     }
 
     fn stop(&mut self) -> bool {
-        self.store_error.is_some()
-            || self.interrupted.load(Ordering::SeqCst)
-            || self.until.zip(self.last).is_some_and(|(u, l)| l.date() >= u)
+        self.interrupted.load(Ordering::SeqCst) || self.until.zip(self.last).is_some_and(|(u, l)| l.date() >= u)
     }
 }
 
@@ -145,30 +157,33 @@ pub fn run(args: &Args) -> u8 {
         }
     };
     let pause = (args.speed > 0.0).then(|| std::time::Duration::from_secs_f64(1.0 / args.speed));
-    let mut stream = Stream {
-        out: &mut out,
-        store: &mut store,
-        run: run_id,
-        store_error: None,
-        interrupted: interrupted.clone(),
-        until: args.until,
-        pause,
-        last: None,
+    let mut clock = Paced { now: NaiveDateTime::default(), pause, started: std::time::Instant::now() };
+    let mut replay = Replay::new(&market.bars, simulated::LABEL);
+    let news = SimNews::new(market.news.clone());
+    let mut broker = PaperBroker::new(args.cash, replay.symbols().len(), Costs::default());
+    let mut llm = strat_runtime::offline::Offline;
+    let host = Host {
+        clock: &mut clock,
+        market: &mut replay,
+        news: &news,
+        llm: &mut llm,
+        broker: &mut broker,
+        store: Some((&mut store, run_id)),
     };
-    let config = Config { cash: args.cash, costs: Costs::default() };
-    let report = match run_engine(&program, &market.bars, &config, &mut stream) {
+    let mut stream = Stream { out: &mut out, interrupted: interrupted.clone(), until: args.until, last: None };
+    let report = match run_engine(&program, host, &strat_runtime::sandbox::Limits::default(), &mut stream) {
         Ok(r) => r,
+        Err(e) if e.starts_with("the store refused") => {
+            eprintln!("error: {e}; the run stopped there");
+            return exit::USAGE;
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return exit::FOUND;
         }
     };
-    if let Some(e) = stream.store_error.take() {
-        eprintln!("error: the store refused a write, so the run stopped: {e}");
-        return exit::USAGE;
-    }
     for w in &report.warnings {
-        if !w.starts_with("stopped before") {
+        if !w.starts_with("stopped after") {
             eprintln!("warning: {w}");
         }
     }
@@ -209,7 +224,7 @@ pub fn run(args: &Args) -> u8 {
 fn save(
     home: &std::path::Path,
     file: &std::path::Path,
-    report: &strat_runtime::engine::Report,
+    report: &strat_runtime::report::Report,
 ) -> std::io::Result<PathBuf> {
     let dir = home.join("runs");
     std::fs::create_dir_all(&dir)?;

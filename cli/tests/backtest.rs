@@ -60,7 +60,7 @@ fn an_agent_runs_on_the_offline_stand_in_behind_the_risk_gate() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("models are answered by the offline stand-in (rule-based, not a model)"), "{err}");
-    assert!(err.contains("no data for `AMZN` of universe `tech`"), "{err}");
+    assert!(err.contains("no data for `AMZN`: add `--data AMZN=PATH`; it is left out"), "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     let orders = v["orders"].as_array().expect("orders");
     let filled: Vec<&serde_json::Value> = orders.iter().filter(|o| o["status"] == "filled").collect();
@@ -71,4 +71,20 @@ fn an_agent_runs_on_the_offline_stand_in_behind_the_risk_gate() {
     assert!(!refused.is_empty() && refused.iter().all(|r| r.contains("over max_position 10000.00")), "{refused:?}");
     let log = v["log"].as_array().expect("log");
     assert!(log.iter().all(|l| l["message"].as_str().is_some_and(|m| m.contains("[offline stand-in]"))));
+    // Each execution records what the model saw, what it was asked, what it said, and the
+    // gate's verdict on any order.
+    let executions = v["executions"].as_array().expect("executions");
+    assert_eq!(executions.len() as u64, v["stats"]["DipBuyer"]["total_executions"].as_u64().expect("count"));
+    let first = &executions[0];
+    assert_eq!(first["trigger"]["kind"], "condition");
+    let sym = first["trigger"]["symbol"].as_str().expect("symbol");
+    assert!(first["context"]["indicators"][sym]["rsi"].is_number(), "{first}");
+    assert!(first["context"]["current_prices"]["AMZN"].is_null(), "no data, not in the context");
+    assert!(
+        first["prompt"].as_str().is_some_and(|p| p.contains("YOUR STRATEGY:") && p.contains("CURRENT MARKET DATA:"))
+    );
+    assert!(first["llm_response"].as_str().is_some_and(|r| r.starts_with('{')));
+    let refused = executions.iter().find(|e| e["status"] == "rejected").expect("a refused buy");
+    let checks = refused["validation"][0]["checks"].as_array().expect("checks");
+    assert!(checks.iter().any(|c| c["name"] == "max_position" && c["passed"] == false), "{checks:?}");
 }

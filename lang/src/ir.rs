@@ -328,6 +328,97 @@ pub enum Expr {
     },
 }
 
+/// How tightly an operator binds (higher binds tighter), as in the grammar.
+fn precedence(op: &str) -> u8 {
+    match op {
+        "or" => 1,
+        "and" => 2,
+        "+" | "-" => 4,
+        "*" | "/" => 5,
+        _ => 3,
+    }
+}
+
+/// A duration in seconds as the language writes it (`1d`, `15m`, `90s`).
+fn duration(secs: &str) -> String {
+    let Ok(n) = secs.parse::<u64>() else { return format!("{secs}s") };
+    for (unit, size) in [("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if n >= size && n % size == 0 {
+            return format!("{}{unit}", n / size);
+        }
+    }
+    format!("{n}s")
+}
+
+impl std::fmt::Display for Expr {
+    /// The expression as source text (formatting aside), for messages and records.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let child = |f: &mut std::fmt::Formatter<'_>, e: &Expr, min: u8| match e {
+            Expr::Binary { op, .. } if precedence(op) < min => write!(f, "({e})"),
+            _ => write!(f, "{e}"),
+        };
+        match self {
+            Expr::Num { value, unit } => match unit {
+                Unit::None => f.write_str(value),
+                Unit::Percent => write!(f, "{value}%"),
+                Unit::Money => write!(f, "${value}"),
+                Unit::Shares => write!(f, "{value} shares"),
+                Unit::Seconds => f.write_str(&duration(value)),
+            },
+            Expr::Bool { value } => write!(f, "{value}"),
+            Expr::Text { value } => {
+                f.write_str("\"")?;
+                for p in value {
+                    match p {
+                        Part::Text(t) => f.write_str(t)?,
+                        Part::Expr(e) => write!(f, "{{{{{e}}}}}")?,
+                    }
+                }
+                f.write_str("\"")
+            }
+            Expr::Date { value } | Expr::Time { value } | Expr::Symbol { value } => f.write_str(value),
+            Expr::Universe { name } | Expr::Local { name } | Expr::Global { name } | Expr::Variant { name } => {
+                f.write_str(name)
+            }
+            Expr::List { items } => {
+                f.write_str("[")?;
+                for (i, e) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                f.write_str("]")
+            }
+            Expr::Call { func, args } => {
+                write!(f, "{func}(")?;
+                for (i, e) in args.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                f.write_str(")")
+            }
+            Expr::Field { base, name } => write!(f, "{base}.{name}"),
+            Expr::Not { operand } => {
+                f.write_str("not ")?;
+                child(f, operand, 3)
+            }
+            Expr::Neg { operand } => {
+                f.write_str("-")?;
+                child(f, operand, 6)
+            }
+            Expr::Binary { op, lhs, rhs } => {
+                let p = precedence(op);
+                child(f, lhs, p)?;
+                write!(f, " {op} ")?;
+                child(f, rhs, p + 1)
+            }
+        }
+    }
+}
+
 /// A graph invariant that does not hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid {
@@ -432,6 +523,15 @@ mod tests {
                 .collect(),
             edges: edges.iter().map(|&(from, to)| Edge { from, to, when: None }).collect(),
         }
+    }
+
+    #[test]
+    fn expressions_print_as_source() {
+        let c = crate::check_expression("change(AAPL, 1d) <= -3% and (rsi(AAPL, 14) < 30 or price(AAPL) > $200)");
+        let e = c.expr.expect("checks");
+        assert_eq!(e.to_string(), "change(AAPL, 1d) <= -3% and (rsi(AAPL, 14) < 30 or price(AAPL) > $200)");
+        let c = crate::check_expression("sma(SPY, 10) crosses above sma(SPY, 30)");
+        assert_eq!(c.expr.expect("checks").to_string(), "sma(SPY, 10) crosses above sma(SPY, 30)");
     }
 
     #[test]

@@ -646,7 +646,11 @@ impl Lowerer<'_> {
             }
             ast::Expr::List(items, _) => E::List { items: items.iter().map(|i| self.expr(i)).collect() },
             ast::Expr::Call { callee, args, .. } => {
-                let params = strat_stdlib::function(&callee.text).map_or(&[][..], |f| f.params);
+                let Some(params) = strat_stdlib::function(&callee.text).map(|f| f.params) else {
+                    // Not a function: a context source such as `prices(tech)`, arguments as written.
+                    let args = args.iter().map(|a| self.expr(&a.value)).collect();
+                    return E::Call { func: callee.text.clone(), args };
+                };
                 let mut out: Vec<Option<ir::Expr>> = vec![None; params.len()];
                 let mut pos = 0;
                 for a in args {

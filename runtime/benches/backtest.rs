@@ -23,7 +23,7 @@ fn main() {
     let mut orders = 0;
     for _ in 0..3 {
         let start = Instant::now();
-        let r = backtest(&program, &data, &Config { cash: 100_000.0, costs: Default::default() }).expect("runs");
+        let r = backtest(&program, &data, &Config { cash: 100_000.0, ..Config::default() }).expect("runs");
         best = best.min(start.elapsed());
         orders = r.orders.len();
     }
@@ -46,7 +46,7 @@ fn main() {
         let start = Instant::now();
         let loaded = parse_csv(&csv).expect("parses");
         let data = BTreeMap::from([("SPY".to_string(), loaded.bars)]);
-        backtest(&program, &data, &Config { cash: 100_000.0, costs: Default::default() }).expect("runs");
+        backtest(&program, &data, &Config { cash: 100_000.0, ..Config::default() }).expect("runs");
         whole = whole.min(start.elapsed());
     }
     println!(

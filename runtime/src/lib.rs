@@ -1,11 +1,26 @@
-//! The strat runtime. For now: market data (bars, and loading them from CSV files).
+//! The strat runtime: executes the DAG IR of a checked program against a host.
 //!
-//! Loading takes text, not paths: reading files is the caller's job, so the engine never
-//! touches the disk except through its host.
+//! The engine never touches the clock, the network, the disk or randomness itself: every
+//! effect goes through the [`host`] traits. Loading market data takes text, not paths.
 
 pub mod broker;
+pub mod context;
+pub mod decode;
 pub mod engine;
 pub mod eval;
+pub mod exec;
+pub mod expr;
+pub mod gate;
+pub mod host;
+pub mod llm;
 pub mod market;
+pub mod news;
 pub mod offline;
+pub mod plan;
+pub mod report;
+pub mod sandbox;
+pub mod sim;
 pub mod store;
+pub mod team;
+pub mod trigger;
+pub mod value;

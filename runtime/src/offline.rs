@@ -1,91 +1,186 @@
 //! The offline stand-in for a model: deterministic rules, no network. It is not a model and
-//! says so wherever its answers appear. It answers any declared output type: a `decision`
-//! leans on RSI(14) of the trigger's symbol (buy under 35, sell a holding over 70, else hold);
-//! other fields get plain defaults of their type.
+//! says so wherever its answers appear. It reads only what the agent's request states — the
+//! context the agent declared, the trigger, and the account summary of the system prompt — and
+//! answers in JSON, which is decoded like any model's reply.
+//!
+//! For a decision about the trigger's symbol it looks, in order, at RSI(14) (buy under 35,
+//! sell a holding over 70), the day's change (buy at -3% or worse, sell a holding at +3% or
+//! better) and news sentiment (buy on positive, sell a holding on negative); with none of
+//! them in the context it holds. Buys take 5% of the portfolio value at the trigger's price.
 
-use crate::eval::Value;
-use std::collections::BTreeMap;
-use strat_lang::ir::Type;
+use crate::llm::{Llm, LlmError, LlmReply, LlmRequest};
+use serde_json::{Value as J, json};
 
-pub const LABEL: &str =
-    "offline stand-in (rule-based, not a model): buys when RSI(14) < 35, sells a holding when RSI(14) > 70, else holds";
+pub const LABEL: &str = "offline stand-in (rule-based, not a model)";
 
-/// What the stand-in looks at.
+/// The rules, as shown in warnings.
+pub const RULES: &str = "offline stand-in (rule-based, not a model): RSI(14) under 35 buys and over 70 sells a holding, \
+     else a day's change of -3% buys and +3% sells a holding, else news sentiment; otherwise it holds";
+
 #[derive(Debug, Clone, Default)]
-pub struct Facts {
-    pub symbol: Option<String>,
-    pub rsi: Option<f64>,
-    pub price: f64,
-    pub equity: f64,
-    pub cash: f64,
-    pub held: u64,
+pub struct Offline;
+
+impl Llm for Offline {
+    fn label(&self) -> String {
+        LABEL.to_string()
+    }
+
+    fn complete(&mut self, request: &LlmRequest) -> Result<LlmReply, LlmError> {
+        let facts = Facts::read(request);
+        let answer = shape(&request.schema, "", &facts);
+        Ok(LlmReply {
+            text: answer.to_string(),
+            model: LABEL.to_string(),
+            stop_reason: Some("end_turn".to_string()),
+            input_tokens: 0,
+            output_tokens: 0,
+            cost: 0.0,
+        })
+    }
+}
+
+/// What the stand-in found in the request.
+#[derive(Debug, Default)]
+struct Facts {
+    symbol: Option<String>,
+    price: Option<f64>,
+    rsi: Option<f64>,
+    change: Option<f64>,
+    sentiment: Option<f64>,
+    held: f64,
+    total_value: f64,
+    cash: f64,
+}
+
+fn num(v: &J) -> Option<f64> {
+    v.as_f64().filter(|x| x.is_finite())
 }
 
 impl Facts {
-    fn lean(&self) -> &'static str {
-        match self.rsi {
-            Some(r) if r < 35.0 => "buy",
-            Some(r) if r > 70.0 && self.held > 0 => "sell",
-            _ => "hold",
+    fn read(r: &LlmRequest) -> Facts {
+        let c = &r.context;
+        let symbol = c["trigger"]["data"]["symbol"].as_str().map(str::to_string);
+        let sym = symbol.as_deref().unwrap_or("");
+        let news: Vec<f64> = c["news"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|n| n["symbols"].as_array().is_some_and(|s| s.iter().any(|x| x == sym)))
+                    .filter_map(|n| match n["sentiment"].as_str() {
+                        Some("positive") => Some(1.0),
+                        Some("negative") => Some(-1.0),
+                        Some(_) => Some(0.0),
+                        None => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let held = r.account["positions"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["symbol"] == sym))
+            .and_then(|p| num(&p["quantity"]))
+            .unwrap_or(0.0);
+        Facts {
+            price: num(&c["trigger"]["data"]["price"]).or_else(|| num(&c["current_prices"][sym]["price"])),
+            rsi: num(&c["indicators"][sym]["rsi"]),
+            change: num(&c["current_prices"][sym]["change_percent"]),
+            sentiment: (!news.is_empty()).then(|| news.iter().sum::<f64>() / news.len() as f64),
+            held,
+            total_value: num(&r.account["total_value"]).unwrap_or(0.0),
+            cash: num(&r.account["cash"]).unwrap_or(0.0),
+            symbol,
         }
     }
 
-    fn reasoning(&self) -> String {
+    /// The lean and the reason for it.
+    fn lean(&self) -> (&'static str, String) {
         let sym = self.symbol.as_deref().unwrap_or("the market");
-        match self.rsi {
-            Some(r) => format!("[offline stand-in] RSI(14) of {sym} is {r:.1}: {}", self.lean()),
-            None => format!("[offline stand-in] no RSI for {sym} yet: hold"),
+        let held = self.held > 0.0;
+        let (lean, why) = if let Some(r) = self.rsi {
+            let lean = if r < 35.0 {
+                "buy"
+            } else if r > 70.0 && held {
+                "sell"
+            } else {
+                "hold"
+            };
+            (lean, format!("RSI(14) of {sym} is {r:.1}"))
+        } else if let Some(c) = self.change {
+            let lean = if c <= -3.0 {
+                "buy"
+            } else if c >= 3.0 && held {
+                "sell"
+            } else {
+                "hold"
+            };
+            (lean, format!("{sym} changed {c:+.2}% over the day"))
+        } else if let Some(s) = self.sentiment {
+            let lean = if s > 0.2 {
+                "buy"
+            } else if s < -0.2 && held {
+                "sell"
+            } else {
+                "hold"
+            };
+            (lean, format!("news about {sym} averages {s:+.2} in sentiment"))
+        } else {
+            ("hold", format!("nothing in the context about {sym} to go on"))
+        };
+        if lean == "buy" && self.price.is_none_or(|p| p <= 0.0) {
+            return ("hold", format!("{why}, but no price for {sym} is known"));
         }
+        (lean, why)
     }
 
-    /// 5% of the portfolio for a buy, the whole holding for a sale.
-    fn quantity(&self) -> f64 {
-        match self.lean() {
-            "buy" if self.price > 0.0 => (0.05 * self.equity).min(self.cash).div_euclid(self.price).max(0.0),
-            "sell" => self.held as f64,
+    fn quantity(&self, lean: &str) -> f64 {
+        match (lean, self.price) {
+            ("buy", Some(p)) if p > 0.0 => (0.05 * self.total_value).min(self.cash).div_euclid(p).max(0.0),
+            ("sell", _) => self.held,
             _ => 0.0,
         }
     }
 }
 
-/// The stand-in's answer, shaped like `output`.
-pub fn answer(output: &Type, f: &Facts) -> Value {
-    value_of("", output, f)
-}
-
-fn value_of(field: &str, t: &Type, f: &Facts) -> Value {
-    match t {
-        Type::Record { fields, .. } => {
-            Value::Record(fields.iter().map(|(n, t)| (n.clone(), value_of(n, t, f))).collect::<BTreeMap<_, _>>())
+/// An answer of the shape `schema` asks for.
+fn shape(schema: &J, field: &str, f: &Facts) -> J {
+    let (lean, why) = f.lean();
+    if let Some(variants) = schema["enum"].as_array() {
+        let pick = [lean, "hold"]
+            .into_iter()
+            .find(|w| variants.iter().any(|v| v == *w))
+            .map(J::from)
+            .or_else(|| variants.first().cloned())
+            .unwrap_or(J::Null);
+        return pick;
+    }
+    match schema["type"].as_str() {
+        Some("object") => {
+            let mut out = serde_json::Map::new();
+            if let Some(props) = schema["properties"].as_object() {
+                for (name, s) in props {
+                    out.insert(name.clone(), shape(s, name, f));
+                }
+            }
+            J::Object(out)
         }
-        Type::Optional { item } => value_of(field, item, f),
-        Type::Enum { variants } => {
-            let lean = f.lean();
-            let pick = if variants.iter().any(|v| v == lean) {
-                lean
-            } else if variants.iter().any(|v| v == "hold") {
-                "hold"
-            } else {
-                variants.first().map_or("", String::as_str)
-            };
-            Value::Text(pick.to_string())
-        }
-        Type::Number | Type::Quantity if field == "quantity" => Value::Num(f.quantity()),
-        Type::Number if field == "confidence" => Value::Num(if f.lean() == "hold" { 0.4 } else { 0.8 }),
-        Type::Price | Type::Money if field == "limit_price" => Value::Num(f.price),
-        Type::Number | Type::Quantity | Type::Percent | Type::Money | Type::Price | Type::Duration => Value::Num(0.0),
-        Type::Symbol => Value::Symbol(f.symbol.clone().unwrap_or_default()),
-        Type::Bool => Value::Bool(false),
-        Type::Text => Value::Text(f.reasoning()),
-        Type::List { .. } | Type::SymbolSet | Type::TimeOfDay | Type::Date | Type::Timestamp => {
-            Value::Text(String::new())
-        }
+        Some("array") => json!([]),
+        Some("boolean") => J::Bool(false),
+        Some("integer") if field == "quantity" => json!(f.quantity(lean) as u64),
+        Some("number") if field == "confidence" => json!(if lean == "hold" { 0.4 } else { 0.8 }),
+        Some("number") if field == "limit_price" => json!(f.price.unwrap_or(0.0)),
+        Some("integer" | "number") => json!(0),
+        Some("string") if schema["pattern"].is_string() => json!(f.symbol.clone().unwrap_or_default()),
+        Some("string") => json!(format!("[offline stand-in] {why}: {lean}")),
+        _ => J::Null,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::{decode, schema};
+    use crate::value::Value;
+    use strat_lang::ir::Type;
 
     fn decision() -> Type {
         Type::Record {
@@ -100,27 +195,58 @@ mod tests {
         }
     }
 
+    fn ask(context: J, account: J) -> Value {
+        let r = LlmRequest {
+            agent: "A".into(),
+            model: crate::llm::ModelSpec {
+                name: "m".into(),
+                provider: "offline".into(),
+                model: "rules".into(),
+                params: Default::default(),
+            },
+            system: String::new(),
+            prompt: String::new(),
+            context,
+            account,
+            schema: schema(&decision()),
+        };
+        let reply = Offline.complete(&r).expect("answers");
+        decode(&reply.text, &decision(), reply.stop_reason.as_deref()).expect("decodes")
+    }
+
     #[test]
     fn buys_oversold_and_holds_otherwise() {
-        let f = Facts {
-            symbol: Some("AAPL".into()),
-            rsi: Some(28.0),
-            price: 100.0,
-            equity: 10_000.0,
-            cash: 10_000.0,
-            held: 0,
-        };
-        let Value::Record(r) = answer(&decision(), &f) else { panic!("a record") };
-        assert_eq!(r["decision"], Value::Text("buy".into()));
-        assert_eq!(r["quantity"], Value::Num(5.0));
-        assert_eq!(r["symbol"], Value::Symbol("AAPL".into()));
-        assert!(matches!(&r["reasoning"], Value::Text(t) if t.starts_with("[offline stand-in]")));
-        let calm = Facts { rsi: Some(50.0), ..f.clone() };
-        let Value::Record(r) = answer(&decision(), &calm) else { panic!("a record") };
-        assert_eq!(r["decision"], Value::Text("hold".into()));
+        let trigger = json!({"type": "condition", "data": {"symbol": "AAPL", "price": 100.0}});
+        let account = json!({"total_value": 10_000.0, "cash": 10_000.0, "positions": []});
+        let r = ask(json!({"trigger": trigger, "indicators": {"AAPL": {"rsi": 28.0}}}), account.clone());
+        assert_eq!(r.field("decision"), Some(&Value::Text("buy".into())));
+        assert_eq!(r.field("quantity"), Some(&Value::Num(5.0)));
+        assert_eq!(r.field("symbol"), Some(&Value::Symbol("AAPL".into())));
+        assert!(
+            matches!(r.field("reasoning"), Some(Value::Text(t)) if t.starts_with("[offline stand-in] RSI(14) of AAPL is 28.0"))
+        );
+        let calm = ask(json!({"trigger": trigger, "indicators": {"AAPL": {"rsi": 50.0}}}), account.clone());
+        assert_eq!(calm.field("decision"), Some(&Value::Text("hold".into())));
         // Overbought but nothing held: nothing to sell.
-        let hot = Facts { rsi: Some(80.0), ..f };
-        let Value::Record(r) = answer(&decision(), &hot) else { panic!("a record") };
-        assert_eq!(r["decision"], Value::Text("hold".into()));
+        let hot = ask(json!({"trigger": trigger, "indicators": {"AAPL": {"rsi": 80.0}}}), account);
+        assert_eq!(hot.field("decision"), Some(&Value::Text("hold".into())));
+    }
+
+    #[test]
+    fn reads_only_what_the_context_has() {
+        let trigger = json!({"type": "condition", "data": {"symbol": "AAPL", "price": 100.0}});
+        let account =
+            json!({"total_value": 10_000.0, "cash": 10_000.0, "positions": [{"symbol": "AAPL", "quantity": 7}]});
+        let dip = ask(
+            json!({"trigger": trigger, "current_prices": {"AAPL": {"price": 100.0, "change_percent": -4.0}}}),
+            account.clone(),
+        );
+        assert_eq!(dip.field("decision"), Some(&Value::Text("buy".into())));
+        let news =
+            ask(json!({"trigger": trigger, "news": [{"symbols": ["AAPL"], "sentiment": "negative"}]}), account.clone());
+        assert_eq!(news.field("decision"), Some(&Value::Text("sell".into())));
+        assert_eq!(news.field("quantity"), Some(&Value::Num(7.0)));
+        let nothing = ask(json!({"trigger": trigger}), account);
+        assert_eq!(nothing.field("decision"), Some(&Value::Text("hold".into())));
     }
 }

@@ -3,7 +3,7 @@
 
 use chrono::{Duration, NaiveDate};
 use std::collections::BTreeMap;
-use strat_runtime::broker::{Costs, Status};
+use strat_runtime::broker::Status;
 use strat_runtime::engine::{Config, backtest};
 use strat_runtime::market::Bar;
 
@@ -34,7 +34,7 @@ fn a_universe_trigger_fires_per_symbol_and_orders_only_that_symbol() {
         ("UP".to_string(), series((0..30).map(|i| 100.0 + f64::from(i)))),
         ("DOWN".to_string(), series((0..30).map(|i| 100.0 - f64::from(i)))),
     ]);
-    let r = backtest(&program, &data, &Config { cash: 100_000.0, costs: Costs::default() }).expect("runs");
+    let r = backtest(&program, &data, &Config { cash: 100_000.0, ..Config::default() }).expect("runs");
     assert!(!r.orders.is_empty());
     assert!(r.orders.iter().all(|o| o.symbol == "DOWN"), "{:?}", r.orders);
     let first = &r.orders[0];
@@ -52,9 +52,9 @@ fn team_program(mode: &str) -> strat_lang::ir::Program {
     let src = format!(
         r#"limits {{ max_position $10_000 }}
         model m = offline("rules")
-        agent A {{ model m  prompt "a" }}
-        agent B {{ model m  prompt "b" }}
-        agent S {{ model m  prompt "s" }}
+        agent A {{ model m  context indicators(DOWN)  prompt "a" }}
+        agent B {{ model m  context indicators(DOWN)  prompt "b" }}
+        agent S {{ model m  context indicators(DOWN)  prompt "s" }}
         team T {{
           members A, B
           coordination {mode}
@@ -72,9 +72,8 @@ fn team_program(mode: &str) -> strat_lang::ir::Program {
 fn every_coordination_mode_executes_the_team_decision() {
     let data = BTreeMap::from([("DOWN".to_string(), series((0..30).map(|i| 100.0 - f64::from(i))))]);
     for mode in ["sequential", "parallel", "hierarchical", "consensus"] {
-        let r =
-            backtest(&team_program(mode), &data, &Config { cash: 100_000.0, costs: Costs::default() }).expect("runs");
-        assert!(r.stats["T"].executions > 0, "{mode}");
+        let r = backtest(&team_program(mode), &data, &Config { cash: 100_000.0, ..Config::default() }).expect("runs");
+        assert!(r.stats["T"].total_executions > 0, "{mode}");
         let first = r.orders.first().unwrap_or_else(|| panic!("{mode}: no order"));
         assert_eq!((first.by.as_str(), first.symbol.as_str(), first.status), ("T", "DOWN", Status::Filled), "{mode}");
     }
@@ -83,7 +82,6 @@ fn every_coordination_mode_executes_the_team_decision() {
 #[test]
 fn a_parallel_team_logs_its_vote() {
     let data = BTreeMap::from([("DOWN".to_string(), series((0..30).map(|i| 100.0 - f64::from(i))))]);
-    let r =
-        backtest(&team_program("parallel"), &data, &Config { cash: 100_000.0, costs: Costs::default() }).expect("runs");
+    let r = backtest(&team_program("parallel"), &data, &Config { cash: 100_000.0, ..Config::default() }).expect("runs");
     assert!(r.log.iter().any(|l| l.message.contains("majority vote (buy 2)")), "{:?}", r.log);
 }

@@ -2,11 +2,11 @@
 
 use chrono::{Duration, NaiveDate};
 use std::collections::BTreeMap;
-use strat_runtime::broker::{Costs, Kind, Status};
+use strat_runtime::broker::{Kind, Status};
 use strat_runtime::engine::{Config, backtest};
 use strat_runtime::market::Bar;
 
-fn run(src: &str, closes: &[(f64, f64, f64, f64)]) -> strat_runtime::engine::Report {
+fn run(src: &str, closes: &[(f64, f64, f64, f64)]) -> strat_runtime::report::Report {
     let mut ws = strat_lang::Workspace::new();
     let id = ws.set_file("t.strat", src.as_bytes().to_vec());
     let c = ws.compile(&[id]);
@@ -24,12 +24,8 @@ fn run(src: &str, closes: &[(f64, f64, f64, f64)]) -> strat_runtime::engine::Rep
             volume: 1.0,
         })
         .collect();
-    backtest(
-        &program,
-        &BTreeMap::from([("SPY".to_string(), bars)]),
-        &Config { cash: 10_000.0, costs: Costs::default() },
-    )
-    .expect("runs")
+    backtest(&program, &BTreeMap::from([("SPY".to_string(), bars)]), &Config { cash: 10_000.0, ..Config::default() })
+        .expect("runs")
 }
 
 #[test]
@@ -74,12 +70,12 @@ fn cancel_clears_pending_orders() {
     assert_eq!(statuses, vec![Status::Cancelled, Status::Cancelled, Status::Pending]);
 }
 
-fn run_with(src: &str, data: BTreeMap<String, Vec<Bar>>) -> strat_runtime::engine::Report {
+fn run_with(src: &str, data: BTreeMap<String, Vec<Bar>>) -> strat_runtime::report::Report {
     let mut ws = strat_lang::Workspace::new();
     let id = ws.set_file("t.strat", src.as_bytes().to_vec());
     let c = ws.compile(&[id]);
     let program = c.program.unwrap_or_else(|| panic!("{:?}", c.diagnostics));
-    backtest(&program, &data, &Config { cash: 10_000.0, costs: Costs::default() }).expect("runs")
+    backtest(&program, &data, &Config { cash: 10_000.0, ..Config::default() }).expect("runs")
 }
 
 fn flat(closes: &[f64]) -> Vec<Bar> {

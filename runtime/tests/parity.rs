@@ -24,7 +24,7 @@ fn sma_crossover_matches_backtrader() {
     let csv = std::fs::read_to_string(root().join("../../shared/data/prices/SPY_D.csv")).expect("data");
     let bars = parse_csv(&csv).expect("loads").bars;
     let data = BTreeMap::from([("SPY".to_string(), bars)]);
-    let report = backtest(&program, &data, &Config { cash: 100_000.0, costs: Default::default() }).expect("runs");
+    let report = backtest(&program, &data, &Config { cash: 100_000.0, ..Config::default() }).expect("runs");
     let filled = report.orders.iter().filter(|o| o.status == Status::Filled).count();
     let rejected = report.orders.iter().filter(|o| o.status == Status::Rejected).count();
     eprintln!("orders {} (filled {filled}, rejected {rejected}), final {}", report.orders.len(), report.final_equity);

@@ -2,9 +2,10 @@
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use std::collections::BTreeMap;
-use strat_runtime::engine::{Config, Report, backtest};
+use strat_runtime::engine::{Config, backtest};
 use strat_runtime::market::Bar;
 use strat_runtime::market::simulated::{Config as Sim, simulate};
+use strat_runtime::report::Report;
 
 fn program(src: &str) -> strat_lang::ir::Program {
     let mut ws = strat_lang::Workspace::new();
@@ -14,12 +15,8 @@ fn program(src: &str) -> strat_lang::ir::Program {
 }
 
 fn run(src: &str, bars: Vec<Bar>) -> Report {
-    backtest(
-        &program(src),
-        &BTreeMap::from([("SPY".to_string(), bars)]),
-        &Config { cash: 1000.0, costs: Default::default() },
-    )
-    .expect("runs")
+    backtest(&program(src), &BTreeMap::from([("SPY".to_string(), bars)]), &Config { cash: 1000.0, ..Config::default() })
+        .expect("runs")
 }
 
 fn at(day: i64, h: u32, m: u32) -> NaiveDateTime {

@@ -1,0 +1,270 @@
+//! A model's reply decoded into the answer's declared type, or rejected with the reason.
+//!
+//! The reply is untrusted text. The JSON may come bare, inside a code fence or after prose;
+//! the first JSON value of the right shape is taken. Every field is then checked against the
+//! declared type: a missing field, a wrong type, a number that is not finite, an unknown enum
+//! variant or a malformed symbol is an error, never a default.
+
+use crate::value::Value;
+use std::collections::BTreeMap;
+use strat_lang::ir::Type;
+
+/// The longest excerpt of a reply quoted in an error.
+const EXCERPT: usize = 160;
+
+fn excerpt(text: &str) -> String {
+    let t = text.trim();
+    match t.char_indices().nth(EXCERPT) {
+        Some((at, _)) => format!("{}…", &t[..at]),
+        None => t.to_string(),
+    }
+}
+
+/// Finds the first JSON value in `text` that starts with `open` (`{` or `[`).
+fn find_json(text: &str, open: char) -> Option<serde_json::Value> {
+    for (i, _) in text.match_indices(open) {
+        let mut values = serde_json::Deserializer::from_str(&text[i..]).into_iter::<serde_json::Value>();
+        if let Some(Ok(v)) = values.next() {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// Decodes a reply. `stop_reason` is the provider's (`max_tokens` and `refusal` explain why a
+/// reply does not decode).
+pub fn decode(text: &str, ty: &Type, stop_reason: Option<&str>) -> Result<Value, String> {
+    if stop_reason == Some("refusal") {
+        return Err(format!("the model refused to answer: \"{}\"", excerpt(text)));
+    }
+    let open = match unwrap_optional(ty) {
+        Type::List { .. } | Type::SymbolSet => '[',
+        Type::Record { .. } => '{',
+        // A bare enum may come as a JSON string or as the word itself.
+        Type::Enum { variants } => {
+            let word = text.trim().trim_matches(|c: char| c == '"' || c == '`' || c == '.').to_lowercase();
+            if let Some(v) = variants.iter().find(|v| v.to_lowercase() == word) {
+                return Ok(Value::Text(v.clone()));
+            }
+            '{'
+        }
+        _ => '{',
+    };
+    let Some(json) = find_json(text, open) else {
+        if matches!(stop_reason, Some("max_tokens" | "length")) {
+            return Err(format!("the reply was cut off at the token limit: \"{}\"", excerpt(text)));
+        }
+        return Err(format!("no JSON in the reply: \"{}\"", excerpt(text)));
+    };
+    // An enum answer may be wrapped in an object with one field.
+    if let (Type::Enum { .. }, serde_json::Value::Object(m)) = (unwrap_optional(ty), &json)
+        && m.len() == 1
+        && let Some(inner) = m.values().next()
+    {
+        return convert(inner, ty, "answer");
+    }
+    convert(&json, ty, "answer")
+}
+
+fn unwrap_optional(ty: &Type) -> &Type {
+    match ty {
+        Type::Optional { item } => unwrap_optional(item),
+        other => other,
+    }
+}
+
+/// Fields of the default `decision` record a reply may leave out (a `hold` needs no symbol).
+fn optional_in_decision(field: &str) -> bool {
+    !matches!(field, "decision")
+}
+
+fn kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// A ticker: an upper-case letter, then up to 9 letters, digits or dots (`BRK.B`).
+pub fn is_ticker(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && s.len() <= 10
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '.')
+}
+
+fn convert(v: &serde_json::Value, ty: &Type, path: &str) -> Result<Value, String> {
+    use serde_json::Value as J;
+    let wrong = |want: &str| format!("`{path}` should be {want}, but the reply has {}", kind(v));
+    match ty {
+        Type::Optional { item } => convert(v, item, path),
+        Type::Number | Type::Percent | Type::Money | Type::Price | Type::Quantity | Type::Duration => match v {
+            J::Number(n) => match n.as_f64().filter(|x| x.is_finite()) {
+                Some(x) => Ok(Value::Num(x)),
+                None => Err(format!("`{path}` is not a finite number")),
+            },
+            _ => Err(wrong("a number")),
+        },
+        Type::Bool => match v {
+            J::Bool(b) => Ok(Value::Bool(*b)),
+            _ => Err(wrong("true or false")),
+        },
+        Type::Text | Type::TimeOfDay | Type::Date | Type::Timestamp => match v {
+            J::String(s) => Ok(Value::Text(s.clone())),
+            _ => Err(wrong("text")),
+        },
+        Type::Symbol => match v {
+            J::String(s) if is_ticker(s.trim()) => Ok(Value::Symbol(s.trim().to_string())),
+            J::String(s) => Err(format!("`{path}` is not a ticker: \"{}\"", excerpt(s))),
+            _ => Err(wrong("a ticker")),
+        },
+        Type::SymbolSet => match v {
+            J::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| convert(x, &Type::Symbol, &format!("{path}[{i}]")))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::List),
+            _ => Err(wrong("a list of tickers")),
+        },
+        Type::Enum { variants } => match v {
+            J::String(s) => variants
+                .iter()
+                .find(|x| x.eq_ignore_ascii_case(s.trim()))
+                .map(|x| Value::Text(x.clone()))
+                .ok_or_else(|| format!("`{path}` is \"{}\", not one of {}", excerpt(s), variants.join(", "))),
+            _ => Err(wrong(&format!("one of {}", variants.join(", ")))),
+        },
+        Type::List { item } => match v {
+            J::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| convert(x, item, &format!("{path}[{i}]")))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::List),
+            _ => Err(wrong("a list")),
+        },
+        Type::Record { name, fields } => {
+            let J::Object(map) = v else { return Err(wrong("an object")) };
+            let is_decision = name.as_deref() == Some("decision");
+            let mut out = BTreeMap::new();
+            for (field, fty) in fields {
+                let at = if path == "answer" { field.clone() } else { format!("{path}.{field}") };
+                match map.get(field) {
+                    None | Some(J::Null)
+                        if matches!(fty, Type::Optional { .. }) || (is_decision && optional_in_decision(field)) => {}
+                    None => return Err(format!("the reply has no `{at}`")),
+                    Some(x) => {
+                        out.insert(field.clone(), convert(x, fty, &at)?);
+                    }
+                }
+            }
+            Ok(Value::Record(out))
+        }
+    }
+}
+
+/// The JSON Schema of a type, for providers' structured output.
+pub fn schema(ty: &Type) -> serde_json::Value {
+    use serde_json::json;
+    match ty {
+        Type::Number | Type::Percent | Type::Money | Type::Price | Type::Duration => json!({"type": "number"}),
+        Type::Quantity => json!({"type": "integer", "minimum": 0}),
+        Type::Bool => json!({"type": "boolean"}),
+        Type::Text | Type::TimeOfDay | Type::Date | Type::Timestamp => json!({"type": "string"}),
+        Type::Symbol => json!({"type": "string", "pattern": "^[A-Z][A-Z0-9.]{0,9}$"}),
+        Type::SymbolSet => json!({"type": "array", "items": {"type": "string"}}),
+        Type::Enum { variants } => json!({"type": "string", "enum": variants}),
+        Type::List { item } => json!({"type": "array", "items": schema(item)}),
+        Type::Optional { item } => schema(item),
+        Type::Record { name, fields } => {
+            let is_decision = name.as_deref() == Some("decision");
+            let properties: serde_json::Map<String, serde_json::Value> =
+                fields.iter().map(|(f, t)| (f.clone(), schema(t))).collect();
+            let required: Vec<&String> = fields
+                .iter()
+                .filter(|(f, t)| !(matches!(t, Type::Optional { .. }) || is_decision && optional_in_decision(f)))
+                .map(|(f, _)| f)
+                .collect();
+            json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision() -> Type {
+        Type::Record {
+            name: Some("decision".into()),
+            fields: vec![
+                ("decision".into(), Type::Enum { variants: vec!["buy".into(), "sell".into(), "hold".into()] }),
+                ("symbol".into(), Type::Symbol),
+                ("quantity".into(), Type::Quantity),
+                ("reasoning".into(), Type::Text),
+            ],
+        }
+    }
+
+    #[test]
+    fn json_is_found_in_fences_and_prose() {
+        let want = Value::record([
+            ("decision", Value::Text("buy".into())),
+            ("symbol", Value::Symbol("AAPL".into())),
+            ("quantity", Value::Num(10.0)),
+        ]);
+        for text in [
+            r#"{"decision": "buy", "symbol": "AAPL", "quantity": 10}"#,
+            "```json\n{\"decision\": \"buy\", \"symbol\": \"AAPL\", \"quantity\": 10}\n```",
+            "Sure. Here is my answer: {\"decision\": \"BUY\", \"symbol\": \"AAPL\", \"quantity\": 10} Good luck!",
+            "I think {braces} are fun. {\"decision\": \"buy\", \"symbol\": \"AAPL\", \"quantity\": 10}",
+        ] {
+            assert_eq!(decode(text, &decision(), Some("end_turn")), Ok(want.clone()), "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_replies_are_errors_with_reasons() {
+        let d = decision();
+        let cases = [
+            ("no json here", None, "no JSON in the reply: \"no json here\""),
+            ("{\"decision\": \"buy\", \"quantity\": 1", Some("max_tokens"), "the reply was cut off at the token limit"),
+            ("I can't help with that.", Some("refusal"), "the model refused to answer"),
+            (r#"{"symbol": "AAPL"}"#, None, "the reply has no `decision`"),
+            (r#"{"decision": "short"}"#, None, "`decision` is \"short\", not one of buy, sell, hold"),
+            (
+                r#"{"decision": "buy", "quantity": "10"}"#,
+                None,
+                "`quantity` should be a number, but the reply has a string",
+            ),
+            (r#"{"decision": "buy", "symbol": "not a ticker"}"#, None, "`symbol` is not a ticker"),
+        ];
+        for (text, stop, want) in cases {
+            let err = decode(text, &d, stop).expect_err(text);
+            assert!(err.starts_with(want), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_hold_may_leave_out_the_order_fields_but_other_records_may_not() {
+        let v = decode(r#"{"decision": "hold", "reasoning": "calm"}"#, &decision(), None).expect("decodes");
+        assert_eq!(v.field("decision"), Some(&Value::Text("hold".into())));
+        let custom = Type::Record { name: None, fields: vec![("score".into(), Type::Number)] };
+        assert_eq!(decode("{}", &custom, None), Err("the reply has no `score`".to_string()));
+        let e = Type::Enum { variants: vec!["up".into(), "down".into()] };
+        assert_eq!(decode(" Down. ", &e, None), Ok(Value::Text("down".into())));
+    }
+
+    #[test]
+    fn schemas_require_what_decoding_requires() {
+        let s = schema(&decision());
+        assert_eq!(s["required"], serde_json::json!(["decision"]));
+        assert_eq!(s["properties"]["quantity"]["type"], "integer");
+        assert_eq!(s["additionalProperties"], false);
+    }
+}

@@ -1,0 +1,336 @@
+//! IR expressions → [`Node`] trees, registering indicators and crossings in the [`Market`].
+
+use super::node::{BarField, BinOp, Clock, MathFn, NewsField, Node, Part, PortfolioField, PositionField};
+use super::series::Indicator;
+use super::{Compiled, Market};
+use std::collections::BTreeMap;
+use strat_lang::ir::{self, Expr, Unit};
+use strat_stdlib::indicators::{Atr, Bollinger, Change, Ema, Highest, Lowest, Macd, Rsi, Sma, StdDev, Vwap};
+
+/// Compiles expressions against one market.
+pub struct Compiler<'a> {
+    market: &'a mut Market,
+    universes: &'a BTreeMap<String, Vec<String>>,
+    /// Whether the portfolio, bindings and news exist (a run); `strat eval` has price history only.
+    world: bool,
+}
+
+fn no_universes() -> &'static BTreeMap<String, Vec<String>> {
+    static EMPTY: std::sync::OnceLock<BTreeMap<String, Vec<String>>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(BTreeMap::new)
+}
+
+impl<'a> Compiler<'a> {
+    /// A compiler for a run: the portfolio, bindings and news may be read.
+    pub fn new(market: &'a mut Market, universes: &'a BTreeMap<String, Vec<String>>) -> Compiler<'a> {
+        Compiler { market, universes, world: true }
+    }
+
+    /// A compiler for price history alone (`strat eval`).
+    pub fn price_history(market: &'a mut Market) -> Compiler<'a> {
+        Compiler { market, universes: no_universes(), world: false }
+    }
+
+    pub fn compile(&mut self, e: &Expr) -> Result<Compiled, String> {
+        Ok(Compiled { root: self.node(e)? })
+    }
+
+    /// A template (a prompt, a log message) compiled to one text-valued expression.
+    pub fn template(&mut self, parts: &[ir::Part]) -> Result<Compiled, String> {
+        Ok(Compiled { root: self.template_node(parts)? })
+    }
+
+    pub fn market(&self) -> &Market {
+        self.market
+    }
+
+    fn template_node(&mut self, parts: &[ir::Part]) -> Result<Node, String> {
+        let mut out = Vec::with_capacity(parts.len());
+        for p in parts {
+            out.push(match p {
+                ir::Part::Text(t) => Part::Text(t.clone()),
+                ir::Part::Expr(e) => Part::Expr(self.node(e)?),
+            });
+        }
+        Ok(match out.as_slice() {
+            [] => Node::Text(String::new()),
+            [Part::Text(t)] => Node::Text(t.clone()),
+            _ => Node::Template(out),
+        })
+    }
+
+    fn boxed(&mut self, e: &Expr) -> Result<Box<Node>, String> {
+        self.node(e).map(Box::new)
+    }
+
+    fn node(&mut self, e: &Expr) -> Result<Node, String> {
+        Ok(match e {
+            Expr::Num { value, .. } => Node::Num(value.parse().map_err(|_| format!("`{value}` is not a number"))?),
+            Expr::Bool { value } => Node::Bool(*value),
+            Expr::Symbol { value } => Node::Symbol(value.clone()),
+            Expr::Variant { name } => Node::Text(name.clone()),
+            Expr::Text { value } => self.template_node(value)?,
+            Expr::Date { value } => {
+                let d = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                    .map_err(|_| format!("`{value}` is not a date"))?;
+                Node::Num(f64::from(chrono::Datelike::num_days_from_ce(&d)))
+            }
+            Expr::Time { value } => {
+                let t = chrono::NaiveTime::parse_from_str(value, "%H:%M")
+                    .or_else(|_| chrono::NaiveTime::parse_from_str(value, "%H:%M:%S"))
+                    .map_err(|_| format!("`{value}` is not a time of day"))?;
+                Node::Num(f64::from(chrono::Timelike::num_seconds_from_midnight(&t)))
+            }
+            Expr::List { items } => Node::List(items.iter().map(|i| self.node(i)).collect::<Result<_, _>>()?),
+            Expr::Universe { name } => match self.universes.get(name) {
+                Some(members) => Node::List(members.iter().map(|m| Node::Symbol(m.clone())).collect()),
+                None => return Err(format!("`{name}` is a universe; evaluate one symbol at a time")),
+            },
+            Expr::Not { operand } => Node::Not(self.boxed(operand)?),
+            Expr::Neg { operand } => Node::Neg(self.boxed(operand)?),
+            Expr::Binary { op, lhs, rhs } if op == "crosses above" || op == "crosses below" => {
+                let key = format!("{lhs:?}|{rhs:?}");
+                let (l, r) = (self.node(lhs)?, self.node(rhs)?);
+                let id = self.market.register_crossing(key, l, r);
+                Node::Cross { id, above: op == "crosses above" }
+            }
+            Expr::Binary { op, lhs, rhs } => {
+                let op = BinOp::parse(op).ok_or_else(|| format!("unknown operator `{op}`"))?;
+                Node::Bin(op, self.boxed(lhs)?, self.boxed(rhs)?)
+            }
+            Expr::Field { base, name } => self.field(base, name)?,
+            Expr::Call { func, args } => self.call(func, args)?,
+            Expr::Global { name } if name == "market_hours" => Node::Clock(Clock::MarketOpen),
+            Expr::Global { name } if name == "now" => Node::Clock(Clock::Now),
+            Expr::Global { name } if self.world => match name.as_str() {
+                "portfolio" => Node::Portfolio(None),
+                // The run binds `trigger` (what fired it) like a local.
+                "trigger" => Node::Local("trigger".to_string()),
+                _ => Node::Global(name.clone()),
+            },
+            Expr::Local { name } if self.world => Node::Local(name.clone()),
+            Expr::Global { name } => {
+                return Err(format!("`{name}` needs a portfolio or a live run; `strat eval` sees price history only"));
+            }
+            Expr::Local { name } => return Err(format!("`{name}` is not defined here")),
+        })
+    }
+
+    fn field(&mut self, base: &Expr, name: &str) -> Result<Node, String> {
+        // Fields of whole values resolved here read one slot or one figure directly.
+        if let Expr::Global { name: g } = base
+            && g == "portfolio"
+            && self.world
+            && let Some(f) = portfolio_field(name)
+        {
+            return Ok(Node::Portfolio(Some(f)));
+        }
+        if let Expr::Call { .. } = base {
+            let inner = self.node(base)?;
+            return Ok(apply_field(inner, name));
+        }
+        Ok(Node::Field(self.boxed(base)?, name.to_string()))
+    }
+
+    fn call(&mut self, func: &str, args: &[Expr]) -> Result<Node, String> {
+        match func {
+            "abs" | "floor" | "round" | "min" | "max" => {
+                let f = match func {
+                    "abs" => MathFn::Abs,
+                    "floor" => MathFn::Floor,
+                    "round" => MathFn::Round,
+                    "min" => MathFn::Min,
+                    _ => MathFn::Max,
+                };
+                let args = args.iter().map(|a| self.node(a)).collect::<Result<_, _>>()?;
+                return Ok(Node::Math(f, args));
+            }
+            "market_open" => return Ok(Node::Clock(Clock::MarketOpen)),
+            "time_of_day" => return Ok(Node::Clock(Clock::TimeOfDay)),
+            "today" => return Ok(Node::Clock(Clock::Today)),
+            "weekday" => return Ok(Node::Clock(Clock::Weekday)),
+            "vix" => {
+                return match self.market.symbol("VIX") {
+                    Some(s) => Ok(Node::Bar(s as u32, BarField::Close)),
+                    None => Err("`vix()` needs VIX data: add `--data VIX=PATH`".to_string()),
+                };
+            }
+            _ => {}
+        }
+        let sym = match args.first() {
+            Some(Expr::Symbol { value }) => {
+                self.market.symbol(value).ok_or_else(|| format!("no data for `{value}`: add `--data {value}=PATH`"))?
+            }
+            Some(Expr::Universe { name }) => {
+                return Err(format!("`{name}` is a universe; evaluate one symbol at a time"));
+            }
+            // A symbol known only when the run gets there (`trigger.symbol`): one variant per
+            // symbol of the market, chosen by its value.
+            Some(other) if self.world => {
+                let which = self.boxed(other)?;
+                let mut each = Vec::with_capacity(self.market.symbols.len());
+                for s in self.market.symbols.clone() {
+                    let mut concrete = args.to_vec();
+                    concrete[0] = Expr::Symbol { value: s };
+                    each.push(self.call(func, &concrete)?);
+                }
+                return Ok(Node::PerSymbol(which, each));
+            }
+            Some(_) => return Err(format!("`{func}` needs a ticker such as `SPY` here")),
+            None => {
+                return Err(format!(
+                    "`{func}` needs market context (a live run or a backtest), not only price history"
+                ));
+            }
+        };
+        let interval = self.market.intervals.get(sym).copied().unwrap_or(86_400);
+        let param = |i: usize| -> Result<f64, String> {
+            args.get(i).and_then(constant).ok_or_else(|| format!("argument {} of `{func}` must be a constant", i + 1))
+        };
+        let period = |i: usize| -> Result<usize, String> { Ok(param(i)?.max(1.0) as usize) };
+        let window = |i: usize| -> Result<usize, String> {
+            match args.get(i) {
+                Some(Expr::Num { value, unit: Unit::Seconds }) => {
+                    Ok(window_bars(value.parse().unwrap_or(86_400.0), interval))
+                }
+                _ => Err(format!("argument {} of `{func}` must be a duration such as `20d`", i + 1)),
+            }
+        };
+        let s = sym as u32;
+        let bar = |field| Ok(Node::Bar(s, field));
+        // One instance per (function, symbol, parameters): the arguments after the symbol are
+        // constants, so their printed form is a fine key.
+        let key = format!("{func}|{:?}", &args[1..]);
+        let series = &mut self.market.series;
+        let mut slot =
+            |ind: Indicator| -> Result<Node, String> { Ok(Node::Slot(series.register(sym, key.clone(), || ind))) };
+        match func {
+            "price" | "close" => bar(BarField::Close),
+            "open" => bar(BarField::Open),
+            "high" => bar(BarField::High),
+            "low" => bar(BarField::Low),
+            "volume" => bar(BarField::Volume),
+            "sma" => slot(Indicator::Sma(Sma::new(period(1)?))),
+            "ema" => slot(Indicator::Ema(Ema::new(period(1)?))),
+            "rsi" => slot(Indicator::Rsi(Rsi::new(period(1)?))),
+            "macd" => Ok(multi(slot(Indicator::Macd(Macd::new(period(1)?, period(2)?, period(3)?)))?, MACD)),
+            "bollinger" => Ok(multi(slot(Indicator::Bollinger(Bollinger::new(period(1)?, param(2)?)))?, BANDS)),
+            "atr" => slot(Indicator::Atr(Atr::new(period(1)?))),
+            "stddev" => slot(Indicator::StdDev(StdDev::new(period(1)?))),
+            "highest" => slot(Indicator::Highest(Highest::new(period(1)?))),
+            "lowest" => slot(Indicator::Lowest(Lowest::new(period(1)?))),
+            "vwap" => slot(Indicator::Vwap(Vwap::new())),
+            "change" => slot(Indicator::Change(Change::new(window(1)?))),
+            "avg_volume" => slot(Indicator::AvgVolume(Sma::new(window(1)?))),
+            "volume_spike" => {
+                let avg = Sma::new(window_bars(20.0 * 86_400.0, interval));
+                let multiplier = param(1)?;
+                match slot(Indicator::VolumeSpike { avg, multiplier })? {
+                    Node::Slot(x) => Ok(Node::Flag(x)),
+                    other => Ok(other),
+                }
+            }
+            "holding" if self.world => Ok(Node::Holding(s)),
+            "position" if self.world => Ok(Node::Position(s, None)),
+            "news" if self.world => {
+                let secs = match args.get(1) {
+                    Some(Expr::Num { value, unit: Unit::Seconds }) => value.parse::<f64>().unwrap_or(86_400.0) as i64,
+                    _ => 86_400,
+                };
+                Ok(Node::News(s, secs, None))
+            }
+            other => {
+                Err(format!("`{other}` needs a portfolio, news or a live market; `strat eval` sees price history only"))
+            }
+        }
+    }
+}
+
+const MACD: &[&str] = &["macd", "signal", "histogram"];
+const BANDS: &[&str] = &["upper", "middle", "lower"];
+
+fn multi(n: Node, names: &'static [&'static str]) -> Node {
+    match n {
+        Node::Slot(s) => Node::Multi(s, names),
+        other => other,
+    }
+}
+
+/// `call(…).name`: one output slot of a multi-output indicator, one figure of a position or a
+/// news summary, or (for anything else) a field read at run time.
+fn apply_field(n: Node, name: &str) -> Node {
+    match n {
+        Node::Multi(s, names) => match names.iter().position(|n| *n == name) {
+            Some(k) => Node::Slot(s + k as u32),
+            None => Node::Field(Box::new(Node::Multi(s, names)), name.to_string()),
+        },
+        Node::Position(s, None) => match position_field(name) {
+            Some(f) => Node::Position(s, Some(f)),
+            None => Node::Field(Box::new(Node::Position(s, None)), name.to_string()),
+        },
+        Node::News(s, w, None) => match news_field(name) {
+            Some(f) => Node::News(s, w, Some(f)),
+            None => Node::Field(Box::new(Node::News(s, w, None)), name.to_string()),
+        },
+        Node::PerSymbol(which, each) => {
+            Node::PerSymbol(which, each.into_iter().map(|n| apply_field(n, name)).collect())
+        }
+        other => Node::Field(Box::new(other), name.to_string()),
+    }
+}
+
+fn position_field(name: &str) -> Option<PositionField> {
+    Some(match name {
+        "quantity" => PositionField::Quantity,
+        "avg_cost" => PositionField::AvgCost,
+        "current_price" => PositionField::CurrentPrice,
+        "market_value" => PositionField::MarketValue,
+        "unrealized_pnl" => PositionField::UnrealizedPnl,
+        "pnl_percent" => PositionField::PnlPercent,
+        _ => return None,
+    })
+}
+
+fn portfolio_field(name: &str) -> Option<PortfolioField> {
+    Some(match name {
+        "cash" => PortfolioField::Cash,
+        "buying_power" => PortfolioField::BuyingPower,
+        "total_value" => PortfolioField::TotalValue,
+        "positions_count" => PortfolioField::PositionsCount,
+        "daily_pnl" => PortfolioField::DailyPnl,
+        _ => return None,
+    })
+}
+
+fn news_field(name: &str) -> Option<NewsField> {
+    Some(match name {
+        "sentiment" => NewsField::Sentiment,
+        "score" => NewsField::Score,
+        "count" => NewsField::Count,
+        "relevance" => NewsField::Relevance,
+        "latest_title" => NewsField::LatestTitle,
+        _ => return None,
+    })
+}
+
+/// A constant number written in the call (`14`, `-2`).
+fn constant(e: &Expr) -> Option<f64> {
+    match e {
+        Expr::Num { value, .. } => value.parse().ok(),
+        Expr::Neg { operand } => constant(operand).map(|v| -v),
+        _ => None,
+    }
+}
+
+/// A window written as a duration, in bars of data spaced `interval` seconds apart. For daily
+/// bars a day is one bar and a week five (trading days); for intraday bars it is the plain ratio.
+pub fn window_bars(seconds: f64, interval: i64) -> usize {
+    if interval >= 20 * 3600 {
+        let days = (seconds / 86_400.0).ceil();
+        let weeks = (seconds / 604_800.0).floor();
+        let bars = if seconds >= 604_800.0 && seconds % 604_800.0 == 0.0 { weeks * 5.0 } else { days };
+        bars.max(1.0) as usize
+    } else {
+        (seconds / interval.max(1) as f64).round().max(1.0) as usize
+    }
+}

@@ -1,0 +1,381 @@
+//! Expressions of the IR compiled for the engine, and the market state they read.
+//!
+//! A [`Compiler`] turns IR expressions into [`Compiled`] trees whose indicators and crossings
+//! are registered once per (symbol, function, parameters) in the run's [`Market`]. Each step,
+//! the engine feeds the bars that closed to [`Market::step`]; evaluating an expression then
+//! only reads. What lies outside market data — positions, the portfolio, bindings of the run,
+//! news — comes from a [`World`].
+
+mod compile;
+mod node;
+mod series;
+
+pub use compile::{Compiler, window_bars};
+pub use node::{BinOp, Node};
+pub use series::{Indicator, Series};
+
+use crate::market::Bar;
+use crate::value::Value;
+use chrono::NaiveDateTime;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+
+/// A position as expressions see it (`position(SPY).pnl_percent`).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PositionView {
+    pub quantity: f64,
+    pub avg_cost: f64,
+    pub current_price: f64,
+    pub market_value: f64,
+    pub unrealized_pnl: f64,
+    pub pnl_percent: f64,
+}
+
+/// The account as expressions see it (`portfolio.cash`).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PortfolioView {
+    pub cash: f64,
+    pub buying_power: f64,
+    pub total_value: f64,
+    pub positions_count: f64,
+    pub daily_pnl: f64,
+}
+
+/// Recent news about a symbol (`news(AAPL, 24h).sentiment`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewsSummary {
+    /// Mean sentiment from -1 to 1.
+    pub score: f64,
+    pub count: usize,
+    /// Highest relevance, 0 to 1.
+    pub relevance: f64,
+    pub latest_title: String,
+}
+
+impl NewsSummary {
+    /// `positive` above 0.2, `negative` below -0.2, else `neutral` (also with no news).
+    pub fn sentiment(&self) -> &'static str {
+        if self.score > 0.2 {
+            "positive"
+        } else if self.score < -0.2 {
+            "negative"
+        } else {
+            "neutral"
+        }
+    }
+}
+
+/// What an expression may read beyond market data.
+pub trait World {
+    fn position(&self, symbol: usize) -> PositionView;
+    fn portfolio(&self) -> PortfolioView;
+    /// `portfolio` as a whole record, positions included.
+    fn portfolio_record(&self) -> Value {
+        let p = self.portfolio();
+        Value::record([
+            ("cash", Value::Num(p.cash)),
+            ("buying_power", Value::Num(p.buying_power)),
+            ("total_value", Value::Num(p.total_value)),
+            ("positions_count", Value::Num(p.positions_count)),
+            ("daily_pnl", Value::Num(p.daily_pnl)),
+        ])
+    }
+    /// A binding of the current run (`let`, a model's answer, `trigger`).
+    fn local(&self, name: &str) -> Option<Value>;
+    /// `limits` or `performance`.
+    fn global(&self, name: &str) -> Option<Value>;
+    /// News about a symbol published within `window` seconds before now.
+    fn news(&self, symbol: usize, window: i64) -> NewsSummary;
+}
+
+/// A world with nothing in it: `strat eval` sees price history only.
+pub struct NoWorld;
+
+impl World for NoWorld {
+    fn position(&self, _: usize) -> PositionView {
+        PositionView::default()
+    }
+    fn portfolio(&self) -> PortfolioView {
+        PortfolioView::default()
+    }
+    fn local(&self, _: &str) -> Option<Value> {
+        None
+    }
+    fn global(&self, _: &str) -> Option<Value> {
+        None
+    }
+    fn news(&self, _: usize, _: i64) -> NewsSummary {
+        NewsSummary::default()
+    }
+}
+
+/// The market as of one step: each symbol's latest closed bar, the shared indicators, the
+/// crossings, and the instant.
+pub struct Env<'a> {
+    pub symbols: &'a [String],
+    by_name: &'a BTreeMap<String, usize>,
+    pub bars: &'a [Option<Bar>],
+    pub series: &'a Series,
+    crossings: &'a [Crossing],
+    pub now: NaiveDateTime,
+    /// Every series is daily: every bar is a session, so the market counts as open.
+    daily: bool,
+}
+
+impl Env<'_> {
+    fn crossing(&self, id: u32, above: bool) -> Option<bool> {
+        let c = self.crossings.get(id as usize)?;
+        if !c.defined.get() {
+            return None;
+        }
+        Some(if above { c.up.get() } else { c.down.get() })
+    }
+
+    fn market_open(&self) -> bool {
+        self.daily || crate::market::calendar::is_open(self.now)
+    }
+
+    /// The index of the symbol a node evaluates to.
+    fn symbol_index(&self, n: &Node, w: &dyn World) -> Option<usize> {
+        match node::value(n, self, w)? {
+            Value::Symbol(s) | Value::Text(s) => self.by_name.get(&s).copied(),
+            _ => None,
+        }
+    }
+}
+
+/// `lhs crosses above/below rhs`, kept once per pair of operands and updated at every step
+/// where a symbol they read closes a bar. Its state changes while the market is only read
+/// (operands may read the portfolio, which needs the market), hence the cells.
+#[derive(Debug, Clone)]
+struct Crossing {
+    lhs: Node,
+    rhs: Node,
+    /// Sign of `lhs - rhs` at the last defined step (0 before any); a zero difference carries
+    /// the sign before it, so one crossing is reported once.
+    sign: Cell<i8>,
+    /// 0 when undefined at this step, else defined.
+    defined: Cell<bool>,
+    up: Cell<bool>,
+    down: Cell<bool>,
+}
+
+/// The state every expression of a run reads.
+pub struct Market {
+    pub symbols: Vec<String>,
+    by_name: BTreeMap<String, usize>,
+    /// Typical bar length per symbol, in seconds.
+    pub intervals: Vec<i64>,
+    pub bars: Vec<Option<Bar>>,
+    pub series: Series,
+    crossings: Vec<Crossing>,
+    crossing_keys: BTreeMap<String, u32>,
+    /// Crossings to update when a symbol closes a bar, and those updated at every step.
+    crossings_by_symbol: Vec<Vec<u32>>,
+    crossings_every_step: Vec<u32>,
+    /// Crossings that fired at the previous step (their flags are reset first), and the
+    /// crossings due at this step.
+    fired: RefCell<Vec<u32>>,
+    due: RefCell<Vec<u32>>,
+    /// Symbols whose bars closed at this step.
+    closed_now: Vec<usize>,
+    pub now: NaiveDateTime,
+    pub daily: bool,
+}
+
+impl Market {
+    pub fn new(symbols: Vec<String>, intervals: Vec<i64>) -> Market {
+        let n = symbols.len();
+        let daily = intervals.iter().all(|i| *i >= 20 * 3600);
+        Market {
+            by_name: symbols.iter().enumerate().map(|(i, s)| (s.clone(), i)).collect(),
+            symbols,
+            intervals,
+            bars: vec![None; n],
+            series: Series::new(n),
+            crossings: Vec::new(),
+            crossing_keys: BTreeMap::new(),
+            crossings_by_symbol: vec![Vec::new(); n],
+            crossings_every_step: Vec::new(),
+            fired: RefCell::new(Vec::new()),
+            due: RefCell::new(Vec::new()),
+            closed_now: Vec::new(),
+            now: NaiveDateTime::default(),
+            daily,
+        }
+    }
+
+    pub fn symbol(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
+    pub fn env(&self) -> Env<'_> {
+        Env {
+            symbols: &self.symbols,
+            by_name: &self.by_name,
+            bars: &self.bars,
+            series: &self.series,
+            crossings: &self.crossings,
+            now: self.now,
+            daily: self.daily,
+        }
+    }
+
+    /// Moves to `now` with the bars that closed at it: each symbol's latest bar and its
+    /// indicators. Call [`Market::update_crossings`] next.
+    #[inline]
+    pub fn step(&mut self, now: NaiveDateTime, closed: &[(usize, Bar)]) {
+        self.now = now;
+        self.closed_now.clear();
+        for (sym, bar) in closed {
+            if let Some(slot) = self.bars.get_mut(*sym) {
+                *slot = Some(*bar);
+                self.series.update(*sym, bar);
+                self.closed_now.push(*sym);
+            }
+        }
+    }
+
+    /// Updates the crossings due at this step: those reading a symbol that closed a bar, and
+    /// those reading the portfolio or the clock.
+    pub fn update_crossings(&self, world: &dyn World) {
+        if self.crossings.is_empty() {
+            return;
+        }
+        for id in self.fired.borrow_mut().drain(..) {
+            let c = &self.crossings[id as usize];
+            c.up.set(false);
+            c.down.set(false);
+        }
+        let mut due = self.due.borrow_mut();
+        due.clear();
+        due.extend_from_slice(&self.crossings_every_step);
+        for sym in &self.closed_now {
+            if let Some(ids) = self.crossings_by_symbol.get(*sym) {
+                due.extend_from_slice(ids);
+            }
+        }
+        if due.len() > 1 {
+            due.sort_unstable();
+            due.dedup();
+        }
+        let env = self.env();
+        let mut fired = self.fired.borrow_mut();
+        for &id in due.iter() {
+            let c = &self.crossings[id as usize];
+            let d = match (node::num(&c.lhs, &env, world), node::num(&c.rhs, &env, world)) {
+                (Some(a), Some(b)) => a - b,
+                _ => {
+                    c.defined.set(false);
+                    continue;
+                }
+            };
+            let before = c.sign.get();
+            let new = if d > 0.0 {
+                1
+            } else if d < 0.0 {
+                -1
+            } else {
+                before
+            };
+            let (up, down) = (before == -1 && new == 1, before == 1 && new == -1);
+            c.up.set(up);
+            c.down.set(down);
+            c.sign.set(new);
+            c.defined.set(true);
+            if up || down {
+                fired.push(id);
+            }
+        }
+    }
+
+    fn register_crossing(&mut self, key: String, lhs: Node, rhs: Node) -> u32 {
+        if let Some(&id) = self.crossing_keys.get(&key) {
+            return id;
+        }
+        let mut symbols = Vec::new();
+        let mut every_step = false;
+        for n in [&lhs, &rhs] {
+            n.visit(&mut |x| match x {
+                Node::Bar(s, _) | Node::Holding(s) | Node::Position(s, _) | Node::News(s, ..) => {
+                    symbols.push(*s as usize);
+                }
+                Node::Portfolio(_) | Node::Clock(_) | Node::Local(_) | Node::Global(_) | Node::PerSymbol(..) => {
+                    every_step = true;
+                }
+                _ => {}
+            });
+        }
+        // Indicator slots belong to their symbol's bars.
+        for n in [&lhs, &rhs] {
+            n.visit(&mut |x| {
+                if let Node::Slot(s) | Node::Flag(s) | Node::Multi(s, _) = x
+                    && let Some(sym) = self.series.symbol_of(*s)
+                {
+                    symbols.push(sym);
+                }
+            });
+        }
+        symbols.sort_unstable();
+        symbols.dedup();
+        let id = self.crossings.len() as u32;
+        if every_step || symbols.is_empty() {
+            self.crossings_every_step.push(id);
+        }
+        for &s in &symbols {
+            self.crossings_by_symbol[s].push(id);
+        }
+        self.crossings.push(Crossing {
+            lhs,
+            rhs,
+            sign: Cell::new(0),
+            defined: Cell::new(false),
+            up: Cell::new(false),
+            down: Cell::new(false),
+        });
+        self.crossing_keys.insert(key, id);
+        id
+    }
+
+    /// The operands of a crossing.
+    pub fn crossing_operands(&self, id: u32) -> Option<(&Node, &Node)> {
+        self.crossings.get(id as usize).map(|c| (&c.lhs, &c.rhs))
+    }
+
+    /// The symbols whose bars update a crossing.
+    pub fn crossing_symbols(&self, id: u32) -> Vec<usize> {
+        self.crossings_by_symbol.iter().enumerate().filter(|(_, ids)| ids.contains(&id)).map(|(s, _)| s).collect()
+    }
+
+    /// Distinct crossings the run keeps.
+    pub fn crossings(&self) -> usize {
+        self.crossings.len()
+    }
+}
+
+/// A compiled expression.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub(crate) root: Node,
+}
+
+impl Compiled {
+    pub fn value(&self, env: &Env<'_>, world: &dyn World) -> Option<Value> {
+        node::value(&self.root, env, world)
+    }
+
+    /// True only when the value is `true` (undefined is not true).
+    #[inline]
+    pub fn is_true(&self, env: &Env<'_>, world: &dyn World) -> bool {
+        node::truth(&self.root, env, world) == Some(true)
+    }
+
+    #[inline]
+    pub fn number(&self, env: &Env<'_>, world: &dyn World) -> Option<f64> {
+        node::num(&self.root, env, world).filter(|v| v.is_finite())
+    }
+
+    pub fn node(&self) -> &Node {
+        &self.root
+    }
+}

@@ -1,0 +1,202 @@
+//! The streaming values a run keeps per symbol: one instance per (symbol, function,
+//! parameters) however many expressions use it, each updated once per bar of its symbol. Their
+//! outputs sit in a flat table of `f64` slots, `NaN` while undefined (during a warm-up).
+
+use crate::market::Bar;
+use std::collections::BTreeMap;
+use strat_stdlib::indicators::{Atr, Bollinger, Change, Ema, Highest, Lowest, Macd, Rsi, Sma, StdDev, Vwap};
+
+/// One streaming computation over a symbol's bars.
+#[derive(Debug, Clone)]
+pub enum Indicator {
+    Sma(Sma),
+    AvgVolume(Sma),
+    Ema(Ema),
+    Rsi(Rsi),
+    /// Three outputs: macd, signal, histogram.
+    Macd(Macd),
+    /// Three outputs: upper, middle, lower.
+    Bollinger(Bollinger),
+    Atr(Atr),
+    StdDev(StdDev),
+    Highest(Highest),
+    Lowest(Lowest),
+    Change(Change),
+    Vwap(Vwap),
+    /// 1 when the bar's volume is over `multiplier` × the average, else 0.
+    VolumeSpike {
+        avg: Sma,
+        multiplier: f64,
+    },
+    /// Standard deviation of the close-to-close percent returns (the risk gate's volatility).
+    Volatility {
+        prev: Option<f64>,
+        sd: StdDev,
+    },
+}
+
+impl Indicator {
+    /// How many slots its outputs take.
+    pub fn outputs(&self) -> usize {
+        match self {
+            Indicator::Macd(_) | Indicator::Bollinger(_) => 3,
+            _ => 1,
+        }
+    }
+
+    /// Feeds one bar, writing the outputs (NaN while undefined).
+    #[inline]
+    fn push(&mut self, b: &Bar, out: &mut [f64]) {
+        let v = |x: Option<f64>| x.unwrap_or(f64::NAN);
+        match self {
+            Indicator::Sma(x) => out[0] = v(x.push(b.close)),
+            Indicator::AvgVolume(x) => out[0] = v(x.push(b.volume)),
+            Indicator::Ema(x) => out[0] = v(x.push(b.close)),
+            Indicator::Rsi(x) => out[0] = v(x.push(b.close)),
+            Indicator::Macd(x) => match x.push(b.close) {
+                Some(m) => out[..3].copy_from_slice(&[m.macd, m.signal, m.histogram]),
+                None => out[..3].fill(f64::NAN),
+            },
+            Indicator::Bollinger(x) => match x.push(b.close) {
+                Some(m) => out[..3].copy_from_slice(&[m.upper, m.middle, m.lower]),
+                None => out[..3].fill(f64::NAN),
+            },
+            Indicator::Atr(x) => out[0] = v(x.push(b.high, b.low, b.close)),
+            Indicator::StdDev(x) => out[0] = v(x.push(b.close)),
+            Indicator::Highest(x) => out[0] = v(x.push(b.high)),
+            Indicator::Lowest(x) => out[0] = v(x.push(b.low)),
+            Indicator::Change(x) => out[0] = v(x.push(b.close)),
+            Indicator::Vwap(x) => {
+                // Sessions are calendar days of the bar's (exchange-local) time.
+                let session = chrono::Datelike::num_days_from_ce(&b.time.date()) as u64;
+                out[0] = v(x.push(session, b.high, b.low, b.close, b.volume));
+            }
+            Indicator::VolumeSpike { avg, multiplier } => {
+                out[0] = match avg.push(b.volume) {
+                    Some(a) => f64::from(u8::from(b.volume > a * *multiplier)),
+                    None => f64::NAN,
+                }
+            }
+            Indicator::Volatility { prev, sd } => {
+                let last = prev.replace(b.close);
+                out[0] = match last {
+                    Some(p) if p > 0.0 => v(sd.push((b.close / p - 1.0) * 100.0)),
+                    _ => f64::NAN,
+                };
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    indicator: Indicator,
+    slot: u32,
+    symbol: usize,
+}
+
+/// Every streaming value of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Series {
+    entries: Vec<Entry>,
+    /// Entries to update when a symbol's bar closes, by symbol index.
+    by_symbol: Vec<Vec<u32>>,
+    slots: Vec<f64>,
+    keys: BTreeMap<String, u32>,
+}
+
+impl Series {
+    pub fn new(symbols: usize) -> Series {
+        Series { by_symbol: vec![Vec::new(); symbols], ..Series::default() }
+    }
+
+    /// The first slot of the instance for `key` on `symbol`, made from `make` the first time.
+    pub fn register(&mut self, symbol: usize, key: String, make: impl FnOnce() -> Indicator) -> u32 {
+        let key = format!("{symbol}|{key}");
+        if let Some(&slot) = self.keys.get(&key) {
+            return slot;
+        }
+        let indicator = make();
+        let slot = self.slots.len() as u32;
+        self.slots.extend(std::iter::repeat_n(f64::NAN, indicator.outputs()));
+        if self.by_symbol.len() <= symbol {
+            self.by_symbol.resize(symbol + 1, Vec::new());
+        }
+        self.by_symbol[symbol].push(self.entries.len() as u32);
+        self.entries.push(Entry { indicator, slot, symbol });
+        self.keys.insert(key, slot);
+        slot
+    }
+
+    /// Feeds a symbol's bar that closed to each of its instances.
+    #[inline]
+    pub fn update(&mut self, symbol: usize, bar: &Bar) {
+        let Some(ids) = self.by_symbol.get(symbol) else { return };
+        for &id in ids {
+            let e = &mut self.entries[id as usize];
+            let n = e.indicator.outputs();
+            let at = e.slot as usize;
+            e.indicator.push(bar, &mut self.slots[at..at + n]);
+        }
+    }
+
+    /// The value in a slot: `None` while undefined.
+    #[inline]
+    pub fn get(&self, slot: u32) -> Option<f64> {
+        let v = self.slots[slot as usize];
+        (!v.is_nan()).then_some(v)
+    }
+
+    /// The symbol whose bars feed the instance owning `slot`.
+    pub fn symbol_of(&self, slot: u32) -> Option<usize> {
+        self.entries.iter().find(|e| (e.slot..e.slot + e.indicator.outputs() as u32).contains(&slot)).map(|e| e.symbol)
+    }
+
+    /// How many instances the run keeps.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bar(close: f64, volume: f64) -> Bar {
+        Bar { time: chrono::NaiveDateTime::default(), open: close, high: close, low: close, close, volume }
+    }
+
+    #[test]
+    fn one_instance_per_key_and_symbol() {
+        let mut s = Series::new(2);
+        let a = s.register(0, "sma|3".into(), || Indicator::Sma(Sma::new(3)));
+        let b = s.register(0, "sma|3".into(), || Indicator::Sma(Sma::new(3)));
+        let c = s.register(1, "sma|3".into(), || Indicator::Sma(Sma::new(3)));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(s.len(), 2);
+        for x in [1.0, 2.0, 3.0] {
+            s.update(0, &bar(x, 1.0));
+        }
+        assert_eq!(s.get(a), Some(2.0));
+        assert_eq!(s.get(c), None, "symbol 1 has had no bar");
+    }
+
+    #[test]
+    fn multi_output_indicators_take_consecutive_slots() {
+        let mut s = Series::new(1);
+        let m = s.register(0, "macd".into(), || Indicator::Macd(Macd::new(2, 3, 2)));
+        let after = s.register(0, "spike".into(), || Indicator::VolumeSpike { avg: Sma::new(2), multiplier: 1.5 });
+        assert_eq!(after, m + 3);
+        for (c, v) in [(1.0, 10.0), (2.0, 10.0), (3.0, 40.0), (5.0, 10.0)] {
+            s.update(0, &bar(c, v));
+        }
+        assert!(s.get(m).is_some() && s.get(m + 2).is_some());
+        // The last volume (10) is under 1.5 × the average of (40, 10) = 37.5.
+        assert_eq!(s.get(after), Some(0.0));
+    }
+}

@@ -1,0 +1,93 @@
+//! The host: every effect the engine has goes through these traits. A backtest gives the
+//! engine a simulated host (a clock that jumps from bar to bar, recorded or simulated bars, the
+//! paper broker, the offline stand-in or replayed model answers); a live run gives it real
+//! adapters. The engine's code is the same in both, so both take the same decisions on the
+//! same data.
+
+use crate::broker::{Account, Order, Update};
+use crate::market::Bar;
+use crate::news::Article;
+use chrono::NaiveDateTime;
+
+/// The instant every evaluation happens at.
+pub trait Clock {
+    fn now(&self) -> NaiveDateTime;
+    /// Moves to `t`: a simulated clock jumps there, a paced or real one waits for it.
+    fn advance_to(&mut self, t: NaiveDateTime);
+    /// Milliseconds elapsed on a monotonic clock, for durations (a simulated clock gives
+    /// simulated time, so backtests stay deterministic).
+    fn monotonic_ms(&self) -> f64;
+}
+
+/// Bars as they close.
+pub trait MarketData {
+    /// What the data is ("simulated market (…)", "CSV files", …), shown with results.
+    fn label(&self) -> String;
+    /// The symbols served, in a fixed order: the engine refers to them by index.
+    fn symbols(&self) -> &[String];
+    /// Typical bar length of each symbol, in seconds.
+    fn intervals(&self) -> &[i64];
+    /// How many steps there will be, when known (for progress bars).
+    fn steps(&self) -> Option<usize>;
+    /// The next instant at which bars close, with those bars (`(symbol index, bar)`) in
+    /// `closed`; `None` when the data ends.
+    fn next(&mut self, closed: &mut Vec<(usize, Bar)>) -> Option<NaiveDateTime>;
+}
+
+/// News as it is published.
+pub trait News {
+    /// Articles published after `after` (exclusive; `None`: from the start) up to `until`
+    /// (inclusive), about `symbol` or (with `None`) any symbol, oldest first.
+    fn between(&self, symbol: Option<&str>, after: Option<NaiveDateTime>, until: NaiveDateTime, out: &mut Vec<Article>);
+}
+
+/// A broker: orders that passed the risk gate go here.
+pub trait Broker {
+    fn label(&self) -> String;
+    /// Sends an order (pending, with the engine's id as its client id).
+    fn submit(&mut self, order: &Order);
+    fn cancel(&mut self, id: u64, reason: &str);
+    /// A bar closed: a simulated broker works its orders against it; a real one ignores it.
+    fn on_bar(&mut self, symbol: usize, bar: &Bar);
+    /// What happened to the orders since the last call, oldest first.
+    fn updates(&mut self, out: &mut Vec<Update>);
+    fn account(&self) -> &Account;
+}
+
+impl Broker for crate::broker::PaperBroker {
+    fn label(&self) -> String {
+        crate::broker::PAPER_LABEL.to_string()
+    }
+    fn submit(&mut self, order: &Order) {
+        crate::broker::PaperBroker::submit(self, order);
+    }
+    fn cancel(&mut self, id: u64, reason: &str) {
+        crate::broker::PaperBroker::cancel(self, id, reason);
+    }
+    #[inline]
+    fn on_bar(&mut self, symbol: usize, bar: &Bar) {
+        crate::broker::PaperBroker::on_bar(self, symbol, bar);
+    }
+    #[inline]
+    fn updates(&mut self, out: &mut Vec<Update>) {
+        crate::broker::PaperBroker::updates(self, out);
+    }
+    #[inline]
+    fn account(&self) -> &Account {
+        crate::broker::PaperBroker::account(self)
+    }
+}
+
+pub use crate::llm::Llm;
+pub use crate::store::Store;
+
+/// Everything the engine may touch.
+pub struct Host<'a> {
+    pub clock: &'a mut dyn Clock,
+    pub market: &'a mut dyn MarketData,
+    pub news: &'a dyn News,
+    pub llm: &'a mut dyn Llm,
+    pub broker: &'a mut dyn Broker,
+    /// Where the run is journaled step by step, with its id there.
+    pub store: Option<(&'a mut dyn Store, u64)>,
+}

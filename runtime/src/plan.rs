@@ -1,0 +1,433 @@
+//! A checked program made ready to run on one market: every expression compiled, every trigger
+//! indexed, every graph's nodes resolved to steps.
+
+use crate::broker::{Side, Tif};
+use crate::context::ContextPlan;
+use crate::expr::{Compiled, Compiler, Market};
+use crate::gate::RiskLimits;
+use crate::llm::ModelSpec;
+use crate::news::{Filter, Sentiment};
+use crate::trigger::{Schedule, Triggers};
+use std::collections::{BTreeMap, BTreeSet};
+use strat_lang::ir::{self, Action, Expr, GraphKind, NodeKind, Program, TriggerKind};
+
+pub enum SizePlan {
+    All,
+    Shares(Compiled),
+    Value(Compiled),
+    Fraction(Compiled, String),
+}
+
+pub struct OrderPlan {
+    pub side: Side,
+    pub symbol: Compiled,
+    pub size: SizePlan,
+    pub limit: Option<Compiled>,
+    pub stop: Option<Compiled>,
+    pub stop_loss: Option<Compiled>,
+    pub take_profit: Option<Compiled>,
+    pub tif: Tif,
+}
+
+/// A model call: the agent's `prompt`, its `system` (or the default), and its answer's type.
+pub struct LlmPlan {
+    pub bind: String,
+    pub model: ModelSpec,
+    pub system: Compiled,
+    pub prompt: Compiled,
+    pub output: ir::Type,
+    pub schema: serde_json::Value,
+}
+
+pub enum Step {
+    Start,
+    End,
+    Condition(Compiled),
+    Switch(Compiled),
+    Fetch(String, Compiled),
+    Context(ContextPlan),
+    Llm(Box<LlmPlan>),
+    Order(Box<OrderPlan>),
+    Decision { from: String, actions: Vec<String> },
+    Cancel(Option<Compiled>),
+    Log(Compiled),
+    Notify(Compiled),
+    AgentCall { agent: usize, bind: String },
+    Vote { rule: String, members: Vec<String> },
+    Supervise { agent: usize, proposals: Vec<String> },
+    Debate { members: Vec<(String, usize)>, rounds: u32, fallback: String },
+}
+
+pub struct GraphPlan {
+    pub name: String,
+    pub kind: GraphKind,
+    pub overlap: ir::Overlap,
+    pub start: usize,
+    pub ids: Vec<u32>,
+    pub steps: Vec<Step>,
+    /// Outgoing edges per step: `(when, to)`.
+    pub edges: Vec<Vec<(Option<String>, usize)>>,
+    pub limits: Option<RiskLimits>,
+    /// For agents: the context and model call its team members reuse.
+    pub agent: Option<(usize, usize)>,
+}
+
+impl GraphPlan {
+    /// The step an edge leads to from `from`, for an outcome `when` (`true`, a variant, …).
+    pub fn next(&self, from: usize, when: Option<&str>) -> Option<usize> {
+        let mut fallback = None;
+        for (w, to) in self.edges.get(from)? {
+            match (w.as_deref(), when) {
+                (None, _) => fallback = fallback.or(Some(*to)),
+                (Some(w), Some(x)) if w == x => return Some(*to),
+                (Some("otherwise"), _) => fallback = fallback.or(Some(*to)),
+                _ => {}
+            }
+        }
+        fallback
+    }
+}
+
+pub struct Plan {
+    pub graphs: Vec<GraphPlan>,
+    pub triggers: Triggers,
+    pub warnings: Vec<String>,
+    pub uses_model: bool,
+    /// Limit settings that ask for data per symbol: volatility and average volume slots.
+    pub volatility: Vec<Option<u32>>,
+    pub avg_volume: Vec<Option<u32>>,
+}
+
+fn ir_number(v: &ir::Value) -> serde_json::Value {
+    match v {
+        ir::Value::Number { value, .. } => {
+            value.parse::<f64>().map_or(serde_json::Value::Null, serde_json::Value::from)
+        }
+        ir::Value::Bool { value } => serde_json::Value::Bool(*value),
+        ir::Value::Text { value } => serde_json::Value::String(value.clone()),
+        ir::Value::Symbols { value } => serde_json::Value::from(value.clone()),
+    }
+}
+
+/// Calls `f` on `e` and every expression inside it.
+fn visit(e: &Expr, f: &mut impl FnMut(&Expr)) {
+    f(e);
+    match e {
+        Expr::Call { args, .. } => args.iter().for_each(|a| visit(a, f)),
+        Expr::List { items } => items.iter().for_each(|a| visit(a, f)),
+        Expr::Field { base, .. } => visit(base, f),
+        Expr::Not { operand } | Expr::Neg { operand } => visit(operand, f),
+        Expr::Binary { lhs, rhs, .. } => {
+            visit(lhs, f);
+            visit(rhs, f);
+        }
+        _ => {}
+    }
+}
+
+/// `e` with the universe `u` replaced by the ticker `sym`.
+fn substitute(e: &Expr, u: &str, sym: &str) -> Expr {
+    let sub = |x: &Expr| Box::new(substitute(x, u, sym));
+    match e {
+        Expr::Universe { name } if name == u => Expr::Symbol { value: sym.to_string() },
+        Expr::Call { func, args } => {
+            Expr::Call { func: func.clone(), args: args.iter().map(|a| substitute(a, u, sym)).collect() }
+        }
+        Expr::List { items } => Expr::List { items: items.iter().map(|a| substitute(a, u, sym)).collect() },
+        Expr::Field { base, name } => Expr::Field { base: sub(base), name: name.clone() },
+        Expr::Not { operand } => Expr::Not { operand: sub(operand) },
+        Expr::Neg { operand } => Expr::Neg { operand: sub(operand) },
+        Expr::Binary { op, lhs, rhs } => Expr::Binary { op: op.clone(), lhs: sub(lhs), rhs: sub(rhs) },
+        other => other.clone(),
+    }
+}
+
+impl Plan {
+    /// Compiles `program` against `market`. Errors are things the program asks that the market
+    /// cannot give (`vix()` without VIX data, say).
+    pub fn new(program: &Program, market: &mut Market) -> Result<Plan, String> {
+        let mut warnings = Vec::new();
+        let mut triggers = Triggers::new(market.symbols.len());
+        let index: BTreeMap<&str, usize> =
+            program.graphs.iter().enumerate().map(|(i, g)| (g.name.as_str(), i)).collect();
+        let system_prompt = crate::context::parse_template(strat_stdlib::DEFAULT_SYSTEM_PROMPT)?;
+        let mut graphs = Vec::new();
+        let mut uses_model = false;
+        let mut gate_needs = (false, false);
+        for (gi, g) in program.graphs.iter().enumerate() {
+            let mut c = Compiler::new(market, &program.universes);
+            let at = |e: String| format!("`{}`: {e}", g.name);
+            let compile = |c: &mut Compiler<'_>, e: &Expr| c.compile(e).map_err(at);
+            let pos: BTreeMap<u32, usize> = g.nodes.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
+            let mut steps = Vec::with_capacity(g.nodes.len());
+            for n in &g.nodes {
+                let step = match &n.kind {
+                    NodeKind::Start => Step::Start,
+                    NodeKind::End => Step::End,
+                    NodeKind::Condition { expr } => Step::Condition(compile(&mut c, expr)?),
+                    NodeKind::Switch { expr } => Step::Switch(compile(&mut c, expr)?),
+                    NodeKind::DataFetch { bind, expr } => Step::Fetch(bind.clone(), compile(&mut c, expr)?),
+                    NodeKind::Context { sources } => {
+                        Step::Context(ContextPlan::new(sources, &program.universes, &mut c, &mut warnings).map_err(at)?)
+                    }
+                    NodeKind::Llm { bind, model, system, prompt, output } => {
+                        uses_model = true;
+                        let m = program.models.get(model);
+                        let spec = ModelSpec {
+                            name: model.clone(),
+                            provider: m.map_or_else(|| "offline".to_string(), |m| m.provider.clone()),
+                            model: m.map_or_else(|| "rules".to_string(), |m| m.model.clone()),
+                            params: m
+                                .map(|m| m.params.iter().map(|(k, v)| (k.clone(), ir_number(v))).collect())
+                                .unwrap_or_default(),
+                        };
+                        let system = match system {
+                            Some(t) => c.template(t),
+                            None => c.template(&system_prompt),
+                        }
+                        .map_err(at)?;
+                        Step::Llm(Box::new(LlmPlan {
+                            bind: bind.clone(),
+                            model: spec,
+                            system,
+                            prompt: c.template(prompt).map_err(at)?,
+                            schema: crate::decode::schema(output),
+                            output: output.clone(),
+                        }))
+                    }
+                    NodeKind::Action { action } => match action {
+                        Action::Order { side, symbol, size, limit, stop, stop_loss, take_profit, tif } => {
+                            let size = match size {
+                                ir::Size::All => SizePlan::All,
+                                ir::Size::Shares { expr } => SizePlan::Shares(compile(&mut c, expr)?),
+                                ir::Size::Value { expr } => SizePlan::Value(compile(&mut c, expr)?),
+                                ir::Size::Fraction { expr, of } => {
+                                    SizePlan::Fraction(compile(&mut c, expr)?, of.clone())
+                                }
+                            };
+                            let symbol = compile(&mut c, symbol)?;
+                            let mut opt = |e: &Option<Expr>| e.as_ref().map(|e| compile(&mut c, e)).transpose();
+                            Step::Order(Box::new(OrderPlan {
+                                side: if side == "buy" { Side::Buy } else { Side::Sell },
+                                symbol,
+                                size,
+                                limit: opt(limit)?,
+                                stop: opt(stop)?,
+                                stop_loss: opt(stop_loss)?,
+                                take_profit: opt(take_profit)?,
+                                tif: Tif::parse(tif),
+                            }))
+                        }
+                        Action::ExecuteDecision { from, actions } => {
+                            Step::Decision { from: from.clone(), actions: actions.clone() }
+                        }
+                        Action::Cancel { symbol } => {
+                            Step::Cancel(symbol.as_ref().map(|e| compile(&mut c, e)).transpose()?)
+                        }
+                        Action::Log { message } => Step::Log(c.template(message).map_err(at)?),
+                        Action::Notify { message } => Step::Notify(c.template(message).map_err(at)?),
+                    },
+                    NodeKind::AgentCall { agent, bind } => {
+                        uses_model = true;
+                        Step::AgentCall {
+                            agent: *index.get(agent.as_str()).ok_or_else(|| at(format!("no agent `{agent}`")))?,
+                            bind: bind.clone(),
+                        }
+                    }
+                    NodeKind::Vote { rule, members } => Step::Vote { rule: rule.clone(), members: members.clone() },
+                    NodeKind::Supervise { agent, proposals } => Step::Supervise {
+                        agent: *index.get(agent.as_str()).ok_or_else(|| at(format!("no agent `{agent}`")))?,
+                        proposals: proposals.clone(),
+                    },
+                    NodeKind::Debate { members, rounds, fallback } => Step::Debate {
+                        members: members
+                            .iter()
+                            .map(|m| {
+                                index
+                                    .get(m.as_str())
+                                    .map(|i| (m.clone(), *i))
+                                    .ok_or_else(|| at(format!("no agent `{m}`")))
+                            })
+                            .collect::<Result<_, _>>()?,
+                        rounds: *rounds,
+                        fallback: fallback.clone(),
+                    },
+                };
+                steps.push(step);
+            }
+            let mut edges = vec![Vec::new(); g.nodes.len()];
+            for e in &g.edges {
+                if let (Some(&a), Some(&b)) = (pos.get(&e.from), pos.get(&e.to)) {
+                    edges[a].push((e.when.clone(), b));
+                }
+            }
+            let agent = match g.kind {
+                GraphKind::Agent => {
+                    let ctx = steps.iter().position(|s| matches!(s, Step::Context(_)));
+                    let llm = steps.iter().position(|s| matches!(s, Step::Llm(_)));
+                    ctx.zip(llm)
+                }
+                _ => None,
+            };
+            let limits = g.limits.as_deref().and_then(|l| program.limits.get(l)).map(RiskLimits::from_ir);
+            if let Some(l) = &limits {
+                gate_needs.0 |= l.max_volatility.is_some();
+                gate_needs.1 |= l.min_liquidity.is_some();
+                if l.max_sector_exposure.is_some() {
+                    warnings.push(format!(
+                        "`{}`: max_sector_exposure is not enforced: no sector data is available to the run",
+                        g.name
+                    ));
+                }
+            }
+            add_triggers(&mut triggers, gi as u32, g, program, market, &mut warnings)?;
+            graphs.push(GraphPlan {
+                name: g.name.clone(),
+                kind: g.kind,
+                overlap: g.overlap,
+                start: pos.get(&g.start).copied().unwrap_or(0),
+                ids: g.nodes.iter().map(|n| n.id).collect(),
+                steps,
+                edges,
+                limits,
+                agent,
+            });
+        }
+        triggers.seal();
+        // The gate's volatility and liquidity checks read 20 days of each symbol.
+        let per_symbol = |want: bool, key: &str, make: &dyn Fn(i64) -> crate::expr::Indicator, market: &mut Market| {
+            (0..market.symbols.len())
+                .map(|s| {
+                    want.then(|| {
+                        let interval = market.intervals[s];
+                        market.series.register(s, key.to_string(), || make(interval))
+                    })
+                })
+                .collect::<Vec<_>>()
+        };
+        let days = |interval: i64| crate::expr::window_bars(20.0 * 86_400.0, interval);
+        let volatility = per_symbol(
+            gate_needs.0,
+            "gate|volatility",
+            &|i| crate::expr::Indicator::Volatility { prev: None, sd: strat_stdlib::indicators::StdDev::new(days(i)) },
+            market,
+        );
+        let avg_volume = per_symbol(
+            gate_needs.1,
+            "gate|avg_volume",
+            &|i| crate::expr::Indicator::AvgVolume(strat_stdlib::indicators::Sma::new(days(i))),
+            market,
+        );
+        warnings.sort();
+        warnings.dedup();
+        Ok(Plan { graphs, triggers, warnings, uses_model, volatility, avg_volume })
+    }
+}
+
+fn add_triggers(
+    triggers: &mut Triggers,
+    gi: u32,
+    g: &ir::Graph,
+    program: &Program,
+    market: &mut Market,
+    warnings: &mut Vec<String>,
+) -> Result<(), String> {
+    for t in &g.triggers {
+        let throttles = &t.throttles;
+        match &t.kind {
+            TriggerKind::Bar { symbols, seconds } => {
+                for s in symbols {
+                    match market.symbol(s) {
+                        Some(i) => {
+                            let len = i64::try_from(*seconds).unwrap_or(86_400);
+                            triggers.add_bar(gi, i, len, format!("bar({s}, {seconds}s)"), throttles, t.market_hours);
+                        }
+                        None => warnings.push(format!("no data for `{s}`: add `--data {s}=PATH`; it is left out")),
+                    }
+                }
+            }
+            TriggerKind::Condition { expr } => {
+                let mut sets = BTreeSet::new();
+                let mut tickers = BTreeSet::new();
+                visit(expr, &mut |x| match x {
+                    Expr::Universe { name } => {
+                        sets.insert(name.clone());
+                    }
+                    Expr::Symbol { value } => {
+                        tickers.insert(value.clone());
+                    }
+                    _ => {}
+                });
+                let mut c = Compiler::new(market, &program.universes);
+                match sets.into_iter().next() {
+                    None => {
+                        let compiled = c.compile(expr).map_err(|e| format!("`{}`: {e}", g.name))?;
+                        // A condition on one ticker is about that ticker (`trigger.symbol`).
+                        let symbol = if tickers.len() == 1 {
+                            tickers.iter().next().and_then(|s| market.symbol(s))
+                        } else {
+                            None
+                        };
+                        triggers.add_condition(
+                            gi,
+                            symbol,
+                            expr.to_string(),
+                            compiled,
+                            throttles,
+                            t.market_hours,
+                            market,
+                        );
+                    }
+                    // A condition over a universe is evaluated once per member symbol.
+                    Some(u) => {
+                        for sym in program.universes.get(&u).into_iter().flatten() {
+                            let Some(i) = market.symbol(sym) else {
+                                warnings.push(format!("no data for `{sym}`: add `--data {sym}=PATH`; it is left out"));
+                                continue;
+                            };
+                            let lifted = substitute(expr, &u, sym);
+                            let mut c = Compiler::new(market, &program.universes);
+                            let compiled = c.compile(&lifted).map_err(|e| format!("`{}`: {e}", g.name))?;
+                            triggers.add_condition(
+                                gi,
+                                Some(i),
+                                lifted.to_string(),
+                                compiled,
+                                throttles,
+                                t.market_hours,
+                                market,
+                            );
+                        }
+                    }
+                }
+            }
+            TriggerKind::Schedule { cron, tz } => match Schedule::parse(cron, tz) {
+                Some(s) => {
+                    triggers.add_schedule(gi, s, format!("schedule \"{cron}\" tz \"{tz}\""), throttles, t.market_hours)
+                }
+                None => warnings.push(format!("`{}`: schedule \"{cron}\" in {tz} cannot be read", g.name)),
+            },
+            TriggerKind::News { keywords, symbols, sentiment, min_relevance } => {
+                let sentiment = match sentiment.as_deref() {
+                    Some("positive") => Some(Sentiment::Positive),
+                    Some("negative") => Some(Sentiment::Negative),
+                    Some("neutral") => Some(Sentiment::Neutral),
+                    _ => None,
+                };
+                let filter = Filter {
+                    keywords: keywords.clone(),
+                    symbols: symbols.clone(),
+                    sentiment,
+                    min_relevance: min_relevance.as_deref().and_then(|m| m.parse().ok()).unwrap_or(0.0),
+                };
+                let text = format!("news(keywords: {keywords:?}, symbols: {symbols:?})");
+                triggers.add_news(gi, filter, text, throttles, t.market_hours);
+            }
+            TriggerKind::Webhook { .. } => {
+                warnings.push(format!("`{}`: a webhook trigger fires only in a running service, not here", g.name));
+            }
+            TriggerKind::Manual => {}
+        }
+    }
+    Ok(())
+}

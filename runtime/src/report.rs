@@ -1,0 +1,182 @@
+//! What a run leaves: every execution, every order, the equity curve, per-graph statistics and
+//! the summary figures.
+
+use crate::broker::{Account, Order, Status, dec};
+use crate::gate::Verdict;
+use chrono::NaiveDateTime;
+use std::collections::BTreeMap;
+
+/// A line of a graph's log: `log`/`notify` statements, decisions, refusals, failures.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LogLine {
+    pub time: NaiveDateTime,
+    pub graph: String,
+    pub message: String,
+}
+
+/// How an execution ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Ran to its end (orders placed or not).
+    Success,
+    /// A model's answer did not decode or failed its checks, or the risk gate refused its order.
+    Rejected,
+    /// A model call failed, a limit of the sandbox was exceeded, or a node could not run.
+    Failed,
+    /// Not run: its overlap policy dropped it, or a budget was spent.
+    Skipped,
+}
+
+/// What fired an execution.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TriggerRecord {
+    /// `condition`, `bar`, `schedule`, `news`, `manual` or `webhook`.
+    pub kind: String,
+    /// The trigger as the file writes it.
+    pub text: String,
+    pub symbol: Option<String>,
+    pub reason: String,
+}
+
+/// One execution of an agent, workflow or team: the seed's `agent_executions` record.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Execution {
+    pub id: u64,
+    pub time: NaiveDateTime,
+    pub graph: String,
+    pub trigger: TriggerRecord,
+    /// What the model was shown (agents and teams), as of the execution.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<serde_json::Value>,
+    /// The final prompt sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// The model's raw reply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_response: Option<String>,
+    /// The decoded decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<serde_json::Value>,
+    /// For teams: each member's model call.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<MemberCall>,
+    /// The risk gate's verdict on each order it placed or tried to.
+    pub validation: Vec<Verdict>,
+    /// Ids of the nodes visited, in order.
+    pub path: Vec<u32>,
+    pub orders: Vec<u64>,
+    pub status: Outcome,
+    pub error: Option<String>,
+    pub duration_ms: f64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost: f64,
+}
+
+/// One member's model call within a team's execution.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MemberCall {
+    pub agent: String,
+    pub context: serde_json::Value,
+    pub prompt: String,
+    pub llm_response: Option<String>,
+    pub decision: Option<serde_json::Value>,
+}
+
+/// Per agent, workflow or team: the seed's `stats`, and a little more.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Stats {
+    pub total_executions: u64,
+    pub rejected_executions: u64,
+    pub failed_executions: u64,
+    /// Orders placed (including refused ones).
+    pub orders: u64,
+    /// Orders the risk gate refused.
+    pub refused: u64,
+    /// Orders filled.
+    pub successful_trades: u64,
+    /// Orders refused by the gate or rejected by the broker.
+    pub failed_trades: u64,
+    /// Realised profit of its sales, from the average cost.
+    pub total_pnl: f64,
+    /// Share of its sales that made money, percent.
+    pub win_rate: Option<f64>,
+    pub avg_execution_time_ms: f64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Report {
+    pub initial_cash: f64,
+    pub final_equity: f64,
+    /// Percent.
+    pub r#return: f64,
+    /// Percent, positive.
+    pub max_drawdown: f64,
+    pub sharpe: Option<f64>,
+    /// Share of closed round trips that made money, percent.
+    pub win_rate: Option<f64>,
+    pub orders: Vec<Order>,
+    pub equity_curve: Vec<(NaiveDateTime, f64)>,
+    pub log: Vec<LogLine>,
+    pub executions: Vec<Execution>,
+    pub stats: BTreeMap<String, Stats>,
+    pub warnings: Vec<String>,
+    /// Distinct indicator instances the run kept (one per symbol, function and parameters).
+    pub indicators: usize,
+    /// Triggers, and how many sit in the threshold index.
+    pub triggers: usize,
+    pub indexed_triggers: usize,
+    /// What answered the models, what the market was, who filled the orders.
+    pub llm: String,
+    pub market: String,
+    pub broker: String,
+}
+
+impl Report {
+    /// Fills in the summary figures and statistics from the run's end state.
+    pub fn finish(&mut self, account: &Account, orders: &[Order], interval: i64, final_equity: f64) {
+        self.orders = orders.to_vec();
+        self.final_equity = final_equity;
+        self.r#return = (final_equity / self.initial_cash - 1.0) * 100.0;
+        let mut peak = f64::MIN;
+        for (_, e) in &self.equity_curve {
+            peak = peak.max(*e);
+            if peak > 0.0 {
+                self.max_drawdown = self.max_drawdown.max((1.0 - e / peak) * 100.0);
+            }
+        }
+        let rets: Vec<f64> =
+            self.equity_curve.windows(2).filter(|w| w[0].1 > 0.0).map(|w| w[1].1 / w[0].1 - 1.0).collect();
+        if rets.len() > 1 {
+            let mean = rets.iter().sum::<f64>() / rets.len() as f64;
+            let sd = (rets.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (rets.len() - 1) as f64).sqrt();
+            let per_year = if interval >= 20 * 3600 { 252.0 } else { 252.0 * 23_400.0 / interval.max(1) as f64 };
+            self.sharpe = (sd > 0.0).then(|| mean / sd * per_year.sqrt());
+        }
+        let trades = &account.closed_trades;
+        if !trades.is_empty() {
+            let wins = trades.iter().filter(|p| p.pnl > dec(0.0)).count();
+            self.win_rate = Some(wins as f64 / trades.len() as f64 * 100.0);
+        }
+        for (name, s) in &mut self.stats {
+            let mine: Vec<&Order> = orders.iter().filter(|o| &o.by == name).collect();
+            s.orders = mine.iter().filter(|o| o.parent.is_none()).count() as u64;
+            s.successful_trades = mine.iter().filter(|o| o.status == Status::Filled).count() as u64;
+            s.failed_trades = mine.iter().filter(|o| o.status == Status::Rejected).count() as u64;
+            let sales: Vec<f64> =
+                trades.iter().filter(|t| &t.by == name).map(|t| crate::broker::to_f64(t.pnl)).collect();
+            s.total_pnl = (sales.iter().sum::<f64>() * 100.0).round() / 100.0;
+            if !sales.is_empty() {
+                s.win_rate = Some(sales.iter().filter(|p| **p > 0.0).count() as f64 / sales.len() as f64 * 100.0);
+            }
+            let times: Vec<f64> = self.executions.iter().filter(|e| &e.graph == name).map(|e| e.duration_ms).collect();
+            if !times.is_empty() {
+                s.avg_execution_time_ms = times.iter().sum::<f64>() / times.len() as f64;
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The simulated host's parts: a clock that jumps from step to step, bars replayed from
+//! memory, and news replayed from a list. With the paper broker and the offline stand-in (or
+//! replayed model answers) they make a backtest.
+
+use crate::host::{Clock, MarketData, News};
+use crate::market::Bar;
+use crate::news::Article;
+use chrono::NaiveDateTime;
+use std::collections::BTreeMap;
+
+/// A clock that is wherever the run last moved it. Durations are simulated: zero.
+#[derive(Debug, Clone, Default)]
+pub struct SimClock {
+    now: NaiveDateTime,
+}
+
+impl Clock for SimClock {
+    fn now(&self) -> NaiveDateTime {
+        self.now
+    }
+    #[inline]
+    fn advance_to(&mut self, t: NaiveDateTime) {
+        self.now = t;
+    }
+    fn monotonic_ms(&self) -> f64 {
+        0.0
+    }
+}
+
+/// Bars held in memory, replayed in time order: at each distinct timestamp of any series, the
+/// bars stamped with it close.
+pub struct Replay<'a> {
+    label: String,
+    symbols: Vec<String>,
+    intervals: Vec<i64>,
+    series: Vec<&'a [Bar]>,
+    cursors: Vec<usize>,
+    steps: usize,
+}
+
+impl<'a> Replay<'a> {
+    pub fn new(data: &'a BTreeMap<String, Vec<Bar>>, label: impl Into<String>) -> Replay<'a> {
+        let series: Vec<&[Bar]> = data.values().map(Vec::as_slice).collect();
+        let steps = if series.len() == 1 {
+            series[0].len()
+        } else {
+            let mut times: Vec<NaiveDateTime> = series.iter().flat_map(|b| b.iter().map(|x| x.time)).collect();
+            times.sort_unstable();
+            times.dedup();
+            times.len()
+        };
+        Replay {
+            label: label.into(),
+            symbols: data.keys().cloned().collect(),
+            intervals: series.iter().map(|b| interval_seconds(b)).collect(),
+            cursors: vec![0; series.len()],
+            series,
+            steps,
+        }
+    }
+}
+
+impl MarketData for Replay<'_> {
+    fn label(&self) -> String {
+        self.label.clone()
+    }
+    fn symbols(&self) -> &[String] {
+        &self.symbols
+    }
+    fn intervals(&self) -> &[i64] {
+        &self.intervals
+    }
+    fn steps(&self) -> Option<usize> {
+        Some(self.steps)
+    }
+    #[inline]
+    fn next(&mut self, closed: &mut Vec<(usize, Bar)>) -> Option<NaiveDateTime> {
+        closed.clear();
+        if let [one] = self.series.as_slice() {
+            let bar = *one.get(self.cursors[0])?;
+            self.cursors[0] += 1;
+            closed.push((0, bar));
+            return Some(bar.time);
+        }
+        let t = self.series.iter().zip(&self.cursors).filter_map(|(s, &c)| s.get(c).map(|b| b.time)).min()?;
+        for (i, s) in self.series.iter().enumerate() {
+            while let Some(b) = s.get(self.cursors[i]).filter(|b| b.time <= t) {
+                closed.push((i, *b));
+                self.cursors[i] += 1;
+            }
+        }
+        Some(t)
+    }
+}
+
+/// The typical spacing of bars in seconds (median of the first gaps); a day for one bar.
+pub fn interval_seconds(bars: &[Bar]) -> i64 {
+    let mut gaps: Vec<i64> =
+        bars.windows(2).take(200).map(|w| (w[1].time - w[0].time).num_seconds()).filter(|g| *g > 0).collect();
+    gaps.sort_unstable();
+    gaps.get(gaps.len() / 2).copied().unwrap_or(86_400)
+}
+
+/// News replayed from a list sorted by publication time.
+#[derive(Debug, Clone, Default)]
+pub struct SimNews {
+    articles: Vec<Article>,
+}
+
+impl SimNews {
+    pub fn new(mut articles: Vec<Article>) -> SimNews {
+        articles.sort_by_key(|a| a.published);
+        SimNews { articles }
+    }
+}
+
+impl News for SimNews {
+    fn between(
+        &self,
+        symbol: Option<&str>,
+        after: Option<NaiveDateTime>,
+        until: NaiveDateTime,
+        out: &mut Vec<Article>,
+    ) {
+        if self.articles.is_empty() {
+            return;
+        }
+        let from = after.map_or(0, |a| self.articles.partition_point(|x| x.published <= a));
+        for a in self.articles[from..].iter().take_while(|a| a.published <= until) {
+            if symbol.is_none_or(|s| a.symbols.iter().any(|x| x == s)) {
+                out.push(a.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn replays_the_union_of_timestamps() {
+        let t = |d| NaiveDate::from_ymd_opt(2024, 1, d).and_then(|x| x.and_hms_opt(0, 0, 0)).unwrap_or_default();
+        let bar = |d, c| Bar { time: t(d), open: c, high: c, low: c, close: c, volume: 1.0 };
+        let data =
+            BTreeMap::from([("A".to_string(), vec![bar(1, 1.0), bar(3, 3.0)]), ("B".to_string(), vec![bar(2, 20.0)])]);
+        let mut r = Replay::new(&data, "test");
+        assert_eq!(r.steps(), Some(3));
+        let mut closed = Vec::new();
+        let mut seen = Vec::new();
+        while let Some(at) = r.next(&mut closed) {
+            seen.push((at, closed.iter().map(|(i, b)| (*i, b.close)).collect::<Vec<_>>()));
+        }
+        assert_eq!(seen, vec![(t(1), vec![(0, 1.0)]), (t(2), vec![(1, 20.0)]), (t(3), vec![(0, 3.0)])]);
+    }
+}

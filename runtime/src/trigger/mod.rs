@@ -1,0 +1,398 @@
+//! The trigger manager: every trigger of a program, indexed by what wakes it, so a step visits
+//! only the triggers of the symbols whose bars closed (and the schedules).
+//!
+//! - threshold conditions on one watched value (`price(AAPL) > $200`, `rsi(AAPL, 14) < 30`,
+//!   `change(AAPL, 1d) crosses below -3%`) sit in a sorted [`index::Thresholds`] per value;
+//! - any other condition is evaluated when a symbol it reads closes a bar (or at every step
+//!   when it reads no symbol);
+//! - `bar(…)` triggers fire at the last bar of each interval; schedules when their next
+//!   occurrence falls within the step; news triggers on matching articles.
+//!
+//! Every trigger then passes its market-hours guard and its own throttles.
+
+pub mod index;
+mod schedule;
+mod throttle;
+
+use crate::expr::{Compiled, Env, Market, Node, World};
+use crate::news::{Article, Filter};
+use chrono::NaiveDateTime;
+use index::{Cmp, Thresholds};
+pub use schedule::Schedule;
+use std::collections::BTreeMap;
+pub use throttle::Throttle;
+
+/// What wakes a trigger.
+pub enum Kind {
+    /// A threshold condition, kept in the index.
+    Threshold,
+    /// Any other condition.
+    Condition(Compiled),
+    /// The close of each `length`-second bar of the trigger's symbol.
+    Bar {
+        length: i64,
+    },
+    Schedule(Box<Schedule>),
+    News(Filter),
+}
+
+/// One trigger of one graph (a trigger over a universe is one per member symbol).
+pub struct Trigger {
+    pub graph: u32,
+    pub symbol: Option<usize>,
+    /// `condition`, `bar`, `schedule` or `news`.
+    pub kind_name: &'static str,
+    /// How the file wrote it, for the reason recorded with each firing.
+    pub text: String,
+    kind: Kind,
+    throttle: Throttle,
+    market_hours: bool,
+}
+
+/// A trigger that fired at this step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fired {
+    pub graph: u32,
+    pub trigger: u32,
+    pub symbol: Option<usize>,
+    /// The article, for news triggers.
+    pub article: Option<usize>,
+}
+
+/// A watched value: a field of a symbol's bar or an indicator slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Source {
+    Bar(u32, u8),
+    Slot(u32),
+}
+
+#[derive(Default)]
+pub struct Triggers {
+    triggers: Vec<Trigger>,
+    sources: Vec<(Source, Thresholds)>,
+    source_keys: BTreeMap<Source, usize>,
+    sources_by_symbol: Vec<Vec<usize>>,
+    conditions_by_symbol: Vec<Vec<u32>>,
+    conditions_every_step: Vec<u32>,
+    bars_by_symbol: Vec<Vec<u32>>,
+    schedules: Vec<u32>,
+    news: Vec<u32>,
+    /// The step at which each condition was last evaluated (a condition on several symbols is
+    /// evaluated once per step).
+    evaluated: Vec<u64>,
+    step: u64,
+    candidates: Vec<u32>,
+    /// The session close of the last day asked about.
+    session: Option<(chrono::NaiveDate, Option<chrono::NaiveTime>)>,
+}
+
+/// A constant the compiler left as a tree (`-3%` is a negation of 3).
+fn constant(n: &Node) -> Option<f64> {
+    match n {
+        Node::Num(v) => Some(*v),
+        Node::Neg(x) => constant(x).map(|v| -v),
+        _ => None,
+    }
+}
+
+fn source(n: &Node, market: &Market) -> Option<(Source, usize)> {
+    match n {
+        Node::Bar(sym, field) => Some((Source::Bar(*sym, *field as u8), *sym as usize)),
+        Node::Slot(s) => Some((Source::Slot(*s), market.series.symbol_of(*s)?)),
+        _ => None,
+    }
+}
+
+/// `value cmp constant` (either way round) or `value crosses above/below constant`.
+fn threshold(n: &Node, market: &Market) -> Option<(Source, usize, Cmp, f64)> {
+    use crate::expr::BinOp;
+    match n {
+        Node::Bin(op, a, b) if op.is_comparison() => {
+            let cmp = |op: BinOp, flip: bool| match (op, flip) {
+                (BinOp::Lt, false) | (BinOp::Gt, true) => Cmp::Lt,
+                (BinOp::Le, false) | (BinOp::Ge, true) => Cmp::Le,
+                (BinOp::Gt, false) | (BinOp::Lt, true) => Cmp::Gt,
+                _ => Cmp::Ge,
+            };
+            if let (Some((src, sym)), Some(c)) = (source(a, market), constant(b)) {
+                return Some((src, sym, cmp(*op, false), c));
+            }
+            if let (Some(c), Some((src, sym))) = (constant(a), source(b, market)) {
+                return Some((src, sym, cmp(*op, true), c));
+            }
+            None
+        }
+        Node::Cross { id, above } => {
+            let (a, b) = market.crossing_operands(*id)?;
+            let (src, sym) = source(a, market)?;
+            let c = constant(b)?;
+            Some((src, sym, if *above { Cmp::CrossAbove } else { Cmp::CrossBelow }, c))
+        }
+        _ => None,
+    }
+}
+
+impl Triggers {
+    pub fn new(symbols: usize) -> Triggers {
+        Triggers {
+            sources_by_symbol: vec![Vec::new(); symbols],
+            conditions_by_symbol: vec![Vec::new(); symbols],
+            bars_by_symbol: vec![Vec::new(); symbols],
+            ..Triggers::default()
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.triggers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.triggers.is_empty()
+    }
+
+    pub fn get(&self, id: u32) -> &Trigger {
+        &self.triggers[id as usize]
+    }
+
+    /// How many triggers sit in the threshold index.
+    pub fn indexed(&self) -> usize {
+        self.sources.iter().map(|(_, t)| t.len()).sum()
+    }
+
+    /// Adds a condition trigger; a threshold on one value goes into the index.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_condition(
+        &mut self,
+        graph: u32,
+        symbol: Option<usize>,
+        text: String,
+        condition: Compiled,
+        throttles: &[(u32, u64)],
+        market_hours: bool,
+        market: &Market,
+    ) {
+        let id = self.triggers.len() as u32;
+        let kind = match threshold(condition.node(), market) {
+            Some((src, sym, cmp, c)) => {
+                let at = *self.source_keys.entry(src).or_insert_with(|| {
+                    self.sources.push((src, Thresholds::new()));
+                    self.sources_by_symbol[sym].push(self.sources.len() - 1);
+                    self.sources.len() - 1
+                });
+                self.sources[at].1.add(cmp, c, id);
+                Kind::Threshold
+            }
+            None => {
+                let mut syms = Vec::new();
+                let mut every_step = false;
+                condition.node().visit(&mut |n| match n {
+                    Node::Bar(s, _) => syms.push(*s as usize),
+                    Node::Slot(s) | Node::Flag(s) | Node::Multi(s, _) => {
+                        if let Some(sym) = market.series.symbol_of(*s) {
+                            syms.push(sym);
+                        }
+                    }
+                    Node::Cross { id, .. } => syms.extend(market.crossing_symbols(*id)),
+                    Node::Holding(_)
+                    | Node::Position(..)
+                    | Node::Portfolio(_)
+                    | Node::News(..)
+                    | Node::Clock(_)
+                    | Node::Local(_)
+                    | Node::Global(_)
+                    | Node::PerSymbol(..) => every_step = true,
+                    _ => {}
+                });
+                syms.sort_unstable();
+                syms.dedup();
+                if every_step || syms.is_empty() {
+                    self.conditions_every_step.push(id);
+                } else {
+                    for s in syms {
+                        self.conditions_by_symbol[s].push(id);
+                    }
+                }
+                Kind::Condition(condition)
+            }
+        };
+        self.push(graph, symbol, "condition", text, kind, throttles, market_hours);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_bar(
+        &mut self,
+        graph: u32,
+        symbol: usize,
+        length: i64,
+        text: String,
+        throttles: &[(u32, u64)],
+        market_hours: bool,
+    ) {
+        self.bars_by_symbol[symbol].push(self.triggers.len() as u32);
+        self.push(graph, Some(symbol), "bar", text, Kind::Bar { length }, throttles, market_hours);
+    }
+
+    pub fn add_schedule(
+        &mut self,
+        graph: u32,
+        s: Schedule,
+        text: String,
+        throttles: &[(u32, u64)],
+        market_hours: bool,
+    ) {
+        self.schedules.push(self.triggers.len() as u32);
+        self.push(graph, None, "schedule", text, Kind::Schedule(Box::new(s)), throttles, market_hours);
+    }
+
+    pub fn add_news(&mut self, graph: u32, filter: Filter, text: String, throttles: &[(u32, u64)], market_hours: bool) {
+        self.news.push(self.triggers.len() as u32);
+        self.push(graph, None, "news", text, Kind::News(filter), throttles, market_hours);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        graph: u32,
+        symbol: Option<usize>,
+        kind_name: &'static str,
+        text: String,
+        kind: Kind,
+        throttles: &[(u32, u64)],
+        market_hours: bool,
+    ) {
+        self.triggers.push(Trigger {
+            graph,
+            symbol,
+            kind_name,
+            text,
+            kind,
+            throttle: Throttle::new(throttles),
+            market_hours,
+        });
+        self.evaluated.push(0);
+    }
+
+    /// Sorts the index; call once after the last trigger is added.
+    pub fn seal(&mut self) {
+        for (_, t) in &mut self.sources {
+            t.seal();
+        }
+    }
+
+    /// The triggers that fire at this step, in a fixed order, after their guards and throttles.
+    #[allow(clippy::too_many_arguments)]
+    pub fn step(
+        &mut self,
+        t: NaiveDateTime,
+        prev: Option<NaiveDateTime>,
+        closed: &[(usize, crate::market::Bar)],
+        articles: &[Article],
+        env: &Env<'_>,
+        world: &dyn World,
+        intervals: &[i64],
+        daily: bool,
+        out: &mut Vec<Fired>,
+    ) {
+        self.step += 1;
+        let mut candidates = std::mem::take(&mut self.candidates);
+        candidates.clear();
+        for (sym, bar) in closed {
+            for &at in &self.sources_by_symbol[*sym] {
+                let (src, thresholds) = &mut self.sources[at];
+                let v = match *src {
+                    Source::Bar(_, field) => match field {
+                        0 => bar.open,
+                        1 => bar.high,
+                        2 => bar.low,
+                        3 => bar.close,
+                        _ => bar.volume,
+                    },
+                    Source::Slot(s) => env.series.get(s).unwrap_or(f64::NAN),
+                };
+                thresholds.update(v, &mut candidates);
+            }
+            for &id in &self.conditions_by_symbol[*sym] {
+                if std::mem::replace(&mut self.evaluated[id as usize], self.step) != self.step
+                    && let Kind::Condition(c) = &self.triggers[id as usize].kind
+                    && c.is_true(env, world)
+                {
+                    candidates.push(id);
+                }
+            }
+            for &id in &self.bars_by_symbol[*sym] {
+                if let Kind::Bar { length } = self.triggers[id as usize].kind
+                    && closes_bucket(&mut self.session, bar.time, intervals[*sym], length)
+                {
+                    candidates.push(id);
+                }
+            }
+        }
+        for &id in &self.conditions_every_step {
+            if let Kind::Condition(c) = &self.triggers[id as usize].kind
+                && c.is_true(env, world)
+            {
+                candidates.push(id);
+            }
+        }
+        for &id in &self.schedules {
+            if let Kind::Schedule(s) = &mut self.triggers[id as usize].kind
+                && s.fires(t, prev, daily)
+            {
+                candidates.push(id);
+            }
+        }
+        let secs = t.and_utc().timestamp();
+        let mut open: Option<bool> = None;
+        let mut admit = |tr: &mut Trigger| {
+            let in_hours =
+                !tr.market_hours || daily || *open.get_or_insert_with(|| crate::market::calendar::is_open(t));
+            in_hours && tr.throttle.try_fire(secs)
+        };
+        for &id in &candidates {
+            let tr = &mut self.triggers[id as usize];
+            if admit(tr) {
+                out.push(Fired { graph: tr.graph, trigger: id, symbol: tr.symbol, article: None });
+            }
+        }
+        for (i, a) in articles.iter().enumerate() {
+            for &id in &self.news {
+                let tr = &mut self.triggers[id as usize];
+                let hit = matches!(&tr.kind, Kind::News(f) if f.matches(a));
+                if hit && admit(tr) {
+                    let symbol = env.symbols.iter().position(|s| *s == a.symbol);
+                    out.push(Fired { graph: tr.graph, trigger: id, symbol, article: Some(i) });
+                }
+            }
+        }
+        self.candidates = candidates;
+    }
+}
+
+/// Whether a bar at `t`, `interval` seconds long, is the last one of a `length`-second bar.
+/// Day-long bars end at the session close (early closes included); shorter ones on
+/// multiples of their length from midnight.
+fn closes_bucket(
+    session: &mut Option<(chrono::NaiveDate, Option<chrono::NaiveTime>)>,
+    t: NaiveDateTime,
+    interval: i64,
+    length: i64,
+) -> bool {
+    if interval >= length {
+        return true;
+    }
+    let end = t + chrono::Duration::seconds(interval);
+    if length >= 86_400 {
+        let day = t.date();
+        let close = match *session {
+            Some((d, close)) if d == day => close,
+            _ => {
+                let close = crate::market::calendar::session(day).map(|(_, c)| c);
+                *session = Some((day, close));
+                close
+            }
+        };
+        return close.is_none_or(|close| end.time() >= close || end.date() > day);
+    }
+    let secs = i64::from(chrono::Timelike::num_seconds_from_midnight(&end.time()));
+    secs % length == 0
+}
