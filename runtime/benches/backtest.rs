@@ -11,7 +11,8 @@ use strat_runtime::engine::{Config, backtest};
 use strat_runtime::market::{parse_csv, simulated};
 
 fn main() {
-    let days = 1_000_000 / 390 + 1;
+    // Early closes shorten a few sessions: a few days more than 1,000,000 / 390.
+    let days = 1_000_000 / 390 + 30;
     let m = simulated::simulate(&simulated::Config { days, bar_minutes: 1, ..simulated::Config::default() });
     let bars = m.bars["SPY"][..1_000_000].to_vec();
     let src = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sma_crossover.strat")).expect("example");

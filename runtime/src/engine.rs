@@ -20,7 +20,6 @@ use crate::plan::Plan;
 use crate::report::{Execution, LogLine, Report, Stats, TriggerRecord};
 use crate::sandbox::Limits;
 use crate::sim::{Replay, SimClock, SimNews};
-use crate::value::Value;
 use chrono::NaiveDateTime;
 use std::collections::BTreeMap;
 use strat_lang::ir::Program;
@@ -130,8 +129,8 @@ pub fn run(
     let watching = observer.watching();
     let journal = host.store.is_some();
     let no_locals = BTreeMap::new();
-    let no_performance = Value::Record(BTreeMap::new());
     let daily = market.daily;
+    let news_triggers = plan.triggers.has_news();
     loop {
         if observer.stop() {
             if let Some(t) = prev {
@@ -159,21 +158,26 @@ pub fn run(
         }
         // 2. The market state; 3. what fires.
         market.step(t, &closed);
-        let world = ExecWorld {
-            account: host.broker.account(),
-            market: &market,
-            locals: &no_locals,
-            limits: None,
-            performance: no_performance.clone(),
-            news: host.news,
-            day_start_equity: gate.day_start_equity,
-        };
-        market.update_crossings(&world);
-        drop(world);
-        articles.clear();
-        let news_until = crate::exec::news_now(&market);
-        host.news.between(None, news_seen, news_until, &mut articles);
-        news_seen = Some(news_until);
+        if market.crossings_need_world() {
+            let world = ExecWorld {
+                account: host.broker.account(),
+                market: &market,
+                locals: &no_locals,
+                limits: None,
+                graph: None,
+                news: host.news,
+                day_start_equity: gate.day_start_equity,
+            };
+            market.update_crossings(&closed, &world);
+        } else {
+            market.update_crossings(&closed, &crate::expr::NoWorld);
+        }
+        if news_triggers {
+            articles.clear();
+            let news_until = crate::exec::news_now(&market);
+            host.news.between(None, news_seen, news_until, &mut articles);
+            news_seen = Some(news_until);
+        }
         fired.clear();
         {
             let world = ExecWorld {
@@ -181,7 +185,7 @@ pub fn run(
                 market: &market,
                 locals: &no_locals,
                 limits: None,
-                performance: no_performance.clone(),
+                graph: None,
                 news: host.news,
                 day_start_equity: gate.day_start_equity,
             };
@@ -232,18 +236,17 @@ pub fn run(
                 let ex = ctx.execute(job);
                 report.executions.push(ex);
             }
-        }
-        // Orders a same-close broker filled at once.
-        host.broker.updates(&mut updates);
-        if !updates.is_empty() {
-            for o in book.apply(&updates) {
-                host.broker.submit(&o);
+            // Orders a same-close broker filled at once.
+            host.broker.updates(&mut updates);
+            if !updates.is_empty() {
+                for o in book.apply(&updates) {
+                    host.broker.submit(&o);
+                }
+                updates.clear();
             }
-            updates.clear();
         }
         // 5. Mark, journal, report.
         let equity = host.broker.account().equity_f64(|s| close(&market, s));
-        let equity = (equity * 100.0).round() / 100.0;
         report.equity_curve.push((t, equity));
         gate.peak_equity = gate.peak_equity.max(equity);
         last_equity = equity;

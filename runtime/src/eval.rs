@@ -24,7 +24,7 @@ pub fn evaluate(expr: &Expr, data: &BTreeMap<String, Vec<Bar>>) -> Result<Vec<(N
     let mut closed = Vec::new();
     while let Some(t) = replay.next(&mut closed) {
         market.step(t, &closed);
-        market.update_crossings(&NoWorld);
+        market.update_crossings(&closed, &NoWorld);
         out.push((t, compiled.value(&market.env(), &NoWorld)));
     }
     Ok(out)

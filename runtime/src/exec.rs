@@ -66,7 +66,8 @@ pub struct ExecWorld<'a> {
     pub market: &'a Market,
     pub locals: &'a BTreeMap<String, Value>,
     pub limits: Option<&'a RiskLimits>,
-    pub performance: Value,
+    /// The graph whose `performance` expressions read.
+    pub graph: Option<&'a str>,
     pub news: &'a dyn News,
     pub day_start_equity: f64,
 }
@@ -144,7 +145,7 @@ impl World for ExecWorld<'_> {
     fn global(&self, name: &str) -> Option<Value> {
         match name {
             "limits" => Some(self.limits.map_or_else(|| Value::Record(BTreeMap::new()), |l| l.record.clone())),
-            "performance" => Some(self.performance.clone()),
+            "performance" => Some(performance(self.account, self.graph.unwrap_or(""), self.market.now)),
             _ => None,
         }
     }
@@ -157,6 +158,29 @@ impl World for ExecWorld<'_> {
         }
         summarize(&found)
     }
+}
+
+/// A graph's closed trades over the 30 days before `now`: how many, and their average P&L.
+fn recent_trades(account: &Account, graph: &str, now: NaiveDateTime) -> (usize, f64, usize) {
+    let since = now - chrono::Duration::days(30);
+    let (mut n, mut total, mut wins) = (0usize, 0.0, 0usize);
+    for t in account.closed_trades.iter().rev().take_while(|t| t.time >= since).filter(|t| t.by == graph) {
+        let pnl = crate::broker::to_f64(t.pnl);
+        n += 1;
+        total += pnl;
+        wins += usize::from(pnl > 0.0);
+    }
+    (n, if n == 0 { 0.0 } else { total / n as f64 }, wins)
+}
+
+/// The `performance` record: the graph's results over the last 30 days.
+fn performance(account: &Account, graph: &str, now: NaiveDateTime) -> Value {
+    let (n, avg, wins) = recent_trades(account, graph, now);
+    Value::record([
+        ("win_rate_30d", Value::Num(if n == 0 { 0.0 } else { wins as f64 / n as f64 * 100.0 })),
+        ("pnl_30d", Value::Num(avg * n as f64)),
+        ("trades_30d", Value::Num(n as f64)),
+    ])
 }
 
 /// Mean sentiment, count, highest relevance and newest title of some articles.
@@ -213,44 +237,10 @@ impl Ctx<'_, '_> {
             market: self.market,
             locals,
             limits: graph.limits.as_ref(),
-            performance: self.performance(&graph.name),
+            graph: Some(&graph.name),
             news: self.host.news,
             day_start_equity: self.gate.day_start_equity,
         }
-    }
-
-    /// The graph's closed trades over the last 30 days.
-    fn recent_trades(&self, graph: &str) -> (usize, f64) {
-        let since = self.now() - chrono::Duration::days(30);
-        let pnl: Vec<f64> = self
-            .host
-            .broker
-            .account()
-            .closed_trades
-            .iter()
-            .filter(|t| t.by == graph && t.time >= since)
-            .map(|t| crate::broker::to_f64(t.pnl))
-            .collect();
-        let avg = if pnl.is_empty() { 0.0 } else { pnl.iter().sum::<f64>() / pnl.len() as f64 };
-        (pnl.len(), avg)
-    }
-
-    fn performance(&self, graph: &str) -> Value {
-        let (n, avg) = self.recent_trades(graph);
-        let since = self.now() - chrono::Duration::days(30);
-        let wins = self
-            .host
-            .broker
-            .account()
-            .closed_trades
-            .iter()
-            .filter(|t| t.by == graph && t.time >= since && t.pnl > rust_decimal::Decimal::ZERO)
-            .count();
-        Value::record([
-            ("win_rate_30d", Value::Num(if n == 0 { 0.0 } else { wins as f64 / n as f64 * 100.0 })),
-            ("pnl_30d", Value::Num(avg * n as f64)),
-            ("trades_30d", Value::Num(n as f64)),
-        ])
     }
 
     pub fn note(&mut self, graph: &str, message: String) {
@@ -503,7 +493,6 @@ impl Ctx<'_, '_> {
         let world = self.world(locals, graph);
         let Some(Value::Symbol(symbol)) = plan.symbol.value(&env, &world) else { return };
         let Some(sym) = market.symbol(&symbol) else {
-            drop(world);
             self.note(&graph.name, format!("no order: no data for {symbol}"));
             return;
         };
@@ -527,7 +516,6 @@ impl Ctx<'_, '_> {
         let positive = |c: &Option<crate::expr::Compiled>| c.as_ref().and_then(num).filter(|v| *v > 0.0);
         let (limit, stop) = (positive(&plan.limit), positive(&plan.stop));
         let (sl, tp) = (positive(&plan.stop_loss), positive(&plan.take_profit));
-        drop(world);
         let Some(qty) = qty.map(f64::floor).filter(|q| *q >= 1.0) else {
             self.note(&graph.name, format!("no order: the size for {symbol} is under one share"));
             return;
@@ -665,7 +653,10 @@ impl Ctx<'_, '_> {
             confidence,
             volatility: slot(&self.gate.volatility),
             avg_volume: slot(&self.gate.avg_volume).map(|v| v * days),
-            recent_trades: self.recent_trades(&graph.name),
+            recent_trades: {
+                let (n, avg, _) = recent_trades(account, &graph.name, self.market.now);
+                (n, avg)
+            },
         };
         let verdict = gate::check(graph.limits.as_ref(), &request, &facts);
         let approved = verdict.approved;

@@ -142,18 +142,34 @@ impl Report {
         self.orders = orders.to_vec();
         self.final_equity = final_equity;
         self.r#return = (final_equity / self.initial_cash - 1.0) * 100.0;
-        let mut peak = f64::MIN;
-        for (_, e) in &self.equity_curve {
-            peak = peak.max(*e);
+        // Drawdown from the running peak, and the Sharpe ratio of the step returns, annualised.
+        let (mut peak, mut worst) = (f64::MIN, 1.0f64);
+        let (mut n, mut sum, mut prev) = (0u64, 0.0, f64::NAN);
+        for &(_, e) in &self.equity_curve {
+            peak = peak.max(e);
             if peak > 0.0 {
-                self.max_drawdown = self.max_drawdown.max((1.0 - e / peak) * 100.0);
+                worst = worst.min(e / peak);
             }
+            if prev > 0.0 {
+                n += 1;
+                sum += e / prev - 1.0;
+            }
+            prev = e;
         }
-        let rets: Vec<f64> =
-            self.equity_curve.windows(2).filter(|w| w[0].1 > 0.0).map(|w| w[1].1 / w[0].1 - 1.0).collect();
-        if rets.len() > 1 {
-            let mean = rets.iter().sum::<f64>() / rets.len() as f64;
-            let sd = (rets.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (rets.len() - 1) as f64).sqrt();
+        self.max_drawdown = (1.0 - worst) * 100.0;
+        if n > 1 {
+            let mean = sum / n as f64;
+            let var = self
+                .equity_curve
+                .windows(2)
+                .filter(|w| w[0].1 > 0.0)
+                .map(|w| {
+                    let d = w[1].1 / w[0].1 - 1.0 - mean;
+                    d * d
+                })
+                .sum::<f64>()
+                / (n - 1) as f64;
+            let sd = var.sqrt();
             let per_year = if interval >= 20 * 3600 { 252.0 } else { 252.0 * 23_400.0 / interval.max(1) as f64 };
             self.sharpe = (sd > 0.0).then(|| mean / sd * per_year.sqrt());
         }

@@ -75,13 +75,19 @@ impl MarketData for Replay<'_> {
     }
     #[inline]
     fn next(&mut self, closed: &mut Vec<(usize, Bar)>) -> Option<NaiveDateTime> {
-        closed.clear();
         if let [one] = self.series.as_slice() {
             let bar = *one.get(self.cursors[0])?;
             self.cursors[0] += 1;
-            closed.push((0, bar));
+            match closed.as_mut_slice() {
+                [only] => *only = (0, bar),
+                _ => {
+                    closed.clear();
+                    closed.push((0, bar));
+                }
+            }
             return Some(bar.time);
         }
+        closed.clear();
         let t = self.series.iter().zip(&self.cursors).filter_map(|(s, &c)| s.get(c).map(|b| b.time)).min()?;
         for (i, s) in self.series.iter().enumerate() {
             while let Some(b) = s.get(self.cursors[i]).filter(|b| b.time <= t) {

@@ -60,7 +60,7 @@ fn ask(
             market,
             locals: &locals,
             limits: member.limits.as_ref(),
-            performance: Value::Record(BTreeMap::new()),
+            graph: Some(&member.name),
             news: ctx.host.news,
             day_start_equity: ctx.gate.day_start_equity,
         };

@@ -79,13 +79,19 @@ impl PaperBroker {
         }
     }
 
+    #[inline]
     pub fn updates(&mut self, out: &mut Vec<Update>) {
-        out.append(&mut self.updates);
+        if !self.updates.is_empty() {
+            out.append(&mut self.updates);
+        }
     }
 
     /// Works the orders for symbol `sym` against a bar that closed.
+    #[inline]
     pub fn on_bar(&mut self, sym: usize, bar: &Bar) {
-        if let Some(slot) = self.last.get_mut(sym) {
+        if self.costs.fill == FillAt::SameClose
+            && let Some(slot) = self.last.get_mut(sym)
+        {
             *slot = Some(*bar);
         }
         if self.open == 0 || self.working.get(sym).is_none_or(Vec::is_empty) {

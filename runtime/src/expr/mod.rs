@@ -17,7 +17,7 @@ pub use series::{Indicator, Series};
 use crate::market::Bar;
 use crate::value::Value;
 use chrono::NaiveDateTime;
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 /// A position as expressions see it (`position(SPY).pnl_percent`).
@@ -117,6 +117,8 @@ pub struct Env<'a> {
     pub bars: &'a [Option<Bar>],
     pub series: &'a Series,
     crossings: &'a [Crossing],
+    /// The step number (from 1), which crossings' records are compared against.
+    step: u64,
     pub now: NaiveDateTime,
     /// Every series is daily: every bar is a session, so the market counts as open.
     daily: bool,
@@ -128,7 +130,8 @@ impl Env<'_> {
         if !c.defined.get() {
             return None;
         }
-        Some(if above { c.up.get() } else { c.down.get() })
+        // A crossing is reported at the step it happened, and false after it.
+        Some(c.fired_at.get() == self.step && if above { c.up.get() } else { c.down.get() })
     }
 
     fn market_open(&self) -> bool {
@@ -151,11 +154,17 @@ impl Env<'_> {
 struct Crossing {
     lhs: Node,
     rhs: Node,
+    /// Both operands are indicator slots: read them directly.
+    slots: Option<(u32, u32)>,
     /// Sign of `lhs - rhs` at the last defined step (0 before any); a zero difference carries
     /// the sign before it, so one crossing is reported once.
     sign: Cell<i8>,
-    /// 0 when undefined at this step, else defined.
+    /// Whether both operands had values at the last update.
     defined: Cell<bool>,
+    /// The step of the last update (a crossing read by two symbols updates once a step).
+    updated: Cell<u64>,
+    /// The step at which it last crossed, and which way.
+    fired_at: Cell<u64>,
     up: Cell<bool>,
     down: Cell<bool>,
 }
@@ -173,12 +182,10 @@ pub struct Market {
     /// Crossings to update when a symbol closes a bar, and those updated at every step.
     crossings_by_symbol: Vec<Vec<u32>>,
     crossings_every_step: Vec<u32>,
-    /// Crossings that fired at the previous step (their flags are reset first), and the
-    /// crossings due at this step.
-    fired: RefCell<Vec<u32>>,
-    due: RefCell<Vec<u32>>,
-    /// Symbols whose bars closed at this step.
-    closed_now: Vec<usize>,
+    /// Some crossing reads more than indicator slots, so updating needs the world.
+    crossings_need_world: bool,
+    /// Steps taken (from 1).
+    step_no: u64,
     pub now: NaiveDateTime,
     pub daily: bool,
 }
@@ -197,9 +204,8 @@ impl Market {
             crossing_keys: BTreeMap::new(),
             crossings_by_symbol: vec![Vec::new(); n],
             crossings_every_step: Vec::new(),
-            fired: RefCell::new(Vec::new()),
-            due: RefCell::new(Vec::new()),
-            closed_now: Vec::new(),
+            crossings_need_world: false,
+            step_no: 0,
             now: NaiveDateTime::default(),
             daily,
         }
@@ -216,6 +222,7 @@ impl Market {
             bars: &self.bars,
             series: &self.series,
             crossings: &self.crossings,
+            step: self.step_no,
             now: self.now,
             daily: self.daily,
         }
@@ -226,66 +233,79 @@ impl Market {
     #[inline]
     pub fn step(&mut self, now: NaiveDateTime, closed: &[(usize, Bar)]) {
         self.now = now;
-        self.closed_now.clear();
+        self.step_no += 1;
         for (sym, bar) in closed {
             if let Some(slot) = self.bars.get_mut(*sym) {
                 *slot = Some(*bar);
                 self.series.update(*sym, bar);
-                self.closed_now.push(*sym);
             }
         }
     }
 
     /// Updates the crossings due at this step: those reading a symbol that closed a bar, and
     /// those reading the portfolio or the clock.
-    pub fn update_crossings(&self, world: &dyn World) {
+    #[inline]
+    pub fn update_crossings(&self, closed: &[(usize, Bar)], world: &dyn World) {
         if self.crossings.is_empty() {
             return;
         }
-        for id in self.fired.borrow_mut().drain(..) {
-            let c = &self.crossings[id as usize];
-            c.up.set(false);
-            c.down.set(false);
+        for &id in &self.crossings_every_step {
+            self.update_crossing(id, world);
         }
-        let mut due = self.due.borrow_mut();
-        due.clear();
-        due.extend_from_slice(&self.crossings_every_step);
-        for sym in &self.closed_now {
+        for (sym, _) in closed {
             if let Some(ids) = self.crossings_by_symbol.get(*sym) {
-                due.extend_from_slice(ids);
+                for &id in ids {
+                    self.update_crossing(id, world);
+                }
             }
         }
-        if due.len() > 1 {
-            due.sort_unstable();
-            due.dedup();
-        }
+    }
+
+    /// `lhs - rhs` of a crossing whose operands are more than two slots (NaN when undefined).
+    /// Out of line, so the common case of two slots stays small.
+    #[inline(never)]
+    fn difference(&self, c: &Crossing, world: &dyn World) -> f64 {
         let env = self.env();
-        let mut fired = self.fired.borrow_mut();
-        for &id in due.iter() {
-            let c = &self.crossings[id as usize];
-            let d = match (node::num(&c.lhs, &env, world), node::num(&c.rhs, &env, world)) {
-                (Some(a), Some(b)) => a - b,
-                _ => {
-                    c.defined.set(false);
-                    continue;
-                }
-            };
-            let before = c.sign.get();
-            let new = if d > 0.0 {
-                1
-            } else if d < 0.0 {
-                -1
-            } else {
-                before
-            };
-            let (up, down) = (before == -1 && new == 1, before == 1 && new == -1);
+        match (node::num(&c.lhs, &env, world), node::num(&c.rhs, &env, world)) {
+            (Some(a), Some(b)) => a - b,
+            _ => f64::NAN,
+        }
+    }
+
+    /// Whether updating the crossings reads the portfolio (otherwise any world will do).
+    pub fn crossings_need_world(&self) -> bool {
+        self.crossings_need_world
+    }
+
+    #[inline]
+    fn update_crossing(&self, id: u32, world: &dyn World) {
+        let c = &self.crossings[id as usize];
+        if c.updated.replace(self.step_no) == self.step_no {
+            return;
+        }
+        let d = match c.slots {
+            Some((a, b)) => self.series.raw(a) - self.series.raw(b),
+            None => self.difference(c, world),
+        };
+        if d.is_nan() {
+            c.defined.set(false);
+            return;
+        }
+        let before = c.sign.get();
+        let new = if d > 0.0 {
+            1
+        } else if d < 0.0 {
+            -1
+        } else {
+            before
+        };
+        c.sign.set(new);
+        c.defined.set(true);
+        let (up, down) = (before == -1 && new == 1, before == 1 && new == -1);
+        if up || down {
             c.up.set(up);
             c.down.set(down);
-            c.sign.set(new);
-            c.defined.set(true);
-            if up || down {
-                fired.push(id);
-            }
+            c.fired_at.set(self.step_no);
         }
     }
 
@@ -295,13 +315,17 @@ impl Market {
         }
         let mut symbols = Vec::new();
         let mut every_step = false;
+        let mut reads_world = false;
         for n in [&lhs, &rhs] {
             n.visit(&mut |x| match x {
-                Node::Bar(s, _) | Node::Holding(s) | Node::Position(s, _) | Node::News(s, ..) => {
+                Node::Bar(s, _) => symbols.push(*s as usize),
+                Node::Holding(s) | Node::Position(s, _) | Node::News(s, ..) => {
                     symbols.push(*s as usize);
+                    reads_world = true;
                 }
                 Node::Portfolio(_) | Node::Clock(_) | Node::Local(_) | Node::Global(_) | Node::PerSymbol(..) => {
                     every_step = true;
+                    reads_world = true;
                 }
                 _ => {}
             });
@@ -325,11 +349,19 @@ impl Market {
         for &s in &symbols {
             self.crossings_by_symbol[s].push(id);
         }
+        let slots = match (&lhs, &rhs) {
+            (Node::Slot(a), Node::Slot(b)) => Some((*a, *b)),
+            _ => None,
+        };
+        self.crossings_need_world |= reads_world;
         self.crossings.push(Crossing {
             lhs,
             rhs,
+            slots,
             sign: Cell::new(0),
             defined: Cell::new(false),
+            updated: Cell::new(0),
+            fired_at: Cell::new(0),
             up: Cell::new(false),
             down: Cell::new(false),
         });

@@ -66,11 +66,7 @@ impl Indicator {
             Indicator::Highest(x) => out[0] = v(x.push(b.high)),
             Indicator::Lowest(x) => out[0] = v(x.push(b.low)),
             Indicator::Change(x) => out[0] = v(x.push(b.close)),
-            Indicator::Vwap(x) => {
-                // Sessions are calendar days of the bar's (exchange-local) time.
-                let session = chrono::Datelike::num_days_from_ce(&b.time.date()) as u64;
-                out[0] = v(x.push(session, b.high, b.low, b.close, b.volume));
-            }
+            Indicator::Vwap(x) => out[0] = vwap(x, b),
             Indicator::VolumeSpike { avg, multiplier } => {
                 out[0] = match avg.push(b.volume) {
                     Some(a) => f64::from(u8::from(b.volume > a * *multiplier)),
@@ -86,6 +82,15 @@ impl Indicator {
             }
         }
     }
+}
+
+/// Kept out of line: otherwise the session key is worked out for every bar of every symbol,
+/// VWAP or not.
+#[inline(never)]
+fn vwap(x: &mut Vwap, b: &Bar) -> f64 {
+    // Sessions are calendar days of the bar's (exchange-local) time.
+    let session = chrono::Datelike::num_days_from_ce(&b.time.date()) as u64;
+    x.push(session, b.high, b.low, b.close, b.volume).unwrap_or(f64::NAN)
 }
 
 #[derive(Debug, Clone)]
@@ -129,7 +134,7 @@ impl Series {
     }
 
     /// Feeds a symbol's bar that closed to each of its instances.
-    #[inline]
+    #[inline(always)]
     pub fn update(&mut self, symbol: usize, bar: &Bar) {
         let Some(ids) = self.by_symbol.get(symbol) else { return };
         for &id in ids {
@@ -145,6 +150,12 @@ impl Series {
     pub fn get(&self, slot: u32) -> Option<f64> {
         let v = self.slots[slot as usize];
         (!v.is_nan()).then_some(v)
+    }
+
+    /// The value in a slot, NaN while undefined.
+    #[inline]
+    pub fn raw(&self, slot: u32) -> f64 {
+        self.slots[slot as usize]
     }
 
     /// The symbol whose bars feed the instance owning `slot`.

@@ -138,7 +138,14 @@ pub fn simulate(config: &Config) -> Simulated {
                     url: String::new(),
                 });
             }
-            for i in 0..bars_per_day {
+            // Early closes shorten the session: bars stop at the close.
+            let today = match calendar::session(*day) {
+                Some((open, close)) if bars_per_day > 1 => {
+                    (((close - open).num_minutes() as u32 / minutes) as usize).clamp(1, bars_per_day)
+                }
+                _ => bars_per_day,
+            };
+            for i in 0..today {
                 let open = if i == 0 { price * (1.0 + gap + 0.002 * rng.normal()) } else { price };
                 let ret = (w.drift - 0.5 * w.volatility * w.volatility) * dt + sd * rng.normal();
                 let close = (open * ret.exp()).max(0.01);
@@ -221,6 +228,16 @@ mod tests {
                 Sentiment::Neutral => {}
             }
         }
+    }
+
+    #[test]
+    fn intraday_bars_stop_at_an_early_close() {
+        // 2024-11-29, the day after Thanksgiving, closes at 13:00.
+        let start = NaiveDate::from_ymd_opt(2024, 11, 29).unwrap_or_default();
+        let m = simulate(&Config { days: 1, bar_minutes: 30, start, ..Config::default() });
+        let spy = &m.bars["SPY"];
+        assert_eq!(spy.len(), 7);
+        assert_eq!(spy.last().map(|b| b.time.time().to_string()), Some("12:30:00".to_string()));
     }
 
     #[test]

@@ -66,15 +66,29 @@ enum Source {
     Slot(u32),
 }
 
+/// What a symbol's closed bar wakes.
+#[derive(Debug, Clone, Default)]
+struct BySymbol {
+    /// Watched values (indexes into `sources`).
+    sources: Vec<usize>,
+    conditions: Vec<u32>,
+    /// `bar(…)` triggers: `(trigger, length in seconds)`.
+    bars: Vec<(u32, i64)>,
+}
+
+impl BySymbol {
+    fn is_empty(&self) -> bool {
+        self.sources.is_empty() && self.conditions.is_empty() && self.bars.is_empty()
+    }
+}
+
 #[derive(Default)]
 pub struct Triggers {
     triggers: Vec<Trigger>,
     sources: Vec<(Source, Thresholds)>,
     source_keys: BTreeMap<Source, usize>,
-    sources_by_symbol: Vec<Vec<usize>>,
-    conditions_by_symbol: Vec<Vec<u32>>,
+    by_symbol: Vec<BySymbol>,
     conditions_every_step: Vec<u32>,
-    bars_by_symbol: Vec<Vec<u32>>,
     schedules: Vec<u32>,
     news: Vec<u32>,
     /// The step at which each condition was last evaluated (a condition on several symbols is
@@ -134,12 +148,7 @@ fn threshold(n: &Node, market: &Market) -> Option<(Source, usize, Cmp, f64)> {
 
 impl Triggers {
     pub fn new(symbols: usize) -> Triggers {
-        Triggers {
-            sources_by_symbol: vec![Vec::new(); symbols],
-            conditions_by_symbol: vec![Vec::new(); symbols],
-            bars_by_symbol: vec![Vec::new(); symbols],
-            ..Triggers::default()
-        }
+        Triggers { by_symbol: vec![BySymbol::default(); symbols], ..Triggers::default() }
     }
 
     pub fn len(&self) -> usize {
@@ -152,6 +161,11 @@ impl Triggers {
 
     pub fn get(&self, id: u32) -> &Trigger {
         &self.triggers[id as usize]
+    }
+
+    /// Whether any trigger waits for news.
+    pub fn has_news(&self) -> bool {
+        !self.news.is_empty()
     }
 
     /// How many triggers sit in the threshold index.
@@ -176,7 +190,7 @@ impl Triggers {
             Some((src, sym, cmp, c)) => {
                 let at = *self.source_keys.entry(src).or_insert_with(|| {
                     self.sources.push((src, Thresholds::new()));
-                    self.sources_by_symbol[sym].push(self.sources.len() - 1);
+                    self.by_symbol[sym].sources.push(self.sources.len() - 1);
                     self.sources.len() - 1
                 });
                 self.sources[at].1.add(cmp, c, id);
@@ -209,7 +223,7 @@ impl Triggers {
                     self.conditions_every_step.push(id);
                 } else {
                     for s in syms {
-                        self.conditions_by_symbol[s].push(id);
+                        self.by_symbol[s].conditions.push(id);
                     }
                 }
                 Kind::Condition(condition)
@@ -228,7 +242,7 @@ impl Triggers {
         throttles: &[(u32, u64)],
         market_hours: bool,
     ) {
-        self.bars_by_symbol[symbol].push(self.triggers.len() as u32);
+        self.by_symbol[symbol].bars.push((self.triggers.len() as u32, length));
         self.push(graph, Some(symbol), "bar", text, Kind::Bar { length }, throttles, market_hours);
     }
 
@@ -281,6 +295,7 @@ impl Triggers {
 
     /// The triggers that fire at this step, in a fixed order, after their guards and throttles.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub fn step(
         &mut self,
         t: NaiveDateTime,
@@ -297,34 +312,18 @@ impl Triggers {
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
         for (sym, bar) in closed {
-            for &at in &self.sources_by_symbol[*sym] {
-                let (src, thresholds) = &mut self.sources[at];
-                let v = match *src {
-                    Source::Bar(_, field) => match field {
-                        0 => bar.open,
-                        1 => bar.high,
-                        2 => bar.low,
-                        3 => bar.close,
-                        _ => bar.volume,
-                    },
-                    Source::Slot(s) => env.series.get(s).unwrap_or(f64::NAN),
-                };
-                thresholds.update(v, &mut candidates);
+            let Some(wakes) = self.by_symbol.get(*sym).filter(|w| !w.is_empty()) else { continue };
+            let conditions = !wakes.conditions.is_empty();
+            if !wakes.sources.is_empty() {
+                Self::scan(&wakes.sources, &mut self.sources, bar, env, &mut candidates);
             }
-            for &id in &self.conditions_by_symbol[*sym] {
-                if std::mem::replace(&mut self.evaluated[id as usize], self.step) != self.step
-                    && let Kind::Condition(c) = &self.triggers[id as usize].kind
-                    && c.is_true(env, world)
-                {
+            for &(id, length) in &wakes.bars {
+                if closes_bucket(&mut self.session, bar.time, intervals[*sym], length) {
                     candidates.push(id);
                 }
             }
-            for &id in &self.bars_by_symbol[*sym] {
-                if let Kind::Bar { length } = self.triggers[id as usize].kind
-                    && closes_bucket(&mut self.session, bar.time, intervals[*sym], length)
-                {
-                    candidates.push(id);
-                }
+            if conditions {
+                self.evaluate(*sym, env, world, &mut candidates);
             }
         }
         for &id in &self.conditions_every_step {
@@ -341,6 +340,62 @@ impl Triggers {
                 candidates.push(id);
             }
         }
+        if !candidates.is_empty() || !articles.is_empty() {
+            self.admit(t, &candidates, articles, env, daily, out);
+        }
+        self.candidates = candidates;
+    }
+
+    /// Feeds the watched values of a symbol's bar to their thresholds.
+    #[inline(never)]
+    fn scan(
+        at: &[usize],
+        sources: &mut [(Source, Thresholds)],
+        bar: &crate::market::Bar,
+        env: &Env<'_>,
+        candidates: &mut Vec<u32>,
+    ) {
+        for &i in at {
+            let (src, thresholds) = &mut sources[i];
+            let v = match *src {
+                Source::Bar(_, field) => match field {
+                    0 => bar.open,
+                    1 => bar.high,
+                    2 => bar.low,
+                    3 => bar.close,
+                    _ => bar.volume,
+                },
+                Source::Slot(s) => env.series.raw(s),
+            };
+            thresholds.update(v, candidates);
+        }
+    }
+
+    /// Evaluates the conditions a symbol's bar wakes (each at most once a step).
+    #[inline(never)]
+    fn evaluate(&mut self, sym: usize, env: &Env<'_>, world: &dyn World, candidates: &mut Vec<u32>) {
+        for &id in &self.by_symbol[sym].conditions {
+            if std::mem::replace(&mut self.evaluated[id as usize], self.step) != self.step
+                && let Kind::Condition(c) = &self.triggers[id as usize].kind
+                && c.is_true(env, world)
+            {
+                candidates.push(id);
+            }
+        }
+    }
+
+    /// Passes the candidates, and the news triggers an article matches, through their
+    /// market-hours guards and throttles.
+    #[inline(never)]
+    fn admit(
+        &mut self,
+        t: NaiveDateTime,
+        candidates: &[u32],
+        articles: &[Article],
+        env: &Env<'_>,
+        daily: bool,
+        out: &mut Vec<Fired>,
+    ) {
         let secs = t.and_utc().timestamp();
         let mut open: Option<bool> = None;
         let mut admit = |tr: &mut Trigger| {
@@ -348,7 +403,7 @@ impl Triggers {
                 !tr.market_hours || daily || *open.get_or_insert_with(|| crate::market::calendar::is_open(t));
             in_hours && tr.throttle.try_fire(secs)
         };
-        for &id in &candidates {
+        for &id in candidates {
             let tr = &mut self.triggers[id as usize];
             if admit(tr) {
                 out.push(Fired { graph: tr.graph, trigger: id, symbol: tr.symbol, article: None });
@@ -364,7 +419,6 @@ impl Triggers {
                 }
             }
         }
-        self.candidates = candidates;
     }
 }
 
@@ -380,7 +434,8 @@ fn closes_bucket(
     if interval >= length {
         return true;
     }
-    let end = t + chrono::Duration::seconds(interval);
+    // Where the bar ends, in seconds from the start of its day (past 86,400: the next day).
+    let end = i64::from(chrono::Timelike::num_seconds_from_midnight(&t.time())) + interval;
     if length >= 86_400 {
         let day = t.date();
         let close = match *session {
@@ -391,8 +446,7 @@ fn closes_bucket(
                 close
             }
         };
-        return close.is_none_or(|close| end.time() >= close || end.date() > day);
+        return close.is_none_or(|c| end >= i64::from(chrono::Timelike::num_seconds_from_midnight(&c)));
     }
-    let secs = i64::from(chrono::Timelike::num_seconds_from_midnight(&end.time()));
-    secs % length == 0
+    end % 86_400 % length == 0
 }
