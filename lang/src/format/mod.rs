@@ -1,12 +1,12 @@
 //! The canonical formatter (`strat fmt`, and the language server's formatting).
 //!
-//! The text is parsed; the tree is converted to a [`doc::Doc`] (`items`, `stmts`, `triggers`,
-//! `types`, `exprs`), taking comments from a side table (`comments`) as the tokens they stand
-//! before are reached; the printer lays the document out in [`WIDTH`] columns. Literals,
-//! strings and comments are copied byte for byte from the source, so only whitespace and
-//! optional separators (`;`, some commas) can change. Before the result is returned,
-//! `verify` parses it again and compares its tokens and comments with the input's; a
-//! difference is an error (E0016), never a changed file.
+//! The text is parsed; the tree is converted to a document of the algebra in `doc` (by `items`,
+//! `stmts`, `triggers`, `types` and `exprs`), taking comments from a side table (`comments`) as
+//! the tokens they stand before are reached; `printer` lays the document out in [`WIDTH`]
+//! columns. Literals, strings and comments are copied byte for byte from the source, so only
+//! whitespace and optional separators (`;`, some commas) can change. Before the result is
+//! returned, `verify` parses it again and compares its tokens and comments with the input's; a
+//! difference is an error (E0016), never a changed file. The layout rules are spec.md §10.
 //!
 //! Pure: no I/O, no global state. A file with syntax errors is not formatted.
 
