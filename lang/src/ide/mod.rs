@@ -16,7 +16,7 @@ mod symbols;
 mod tokens;
 
 pub use actions::{Action, Edit, code_actions};
-pub use complete::{Completion, CompletionKind, Completions, complete};
+pub use complete::{Completion, CompletionKind, Completions, ITEM_SNIPPETS, complete};
 pub use hints::{Hint, inlay_hints};
 pub use hover::{Hover, hover};
 pub use navigate::{Located, definition, prepare_rename, references, rename};
