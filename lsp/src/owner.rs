@@ -131,17 +131,29 @@ impl Owner {
             let mut batch = vec![first];
             batch.extend(rx.try_iter());
             for msg in batch {
-                match msg {
-                    Msg::Stop => return,
+                if matches!(msg, Msg::Stop) {
+                    return;
+                }
+                // The front end does not panic on any text; should it ever, the server reports
+                // it and goes on with the next message rather than dying with the editor open.
+                let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match msg {
                     Msg::Analysis(reply) => {
                         let a = self.analysis();
                         let _ = reply.send(a);
                     }
                     other => self.apply(other),
+                }));
+                if handled.is_err() {
+                    eprintln!("strat lsp: internal error while handling a message; please report it");
+                    self.dirty = true;
                 }
             }
             if self.dirty || !self.changed.is_empty() {
-                self.publish_all();
+                let published = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.publish_all()));
+                if published.is_err() {
+                    eprintln!("strat lsp: internal error while checking; please report it");
+                    self.changed.clear();
+                }
             }
         }
     }
