@@ -420,3 +420,29 @@ fn hundreds_of_random_edits_leave_the_server_answering_correctly() {
     assert_eq!(fresh.shutdown(), Some(0));
     assert_eq!(c.shutdown(), Some(0));
 }
+
+#[test]
+fn imports_outside_the_workspace_are_read_from_disk_and_open_text_wins() {
+    let dir = project("imports", &[]);
+    std::fs::create_dir_all(dir.join("ws")).expect("ws");
+    std::fs::create_dir_all(dir.join("shared")).expect("shared");
+    std::fs::write(dir.join("shared/lib.strat"), LIB).expect("lib");
+    let main_text = "import \"../shared/lib.strat\"\n\nworkflow W {\n  limits cautious\n  on bar(AAPL, 1d)\n  if AAPL in tech { buy AAPL size 1 }\n}\n";
+    std::fs::write(dir.join("ws/main.strat"), main_text).expect("main");
+    let mut c = Client::start(EXE, &dir.join("ws"));
+    c.initialize(&dir.join("ws"), &["utf-16"]);
+    let main = uri(&dir, "ws/main.strat");
+    c.open(&main, main_text);
+    assert_eq!(c.diagnostics(&main), Vec::<Value>::new());
+    let r = c.request("textDocument/definition", at(&main, pos(main_text, "tech {", 1)));
+    assert_eq!(r["uri"], uri(&dir, "shared/lib.strat").as_str());
+    // Opening the imported file with other text: that text is what counts.
+    let lib = uri(&dir, "shared/lib.strat");
+    c.open(&lib, &LIB.replace("universe tech", "universe chips"));
+    let diags = c.diagnostics(&main);
+    assert!(
+        diags.iter().any(|d| d["code"] == "E0101" && d["message"].as_str().is_some_and(|m| m.contains("tech"))),
+        "{diags:?}"
+    );
+    assert_eq!(c.shutdown(), Some(0));
+}
