@@ -446,3 +446,18 @@ fn imports_outside_the_workspace_are_read_from_disk_and_open_text_wins() {
     );
     assert_eq!(c.shutdown(), Some(0));
 }
+
+#[test]
+fn files_changed_on_disk_are_read_again() {
+    let dir = project("watched", &[("lib.strat", LIB), ("main.strat", MAIN)]);
+    let mut c = Client::start(EXE, &dir);
+    c.initialize(&dir, &["utf-16"]);
+    let main = uri(&dir, "main.strat");
+    c.open(&main, MAIN);
+    assert!(c.diagnostics(&main).iter().all(|d| d["severity"] != 1));
+    std::fs::write(dir.join("lib.strat"), LIB.replace("universe tech", "universe chips")).expect("rewrite lib");
+    c.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": uri(&dir, "lib.strat"), "type": 2}]}));
+    let diags = c.diagnostics(&main);
+    assert!(diags.iter().any(|d| d["code"] == "E0101"), "{diags:?}");
+    assert_eq!(c.shutdown(), Some(0));
+}

@@ -35,6 +35,10 @@ pub enum Msg {
     Close {
         uri: Uri,
     },
+    /// Files changed on disk: their new bytes, or `None` when deleted.
+    Disk {
+        files: Vec<(String, Option<Vec<u8>>)>,
+    },
     /// A request wants the analysis as of now.
     Analysis(tokio::sync::oneshot::Sender<Arc<Analysis>>),
     Stop,
@@ -205,6 +209,22 @@ impl Owner {
                 }
                 let analysis = self.syntax_analysis(doc.id);
                 let _ = self.publish.send(Publish { uri, version: doc.version, diagnostics: Vec::new(), analysis });
+            }
+            Msg::Disk { files } => {
+                for (path, bytes) in files {
+                    if self.docs.values().any(|d| self.ws.path(d.id) == path) {
+                        continue; // the editor's text wins
+                    }
+                    match bytes {
+                        Some(b) => {
+                            self.ws.set_file(&path, b);
+                            self.disk.insert(path);
+                        }
+                        None => {
+                            self.disk.remove(&path);
+                        }
+                    }
+                }
             }
             Msg::Analysis(_) | Msg::Stop => {}
         }

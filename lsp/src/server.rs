@@ -246,6 +246,20 @@ impl LanguageServer for Backend {
         self.send(Msg::Close { uri: p.text_document.uri });
     }
 
+    async fn did_change_watched_files(&self, p: DidChangeWatchedFilesParams) {
+        let files = p
+            .changes
+            .into_iter()
+            .filter(|c| c.uri.as_str().ends_with(".strat"))
+            .map(|c| {
+                let path = uri_to_path(&c.uri);
+                let bytes = if c.typ == FileChangeType::DELETED { None } else { crate::read_file(&path).ok() };
+                (path, bytes)
+            })
+            .collect();
+        self.send(Msg::Disk { files });
+    }
+
     async fn hover(&self, p: HoverParams) -> Result<Option<Hover>> {
         let at = p.text_document_position_params;
         self.with(&at.text_document.uri, |a, id| {

@@ -54,6 +54,22 @@ pub fn hover(s: &Snapshot, file: FileId, offset: usize) -> Option<Hover> {
         {
             return Some(Hover { span, markdown: doc });
         }
+        let line_head = text[..start].rsplit('\n').next().is_some_and(|b| b.trim().is_empty());
+        if line_head && s.item_at(file, start).is_some_and(|(_, it)| !matches!(it, Item::Limits(_))) {
+            // A setting keyword (`model`, `limits`, `context`, …), not the value of that name.
+            return None;
+        }
+        if word.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            && s.type_at(file, start).is_some_and(|t| t.span == span && t.ty == crate::check::types::Ty::Symbol)
+        {
+            let universes = universes_with(s, file, word);
+            let md = if universes.is_empty() {
+                format!("```strat\n{word}: symbol\n```")
+            } else {
+                format!("```strat\n{word}: symbol\n```\nin {}", universes.join(", "))
+            };
+            return Some(Hover { span, markdown: md });
+        }
         if let Some(g) = strat_stdlib::global(word) {
             let ty = s.type_at(file, start).filter(|t| t.span == span).map_or(g.ty.display(), |t| describe_ty(&t.ty));
             return Some(Hover { span, markdown: format!("```strat\n{word}: {ty}\n```\n{}", g.doc) });
@@ -76,6 +92,26 @@ pub fn hover(s: &Snapshot, file: FileId, offset: usize) -> Option<Hover> {
         src.to_string()
     };
     Some(Hover { span: t.span, markdown: format!("```strat\n{}\n```\ntype: {}", shown.trim(), describe_ty(&t.ty)) })
+}
+
+/// The universes this file sees that list `ticker`, as `` `name` ``.
+fn universes_with(s: &Snapshot, file: FileId, ticker: &str) -> Vec<String> {
+    let Some(scope) = s.checked.scopes.get(&file) else { return Vec::new() };
+    scope
+        .names
+        .iter()
+        .filter(|(_, d)| d.kind == DeclKind::Universe)
+        .filter(|(_, d)| match s.item(**d) {
+            Some(Item::Universe(u)) => match &u.symbols {
+                crate::syntax::ast::Expr::List(items, _) => {
+                    items.iter().any(|e| matches!(e, crate::syntax::ast::Expr::Ticker(t, _) if t == ticker))
+                }
+                _ => false,
+            },
+            _ => false,
+        })
+        .map(|(n, _)| format!("`{n}`"))
+        .collect()
 }
 
 fn trim_end(text: &str, mut i: usize) -> usize {

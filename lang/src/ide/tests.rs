@@ -55,6 +55,10 @@ fn hover_gives_types_units_and_docs() {
     // A binary expression: hovering the operator shows the type of the whole product.
     let h = hover(&s, main, at(MAIN, "* 2")).map(|h| h.markdown).unwrap_or_default();
     assert!(h.contains("type: price (money per share)"), "{h}");
+    let h = hover(&s, main, at(MAIN, "AAPL in") + 1).map(|h| h.markdown).unwrap_or_default();
+    assert!(h.contains("AAPL: symbol") && h.contains("in `tech`"), "{h}");
+    // A setting keyword is not the built-in value of the same name.
+    assert_eq!(hover(&s, main, at(MAIN, "limits cautious") + 1), None);
     let h = hover(&s, main, at(MAIN, "cautious\n  on")).map(|h| h.markdown).unwrap_or_default();
     assert!(h.contains("limits cautious") && h.contains("- max_position: `$10_000`"), "{h}");
 }

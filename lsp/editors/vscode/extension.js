@@ -19,6 +19,8 @@ async function start() {
       { scheme: 'file', language: 'strat' },
       { scheme: 'untitled', language: 'strat' },
     ],
+    // Files changed outside the editor (imports, other files of the workspace) are re-read.
+    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/*.strat') },
   });
   try {
     await client.start();
