@@ -98,6 +98,8 @@ fn initialize_negotiates_the_position_encoding() {
         "semanticTokensProvider",
         "codeActionProvider",
         "inlayHintProvider",
+        "foldingRangeProvider",
+        "documentHighlightProvider",
     ] {
         assert!(!caps["capabilities"][cap].is_null(), "{cap} missing");
     }
@@ -253,6 +255,16 @@ fn symbols_tokens_actions_hints_and_signatures() {
     let found: Vec<&str> =
         r.as_array().map(|a| a.iter().filter_map(|s| s["name"].as_str()).collect()).unwrap_or_default();
     assert_eq!(found, vec!["cautious"]);
+
+    let r = c.request("textDocument/foldingRange", json!({"textDocument": {"uri": main}}));
+    let folds: Vec<(u64, u64)> = r
+        .as_array()
+        .map(|a| a.iter().map(|f| (f["startLine"].as_u64().unwrap_or(0), f["endLine"].as_u64().unwrap_or(0))).collect())
+        .unwrap_or_default();
+    assert!(folds.contains(&(4, 11)) && folds.contains(&(13, 20)) && folds.contains(&(17, 19)), "{folds:?}");
+
+    let r = c.request("textDocument/documentHighlight", at(&main, pos(MAIN, "level >", 1)));
+    assert_eq!(r.as_array().map(Vec::len), Some(2), "the binding and its use");
 
     let r = c.request("textDocument/semanticTokens/full", json!({"textDocument": {"uri": main}}));
     let data = r["data"].as_array().cloned().unwrap_or_default();

@@ -177,6 +177,7 @@ fn ide_everywhere(text: &str) {
     let _ = ide::semantic_tokens(&s, id);
     let _ = ide::inlay_hints(&s, id, 0, len);
     let _ = ide::document_symbols(&s, id);
+    let _ = ide::folding_ranges(&s, id);
     let _ = ide::workspace_symbols(&s, "a", 100);
 }
 

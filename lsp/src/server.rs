@@ -198,6 +198,8 @@ impl LanguageServer for Backend {
                     work_done_progress_options: Default::default(),
                 })),
                 document_symbol_provider: Some(OneOf::Left(true)),
+                document_highlight_provider: Some(OneOf::Left(true)),
+                folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 workspace_symbol_provider: Some(OneOf::Left(true)),
                 code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
                     code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
@@ -396,6 +398,42 @@ impl LanguageServer for Backend {
             }
             let syms = ide::document_symbols(&a.snapshot, id);
             Some(DocumentSymbolResponse::Nested(syms.into_iter().map(|s| convert(a, id, s)).collect()))
+        })
+        .await
+    }
+
+    async fn document_highlight(&self, p: DocumentHighlightParams) -> Result<Option<Vec<DocumentHighlight>>> {
+        let at = p.text_document_position_params;
+        self.with(&at.text_document.uri, |a, id| {
+            let refs = ide::references(&a.snapshot, id, a.offset(id, at.position), true);
+            let out = refs
+                .into_iter()
+                .filter(|l| l.file == id)
+                .map(|l| DocumentHighlight { range: a.range(id, l.span), kind: Some(DocumentHighlightKind::TEXT) })
+                .collect();
+            Some(out)
+        })
+        .await
+    }
+
+    async fn folding_range(&self, p: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
+        self.with(&p.text_document.uri, |a, id| {
+            let out = ide::folding_ranges(&a.snapshot, id)
+                .into_iter()
+                .map(|sp| {
+                    let r = a.range(id, sp);
+                    FoldingRange {
+                        start_line: r.start.line,
+                        end_line: r.end.line,
+                        start_character: None,
+                        end_character: None,
+                        kind: None,
+                        collapsed_text: None,
+                    }
+                })
+                .filter(|f| f.end_line > f.start_line)
+                .collect();
+            Some(out)
         })
         .await
     }

@@ -388,8 +388,8 @@ fn expression(s: &Snapshot, file: FileId, offset: usize, in_template: bool) -> V
     out
 }
 
-/// Whether a local bound at `at` is visible at `offset`: `let` and `ask` are visible until the
-/// end of their block, which the checker knows; here a binding counts until its block closes.
+/// Whether the block of a binding at `at` has closed before `offset` (more `}` than `{` in
+/// between): `let` and `ask` are visible to the end of their block.
 fn block_closed_between(s: &Snapshot, file: FileId, at: crate::span::Span, offset: usize) -> bool {
     let text = s.text(file);
     let Some(between) = text.get(at.end as usize..offset) else { return true };

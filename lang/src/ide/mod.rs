@@ -21,7 +21,7 @@ pub use hints::{Hint, inlay_hints};
 pub use hover::{Hover, hover};
 pub use navigate::{Located, definition, prepare_rename, references, rename};
 pub use signature::{SignatureHelp, signature_help};
-pub use symbols::{Symbol, SymbolKind, document_symbols, workspace_symbols};
+pub use symbols::{Symbol, SymbolKind, document_symbols, folding_ranges, workspace_symbols};
 pub use tokens::{SemanticToken, TokenKind, semantic_tokens};
 
 use crate::check::{DeclKind, DeclRef, RefFact, Target, TypeFact, types::Ty};

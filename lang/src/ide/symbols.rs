@@ -101,3 +101,54 @@ fn subsequence(q: &[char], name: &str) -> bool {
     }
     it.peek().is_none()
 }
+
+/// Regions an editor may fold: declarations, blocks inside them, block strings and comments
+/// that span more than one line.
+pub fn folding_ranges(s: &Snapshot, file: FileId) -> Vec<Span> {
+    let text = s.text(file);
+    let multi_line = |sp: &Span| text.get(sp.range()).is_some_and(|t| t.contains('\n'));
+    let mut out: Vec<Span> = Vec::new();
+    if let Some(ast) = s.ast(file) {
+        for item in &ast.items {
+            out.push(item.span());
+            if let Item::Workflow(w) = item {
+                blocks(&w.body.stmts, &mut out);
+            }
+        }
+    }
+    let lexed = crate::syntax::lexer::lex(file, text, 0);
+    out.extend(lexed.comments.iter().copied());
+    out.extend(lexed.tokens.iter().filter(|t| t.kind == crate::syntax::token::Kind::BlockStr).map(|t| t.span));
+    out.retain(multi_line);
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn blocks(stmts: &[crate::syntax::ast::Stmt], out: &mut Vec<Span>) {
+    use crate::syntax::ast::{Else, Stmt};
+    for st in stmts {
+        match st {
+            Stmt::If { then, otherwise, .. } => {
+                out.push(then.span);
+                blocks(&then.stmts, out);
+                match otherwise {
+                    Some(Else::Block(b)) => {
+                        out.push(b.span);
+                        blocks(&b.stmts, out);
+                    }
+                    Some(Else::If(inner)) => blocks(std::slice::from_ref(inner.as_ref()), out),
+                    None => {}
+                }
+            }
+            Stmt::Match { arms, span, .. } => {
+                out.push(*span);
+                for a in arms {
+                    out.push(a.body.span);
+                    blocks(&a.body.stmts, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
