@@ -4,7 +4,7 @@
 use crate::convert::{self, Encoding, uri_to_path};
 use crate::owner::{Analysis, Msg, Publish};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use strat_lang::FileId;
 use strat_lang::ide;
 use tower_lsp_server::jsonrpc::{Error, Result};
@@ -12,20 +12,18 @@ use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
 pub struct Backend {
-    owner: Mutex<mpsc::Sender<Msg>>,
+    owner: mpsc::Sender<Msg>,
     snippets: std::sync::atomic::AtomicBool,
 }
 
 impl Backend {
     pub fn new(owner: mpsc::Sender<Msg>) -> Backend {
-        Backend { owner: Mutex::new(owner), snippets: std::sync::atomic::AtomicBool::new(true) }
+        Backend { owner, snippets: std::sync::atomic::AtomicBool::new(true) }
     }
 
     /// Sends to the owner at once (no await), so messages keep the client's order.
     fn send(&self, msg: Msg) {
-        if let Ok(tx) = self.owner.lock() {
-            let _ = tx.send(msg);
-        }
+        let _ = self.owner.send(msg);
     }
 
     /// The analysis after every change received so far. The message is sent before anything is
