@@ -6,6 +6,7 @@ mod check;
 mod data;
 mod eval;
 mod files;
+mod fmt;
 mod render;
 mod run;
 
@@ -34,7 +35,7 @@ pub mod exit {
     about = "A checked strategy language for LLM-powered trading agents",
     long_about = "strat checks .strat files that declare agents, triggers, workflows and teams, \
                   and compiles them to one checked DAG IR.",
-    after_help = "Examples:\n  strat check examples/\n  strat check --format json strategy.strat\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv\n  strat doc rsi\n  strat lsp\n\nExit codes: 0 clean, 1 problems found, 2 usage or I/O error."
+    after_help = "Examples:\n  strat check examples/\n  strat check --format json strategy.strat\n  strat fmt --check .\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv\n  strat doc rsi\n  strat lsp\n\nExit codes: 0 clean, 1 problems found, 2 usage or I/O error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -48,6 +49,11 @@ enum Command {
         after_help = "Examples:\n  strat check examples/\n  strat check --deny warnings src/ strategies/dip.strat\n  strat check --format json strategy.strat | jq '.[].code'\n  strat check --emit ir dip_buyer.strat > dip_buyer.ir.json\n\nFolders are searched recursively for *.strat files; all files named are checked together as one project.\nExit codes: 0 clean, 1 errors found (or warnings with --deny warnings), 2 usage or I/O error."
     )]
     Check(check::Args),
+    /// Format .strat files in the one canonical layout
+    #[command(
+        after_help = "Examples:\n  strat fmt examples/\n  strat fmt --check .\n  strat fmt - < messy.strat > tidy.strat\n\nFiles are rewritten in place (through a temporary file and a rename) and listed when they change; folders are searched recursively for *.strat. With `-`, or with no path and text piped in, standard input is formatted to standard output. Comments and blank lines between declarations, settings and statements are kept; a file with syntax errors is reported and left as it is.\nExit codes: 0 formatted (with --check: already formatted), 1 syntax errors (with --check: also files that would change), 2 usage or I/O error."
+    )]
+    Fmt(fmt::Args),
     /// Run a strategy on the embedded defaults: simulated market, paper broker, offline stand-in
     #[command(
         after_help = "Examples:\n  strat run examples/dip_buyer.strat\n  strat run examples/sma_crossover.strat --speed 0 --days 500\n  strat run strategy.strat --bar-minutes 5 --days 5 --until 2024-01-05\n\nThe market is simulated (a seeded random walk, not real prices) and replayed in accelerated time; orders go to the paper broker; models are answered by the offline stand-in (rule-based, not a model). Ctrl-C stops cleanly; the run's report is saved under .strat/runs/ (or $STRAT_HOME/runs/).\nExit codes: 0 finished or stopped, 1 the file has errors, 2 usage error or the state could not be saved."
@@ -73,7 +79,7 @@ enum Command {
     },
     /// Start the language server on standard input and output (for editors)
     #[command(
-        after_help = "Examples:\n  strat lsp                      # an editor starts this and speaks LSP on stdin/stdout\n  code --install-extension strat-0.1.0.vsix   # the VS Code extension runs `strat lsp`\n\nThe server checks open documents as you type, together with the .strat files of the workspace folders and the files they import (read from disk unless open in the editor). It answers hover, completion, signature help, definition, references, rename, symbols, semantic tokens, code actions and inlay hints. Positions are UTF-16 unless the client offers UTF-8.\nExit codes: 0 after the client's shutdown and exit, 2 when standard input or output cannot be used."
+        after_help = "Examples:\n  strat lsp                      # an editor starts this and speaks LSP on stdin/stdout\n  code --install-extension strat-0.1.0.vsix   # the VS Code extension runs `strat lsp`\n\nThe server checks open documents as you type, together with the .strat files of the workspace folders and the files they import (read from disk unless open in the editor). It answers hover, completion, signature help, definition, references, rename, symbols, folding, semantic tokens, formatting (as strat fmt), code actions and inlay hints. Positions are UTF-16 unless the client offers UTF-8.\nExit codes: 0 after the client's shutdown and exit, 2 when standard input or output cannot be used."
     )]
     Lsp,
 }
@@ -114,6 +120,7 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Backtest(args) => backtest::run(&args),
         Command::Run(args) => run::run(&args),

@@ -216,9 +216,7 @@ fn save(
     let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("run");
     let n = (1..).find(|n| !dir.join(format!("{stem}-{n}.json")).exists()).unwrap_or(1);
     let path = dir.join(format!("{stem}-{n}.json"));
-    let tmp = dir.join(format!(".{stem}-{n}.json.tmp"));
     let body = serde_json::to_vec_pretty(&crate::backtest::json(report)).map_err(std::io::Error::other)?;
-    std::fs::write(&tmp, body)?;
-    std::fs::rename(&tmp, &path)?;
+    files::write_atomically(&path, &body)?;
     Ok(path)
 }

@@ -100,6 +100,7 @@ fn initialize_negotiates_the_position_encoding() {
         "inlayHintProvider",
         "foldingRangeProvider",
         "documentHighlightProvider",
+        "documentFormattingProvider",
     ] {
         assert!(!caps["capabilities"][cap].is_null(), "{cap} missing");
     }
@@ -471,5 +472,65 @@ fn files_changed_on_disk_are_read_again() {
     c.notify("workspace/didChangeWatchedFiles", json!({"changes": [{"uri": uri(&dir, "lib.strat"), "type": 2}]}));
     let diags = c.diagnostics(&main);
     assert!(diags.iter().any(|d| d["code"] == "E0101"), "{diags:?}");
+    assert_eq!(c.shutdown(), Some(0));
+}
+
+/// Applies LSP text edits (UTF-16 positions) to `text`, last first.
+fn apply(text: &str, edits: &[Value]) -> String {
+    let offset = |p: &Value| -> usize {
+        let line = p["line"].as_u64().unwrap_or(0) as usize;
+        let col = p["character"].as_u64().unwrap_or(0) as usize;
+        let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+        let mut units = 0;
+        for (i, c) in text[start..].char_indices() {
+            if units >= col || c == '\n' {
+                return start + i;
+            }
+            units += c.len_utf16();
+        }
+        text.len()
+    };
+    let mut edits: Vec<(usize, usize, String)> = edits
+        .iter()
+        .map(|e| {
+            (offset(&e["range"]["start"]), offset(&e["range"]["end"]), e["newText"].as_str().unwrap_or("").to_string())
+        })
+        .collect();
+    edits.sort_by_key(|e| std::cmp::Reverse(e.0));
+    let mut out = text.to_string();
+    for (a, b, t) in edits {
+        out.replace_range(a..b, &t);
+    }
+    out
+}
+
+#[test]
+fn formatting_gives_the_canonical_layout_and_leaves_broken_files_alone() {
+    let messy = "universe   tech=[AAPL,MSFT]\n\n\n\nlimits cautious {\n max_position $10_000\n      max_allocation 5%\n}\nworkflow W { limits cautious\n on bar(AAPL, 1d)\n  if price(AAPL)>$5 { buy AAPL size 1 } // é 𝄞\n}\n";
+    let want = strat_lang::format::format(strat_lang::FileId(0), messy).expect("the messy file formats");
+    assert_ne!(want, messy);
+    let dir = project("format", &[]);
+    let mut c = Client::start(EXE, &dir);
+    c.initialize(&dir, &["utf-16"]);
+    let file = uri(&dir, "f.strat");
+    c.open(&file, messy);
+    let params = json!({"textDocument": {"uri": file}, "options": {"tabSize": 2, "insertSpaces": true}});
+    let edits = c.request("textDocument/formatting", params.clone());
+    let edits = edits.as_array().cloned().unwrap_or_default();
+    assert_eq!(edits.len(), 1);
+    let formatted = apply(messy, &edits);
+    assert_eq!(formatted, want);
+    // Formatting the result again changes nothing.
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": file, "version": 2}, "contentChanges": [{"text": formatted}]}),
+    );
+    assert_eq!(c.request("textDocument/formatting", params.clone()), json!([]));
+    // A file with a syntax error is not formatted.
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": file, "version": 3}, "contentChanges": [{"text": "universe u = [AAPL,\n"}]}),
+    );
+    assert_eq!(c.request("textDocument/formatting", params), Value::Null);
     assert_eq!(c.shutdown(), Some(0));
 }

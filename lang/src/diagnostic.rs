@@ -133,6 +133,8 @@ codes! {
     UnknownSetting = "E0013", Error, "unknown setting in a block";
     BadPlaceholder = "E0014", Error, "malformed template placeholder";
     DuplicateSetting = "E0015", Error, "setting given twice";
+    // Formatting
+    FormatLoss = "E0016", Error, "formatting would not keep every token and comment";
     // Names
     Unresolved = "E0101", Error, "name not found";
     Duplicate = "E0102", Error, "declared twice";

@@ -541,16 +541,17 @@ impl Lowerer<'_> {
                 cron: cron.value.clone(),
                 tz: tz.as_ref().map_or("UTC".to_string(), |t| t.value.clone()),
             },
-            TriggerKind::Webhook { path, secret, payload } => ir::TriggerKind::Webhook {
+            TriggerKind::Webhook { path, options } => ir::TriggerKind::Webhook {
                 path: path.as_ref().map(|p| p.value.clone()),
-                secret_env: secret.as_ref().and_then(|s| match s {
+                secret_env: ast::WebhookOption::secret(options).and_then(|s| match s {
                     ast::Expr::Call { args, .. } => args.first().and_then(|a| match &a.value {
                         ast::Expr::Str(s) => Some(s.value.clone()),
                         _ => None,
                     }),
                     _ => None,
                 }),
-                payload: payload.as_ref().map(|s| ty_ir(&type_of(&ast::TypeExpr::Record(s.clone())))),
+                payload: ast::WebhookOption::payload(options)
+                    .map(|s| ty_ir(&type_of(&ast::TypeExpr::Record(s.clone())))),
             },
             TriggerKind::Manual(_) => ir::TriggerKind::Manual,
             TriggerKind::Expr(e) => match e {

@@ -132,9 +132,39 @@ pub fn diagnostic(
     }
 }
 
+/// The smallest single replacement that turns `old` into `new` (common prefix and suffix kept,
+/// at character boundaries), or `None` when they are equal. One small edit keeps the editor's
+/// cursor and folds where the text did not change.
+pub fn minimal_edit(old: &str, new: &str) -> Option<(Span, String)> {
+    if old == new {
+        return None;
+    }
+    let mut prefix = old.bytes().zip(new.bytes()).take_while(|(a, b)| a == b).count();
+    while !old.is_char_boundary(prefix) || !new.is_char_boundary(prefix) {
+        prefix -= 1;
+    }
+    let max_suffix = old.len().min(new.len()) - prefix;
+    let mut suffix = old.bytes().rev().zip(new.bytes().rev()).take(max_suffix).take_while(|(a, b)| a == b).count();
+    while !old.is_char_boundary(old.len() - suffix) || !new.is_char_boundary(new.len() - suffix) {
+        suffix -= 1;
+    }
+    Some((Span::new(prefix, old.len() - suffix), new[prefix..new.len() - suffix].to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minimal_edits_keep_common_ends() {
+        assert_eq!(minimal_edit("abc", "abc"), None);
+        assert_eq!(minimal_edit("a  b", "a b"), Some((Span::new(2, 3), String::new())));
+        assert_eq!(minimal_edit("xé", "xè"), Some((Span::new(1, 3), "è".to_string())));
+        let (span, text) = minimal_edit("aaa", "aaaa").unwrap_or_default();
+        let mut s = "aaa".to_string();
+        s.replace_range(span.range(), &text);
+        assert_eq!(s, "aaaa");
+    }
 
     fn pos(line: u32, character: u32) -> Position {
         Position { line, character }

@@ -197,6 +197,7 @@ impl LanguageServer for Backend {
                 })),
                 document_symbol_provider: Some(OneOf::Left(true)),
                 document_highlight_provider: Some(OneOf::Left(true)),
+                document_formatting_provider: Some(OneOf::Left(true)),
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 workspace_symbol_provider: Some(OneOf::Left(true)),
                 code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
@@ -485,6 +486,21 @@ impl LanguageServer for Backend {
                 col = start.character;
             }
             Some(SemanticTokensResult::Tokens(SemanticTokens { result_id: None, data }))
+        })
+        .await
+    }
+
+    /// The whole document in the canonical layout (`strat fmt`), as one minimal edit. A file
+    /// with syntax errors is left alone: its diagnostics say why.
+    async fn formatting(&self, p: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
+        self.with(&p.text_document.uri, |a, id| {
+            let text = a.text(id);
+            let formatted = strat_lang::format::format(id, text).ok()?;
+            let edits = match convert::minimal_edit(text, &formatted) {
+                Some((span, new_text)) => vec![TextEdit { range: a.range(id, span), new_text }],
+                None => Vec::new(),
+            };
+            Some(edits)
         })
         .await
     }

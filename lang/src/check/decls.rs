@@ -377,11 +377,11 @@ impl Checker<'_> {
                     }
                 }
             }
-            TriggerKind::Webhook { secret, payload, .. } => {
-                if let Some(s) = secret {
+            TriggerKind::Webhook { options, .. } => {
+                if let Some(s) = ast::WebhookOption::secret(options) {
                     self.webhook_secret(s);
                 }
-                let ty = match payload {
+                let ty = match ast::WebhookOption::payload(options) {
                     Some(schema) => self.schema_ty(schema),
                     None => Ty::Text,
                 };

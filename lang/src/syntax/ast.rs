@@ -162,10 +162,23 @@ pub struct TriggerDecl {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TriggerSpec {
     pub kind: TriggerKind,
+    /// Every rate of every `throttle` clause.
     pub throttles: Vec<Throttle>,
     /// `during market_hours`.
     pub market_hours: Option<Span>,
+    /// The `throttle …` and `during market_hours` clauses as written, in order, so that tools
+    /// which reproduce the text (the formatter) keep a clause written twice.
+    pub clauses: Vec<TriggerClause>,
     pub span: Span,
+}
+
+/// One modifier clause of a trigger, from its keyword to its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerClause {
+    /// `throttle N per D, …`: its rates are the `throttles` inside this span.
+    Throttle(Span),
+    /// `during market_hours`.
+    During(Span),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,13 +191,37 @@ pub enum TriggerKind {
     /// `webhook "path" secret env("NAME") payload { ... }`.
     Webhook {
         path: Option<StrLit>,
-        secret: Option<Expr>,
-        payload: Option<Schema>,
+        /// `secret` and `payload` as written, in order; see [`WebhookOption::secret`].
+        options: Vec<WebhookOption>,
     },
     Manual(Span),
     /// Any expression: a boolean condition (price, volume, indicator), `news(...)`, `bar(...)`,
     /// or the name of a declared trigger.
     Expr(Expr),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookOption {
+    Secret(Expr),
+    Payload(Schema),
+}
+
+impl WebhookOption {
+    /// The secret in force: the last one written.
+    pub fn secret(options: &[WebhookOption]) -> Option<&Expr> {
+        options.iter().rev().find_map(|o| match o {
+            WebhookOption::Secret(e) => Some(e),
+            WebhookOption::Payload(_) => None,
+        })
+    }
+
+    /// The payload schema in force: the last one written.
+    pub fn payload(options: &[WebhookOption]) -> Option<&Schema> {
+        options.iter().rev().find_map(|o| match o {
+            WebhookOption::Payload(s) => Some(s),
+            WebhookOption::Secret(_) => None,
+        })
+    }
 }
 
 /// `N per DURATION`.

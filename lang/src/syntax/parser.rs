@@ -573,18 +573,17 @@ impl<'a> Parser<'a> {
             TriggerKind::Schedule { cron, tz }
         } else if self.eat_word("webhook").is_some() {
             let path = self.at(Kind::Str).then(|| self.string());
-            let mut secret = None;
-            let mut payload = None;
+            let mut options = Vec::new();
             loop {
                 if self.eat_word("secret").is_some() {
-                    secret = Some(self.expr());
+                    options.push(WebhookOption::Secret(self.expr()));
                 } else if self.eat_word("payload").is_some() {
-                    payload = Some(self.schema());
+                    options.push(WebhookOption::Payload(self.schema()));
                 } else {
                     break;
                 }
             }
-            TriggerKind::Webhook { path, secret, payload }
+            TriggerKind::Webhook { path, options }
         } else if let Some(t) = self.eat_word("manual") {
             TriggerKind::Manual(t.span)
         } else {
@@ -592,8 +591,9 @@ impl<'a> Parser<'a> {
         };
         let mut throttles = Vec::new();
         let mut market_hours = None;
+        let mut clauses = Vec::new();
         loop {
-            if self.eat_word("throttle").is_some() {
+            if let Some(kw) = self.eat_word("throttle") {
                 loop {
                     let count = self.expr();
                     if self.eat_word("per").is_none() {
@@ -608,17 +608,20 @@ impl<'a> Parser<'a> {
                         break;
                     }
                 }
+                clauses.push(TriggerClause::Throttle(kw.span.to(self.prev_end())));
             } else if let Some(t) = self.eat_word("during") {
                 if self.eat_word("market_hours").is_none() {
                     self.error_expected("`market_hours` after `during`");
                     self.recover_line();
                 }
-                market_hours = Some(t.span.to(self.prev_end()));
+                let span = t.span.to(self.prev_end());
+                market_hours = Some(span);
+                clauses.push(TriggerClause::During(span));
             } else {
                 break;
             }
         }
-        TriggerSpec { kind, throttles, market_hours, span: start.to(self.prev_end()) }
+        TriggerSpec { kind, throttles, market_hours, clauses, span: start.to(self.prev_end()) }
     }
 
     fn workflow(&mut self, kw: Token) -> Item {
