@@ -5,7 +5,8 @@
 //! - edit → diagnostics: a change that makes or fixes a name error, until the diagnostics of
 //!   that version arrive;
 //! - edit → first diagnostics on a syntax error (the syntax pass is published first);
-//! - completion: request to response, in expressions and after `.`.
+//! - completion: request to response, in expressions and after `.`;
+//! - hover and formatting of the whole file, request to response.
 #![allow(clippy::disallowed_methods)] // a benchmark reads the clock and writes a file
 
 #[path = "../tests/lsp_client/mod.rs"]
@@ -151,6 +152,17 @@ fn main() {
         hover.push(t.elapsed());
     }
     report("hover", &mut hover);
+    let mut formatting = Vec::new();
+    for _ in 0..50 {
+        let t = Instant::now();
+        let r = c.request(
+            "textDocument/formatting",
+            json!({"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": true}}),
+        );
+        formatting.push(t.elapsed());
+        assert!(r.is_array(), "formatting answered {r}");
+    }
+    report("formatting (whole file)", &mut formatting);
     let _ = c.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 }
