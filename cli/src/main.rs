@@ -35,7 +35,7 @@ pub mod exit {
     about = "A checked strategy language for LLM-powered trading agents",
     long_about = "strat checks .strat files that declare agents, triggers, workflows and teams, \
                   and compiles them to one checked DAG IR.",
-    after_help = "Examples:\n  strat check examples/\n  strat check --format json strategy.strat\n  strat fmt --check .\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv\n  strat doc rsi\n\nExit codes: 0 clean, 1 problems found, 2 usage or I/O error."
+    after_help = "Examples:\n  strat check examples/\n  strat check --format json strategy.strat\n  strat fmt --check .\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv\n  strat doc rsi\n  strat lsp\n\nExit codes: 0 clean, 1 problems found, 2 usage or I/O error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -77,6 +77,11 @@ enum Command {
         /// A function, record, limit or provider name
         name: Option<String>,
     },
+    /// Start the language server on standard input and output (for editors)
+    #[command(
+        after_help = "Examples:\n  strat lsp                      # an editor starts this and speaks LSP on stdin/stdout\n  code --install-extension strat-0.1.0.vsix   # the VS Code extension runs `strat lsp`\n\nThe server checks open documents as you type, together with the .strat files of the workspace folders and the files they import (read from disk unless open in the editor). It answers hover, completion, signature help, definition, references, rename, symbols, folding, semantic tokens, formatting (as strat fmt), code actions and inlay hints. Positions are UTF-16 unless the client offers UTF-8.\nExit codes: 0 after the client's shutdown and exit, 2 when standard input or output cannot be used."
+    )]
+    Lsp,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -120,6 +125,13 @@ fn main() -> ExitCode {
         Command::Backtest(args) => backtest::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Doc { name } => doc(name.as_deref()),
+        Command::Lsp => match strat_lsp::run_stdio() {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("error: cannot start the language server: {e}");
+                exit::USAGE
+            }
+        },
     };
     ExitCode::from(code)
 }

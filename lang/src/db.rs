@@ -4,7 +4,7 @@
 //! a loader they provide (the front end does no I/O itself), and ask for the checked project.
 //! Parsing is memoised per file, so editing one file re-parses only that file.
 
-use crate::check::{self, Unit};
+use crate::check::{self, Facts, Scope, Unit};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir;
 use crate::span::FileId;
@@ -52,6 +52,10 @@ pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
     /// The lowered program, from [`Workspace::compile`] when there are no errors.
     pub program: Option<ir::Program>,
+    /// The declarations each file sees.
+    pub scopes: BTreeMap<FileId, Scope>,
+    /// Types and references by position; filled only by [`Workspace::analyze`].
+    pub facts: Facts,
 }
 
 impl Checked {
@@ -179,15 +183,42 @@ impl Workspace {
     /// Checks `roots` and everything they import, as one project. `program` is `None`; use
     /// [`Workspace::compile`] for the IR.
     pub fn check(&self, roots: &[FileId]) -> Checked {
-        self.run(roots, false)
+        self.run(roots, false, false)
+    }
+
+    /// Checks like [`Workspace::check`] and records the types of expressions and what each
+    /// name refers to ([`Checked::facts`]), for editors.
+    pub fn analyze(&self, roots: &[FileId]) -> Checked {
+        self.run(roots, false, true)
+    }
+
+    /// A self-contained copy of what editors ask about: the files of the project of `roots`
+    /// (text, tree, path) and the recording check. It holds no handle on the database, so it
+    /// can be read on any thread while the workspace takes further edits.
+    pub fn snapshot(&self, roots: &[FileId]) -> crate::ide::Snapshot {
+        let checked = self.analyze(roots);
+        let files = self
+            .closure(roots)
+            .into_iter()
+            .map(|f| {
+                let p = self.parsed(f);
+                let file = crate::ide::SnapshotFile {
+                    path: self.path(f).to_string(),
+                    text: Arc::from(p.text.as_str()),
+                    ast: p.ast.clone(),
+                };
+                (f, file)
+            })
+            .collect();
+        crate::ide::Snapshot::new(files, checked)
     }
 
     /// Checks like [`Workspace::check`] and, when there are no errors, lowers to the DAG IR.
     pub fn compile(&self, roots: &[FileId]) -> Checked {
-        self.run(roots, true)
+        self.run(roots, true, false)
     }
 
-    fn run(&self, roots: &[FileId], lower: bool) -> Checked {
+    fn run(&self, roots: &[FileId], lower: bool, record: bool) -> Checked {
         let files = self.closure(roots);
         let units: Vec<Unit> = files
             .iter()
@@ -205,7 +236,7 @@ impl Workspace {
             diagnostics.extend(self.load_errors.get(&f).into_iter().flatten().cloned());
         }
         let syntax_ok = !diagnostics.iter().any(Diagnostic::is_error);
-        let result = check::check(&units);
+        let result = if record { check::check_recording(&units) } else { check::check(&units) };
         diagnostics.extend(result.diagnostics);
         diagnostics.sort_by(|a, b| {
             (a.file, a.span.start, a.span.end, a.code).cmp(&(b.file, b.span.start, b.span.end, b.code))
@@ -230,7 +261,7 @@ impl Workspace {
             }
         }
         let program = program.filter(|_| !diagnostics.iter().any(Diagnostic::is_error));
-        Checked { diagnostics, program }
+        Checked { diagnostics, program, scopes: result.scopes, facts: result.facts }
     }
 }
 

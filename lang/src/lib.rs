@@ -7,6 +7,7 @@ pub mod check;
 pub mod db;
 pub mod diagnostic;
 pub mod format;
+pub mod ide;
 pub mod ir;
 pub mod lower;
 pub mod source;

@@ -156,3 +156,54 @@ proptest! {
         }
     }
 }
+
+/// Every editor query at every offset of `text` answers without panicking.
+fn ide_everywhere(text: &str) {
+    use strat_lang::ide;
+    let mut ws = Workspace::new();
+    let id = ws.set_file("input.strat", text.as_bytes().to_vec());
+    ws.load_imports(&[id], &mut |_| Err("imports are not available here".into()));
+    let s = ws.snapshot(&[id]);
+    let len = s.text(id).len();
+    for offset in 0..=len + 1 {
+        let _ = ide::hover(&s, id, offset);
+        let _ = ide::complete(&s, id, offset);
+        let _ = ide::signature_help(&s, id, offset);
+        let _ = ide::definition(&s, id, offset);
+        let _ = ide::references(&s, id, offset, true);
+        let _ = ide::rename(&s, id, offset, "renamed");
+        let _ = ide::code_actions(&s, id, strat_lang::Span::new(offset, offset + 3));
+    }
+    let _ = ide::semantic_tokens(&s, id);
+    let _ = ide::inlay_hints(&s, id, 0, len);
+    let _ = ide::document_symbols(&s, id);
+    let _ = ide::folding_ranges(&s, id);
+    let _ = ide::workspace_symbols(&s, "a", 100);
+}
+
+#[test]
+fn editor_queries_answer_at_every_offset_of_every_example() {
+    for (_, bytes) in examples() {
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        ide_everywhere(&text);
+        // And on every prefix cut at a line end: the file as it is being typed.
+        for (i, _) in text.match_indices('\n').step_by(3) {
+            ide_everywhere(&text[..i]);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn editor_queries_never_panic_on_fragments(
+        parts in proptest::collection::vec(prop_oneof![
+            Just("agent A {"), Just("workflow W {"), Just("}"), Just("{{"), Just("}}"), Just("\""), Just("\"\"\""),
+            Just("portfolio."), Just("rsi("), Just(","), Just(")"), Just("é𝄞"), Just("\n"), Just("let x = "),
+            Just("/*"), Just("*/"), Just("AAPL"), Just("universe u = [AAPL]"), Just("trigger."), Just("import \"x\""),
+        ], 0..24)
+    ) {
+        ide_everywhere(&parts.concat());
+    }
+}

@@ -155,6 +155,10 @@ impl Checker<'_> {
     }
 
     pub(super) fn bind(&mut self, name: &str, ty: Ty, span: Span, warn_unused: bool) {
+        let file = self.file;
+        if let Some(f) = &mut self.facts {
+            f.locals.push(super::LocalFact { file, span, name: name.to_string(), ty: ty.clone() });
+        }
         self.locals.push(Local { name: name.to_string(), ty, span, used: false, warn_unused });
     }
 
@@ -192,6 +196,12 @@ impl Checker<'_> {
 
     /// Types an expression; a bare unknown name comes back as `Ty::Variant`.
     pub(super) fn expr(&mut self, e: &Expr) -> Typed {
+        let t = self.expr_kind(e);
+        self.record_type(e.span(), &t.ty);
+        t
+    }
+
+    fn expr_kind(&mut self, e: &Expr) -> Typed {
         match e {
             Expr::Number { unit, .. } => Typed::constant(match unit {
                 LitUnit::None => Ty::Number,
@@ -281,7 +291,10 @@ impl Checker<'_> {
     fn name_expr(&mut self, name: &str, span: Span) -> Typed {
         if let Some(l) = self.locals.iter_mut().rev().find(|l| l.name == name) {
             l.used = true;
-            return Typed { ty: l.ty.clone(), varies: true, over: None };
+            let typed = Typed { ty: l.ty.clone(), varies: true, over: None };
+            let target = super::Target::Local { file: self.file, span: l.span };
+            self.record_ref(span, target);
+            return typed;
         }
         if let Some(g) = strat_stdlib::global(name) {
             if let Some(src) = needed_source(None, Some(name)) {
@@ -294,7 +307,7 @@ impl Checker<'_> {
             };
             return Typed { ty, varies: true, over: None };
         }
-        if let Some(r) = self.lookup(name) {
+        if let Some(r) = self.lookup(name, span) {
             if r.kind == DeclKind::Universe {
                 return Typed { ty: Ty::SymbolSet, varies: false, over: Some((name.to_string(), span)) };
             }

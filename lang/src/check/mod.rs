@@ -94,8 +94,55 @@ pub struct Scope {
     pub global_limits: Option<DeclRef>,
 }
 
+/// What a recording check learned about positions, for editors (hover, navigation, hints).
+/// Only [`check_recording`] fills it; [`check`] leaves it empty.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// The type of each expression the checker typed, in the order it typed them.
+    pub types: Vec<TypeFact>,
+    /// Every name the checker resolved, with what it refers to.
+    pub refs: Vec<RefFact>,
+    /// Local bindings: `let`, `ask` and an agent's inputs.
+    pub locals: Vec<LocalFact>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TypeFact {
+    pub file: FileId,
+    pub span: Span,
+    pub ty: Ty,
+}
+
+/// What a name refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Target {
+    Decl(DeclRef),
+    /// A local binding, identified by the span of its name where it is bound.
+    Local {
+        file: FileId,
+        span: Span,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefFact {
+    pub file: FileId,
+    pub span: Span,
+    pub target: Target,
+}
+
+#[derive(Debug, Clone)]
+pub struct LocalFact {
+    pub file: FileId,
+    pub span: Span,
+    pub name: String,
+    pub ty: Ty,
+}
+
 pub struct CheckResult {
     pub diagnostics: Vec<Diagnostic>,
+    /// Filled only by [`check_recording`].
+    pub facts: Facts,
     pub scopes: BTreeMap<FileId, Scope>,
     /// Order sizes whose type is money (the rest are shares), by file and span: lowering
     /// needs the checker's answer, not a guess from the syntax.
@@ -114,6 +161,16 @@ pub fn check_expr(file: FileId, e: &ast::Expr) -> (Ty, Vec<Diagnostic>) {
 
 /// Checks every file of the project.
 pub fn check(units: &[Unit]) -> CheckResult {
+    check_with(units, false)
+}
+
+/// Checks like [`check`] and also records [`Facts`]: the types of expressions and what each
+/// name refers to.
+pub fn check_recording(units: &[Unit]) -> CheckResult {
+    check_with(units, true)
+}
+
+fn check_with(units: &[Unit], record: bool) -> CheckResult {
     let by_id: BTreeMap<FileId, &Unit> = units.iter().map(|u| (u.id, u)).collect();
     let mut diags = Vec::new();
     import_cycles(units, &by_id, &mut diags);
@@ -124,6 +181,7 @@ pub fn check(units: &[Unit]) -> CheckResult {
     }
     let broken = units.iter().map(|u| (u.id, u.syntax_errors.clone())).collect();
     let mut cx = Checker::new(&by_id, &scopes, FileId(0), diags, broken);
+    cx.facts = record.then(Facts::default);
     cx.collect_team_members();
     for u in units {
         cx.file = u.id;
@@ -135,10 +193,11 @@ pub fn check(units: &[Unit]) -> CheckResult {
     }
     cx.unused(units);
     let money_sizes = std::mem::take(&mut cx.money_sizes);
+    let facts = cx.facts.take().unwrap_or_default();
     let mut diagnostics = cx.diags;
     diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code));
     diagnostics.dedup();
-    CheckResult { diagnostics, scopes, money_sizes }
+    CheckResult { diagnostics, facts, scopes, money_sizes }
 }
 
 fn own_scope(u: &Unit, diags: &mut Vec<Diagnostic>) -> Scope {
@@ -371,6 +430,8 @@ struct Checker<'a> {
     universe_cache: BTreeMap<DeclRef, Option<BTreeSet<String>>>,
     /// Spans of syntax errors per file: items holding one skip completeness checks.
     broken: BTreeMap<FileId, Vec<Span>>,
+    /// Recorded positions, when asked for.
+    facts: Option<Facts>,
 }
 
 impl<'a> Checker<'a> {
@@ -395,6 +456,21 @@ impl<'a> Checker<'a> {
             limits_cache: BTreeMap::new(),
             universe_cache: BTreeMap::new(),
             broken,
+            facts: None,
+        }
+    }
+
+    fn record_ref(&mut self, span: Span, target: Target) {
+        let file = self.file;
+        if let Some(f) = &mut self.facts {
+            f.refs.push(RefFact { file, span, target });
+        }
+    }
+
+    fn record_type(&mut self, span: Span, ty: &Ty) {
+        let file = self.file;
+        if let Some(f) = &mut self.facts {
+            f.types.push(TypeFact { file, span, ty: ty.clone() });
         }
     }
 
@@ -416,10 +492,11 @@ impl<'a> Checker<'a> {
         self.units.get(&r.file).and_then(|u| u.ast.items.get(r.item))
     }
 
-    /// Looks up a declaration by name, marking it used.
-    fn lookup(&mut self, name: &str) -> Option<DeclRef> {
+    /// Looks up a declaration by name, marking it used (and recording the use at `span`).
+    fn lookup(&mut self, name: &str, span: Span) -> Option<DeclRef> {
         let r = self.scope().names.get(name).copied()?;
         self.used.insert(r);
+        self.record_ref(span, Target::Decl(r));
         Some(r)
     }
 
@@ -428,7 +505,7 @@ impl<'a> Checker<'a> {
         if name.text.is_empty() {
             return None;
         }
-        match self.lookup(&name.text) {
+        match self.lookup(&name.text, name.span) {
             Some(r) if r.kind == kind => Some(r),
             Some(r) => {
                 let d = Diagnostic::new(

@@ -248,7 +248,7 @@ impl Checker<'_> {
     }
 
     fn member(&mut self, n: &ast::Name) -> Option<Member> {
-        let r = match self.lookup(&n.text) {
+        let r = match self.lookup(&n.text, n.span) {
             Some(r) if r.kind == DeclKind::Agent => r,
             Some(r) => {
                 let d = Diagnostic::new(

@@ -2,9 +2,11 @@
 
 pub mod ast;
 pub mod lexer;
-pub(crate) mod literal;
+pub mod literal;
 mod parser;
 pub mod token;
 
 pub use literal::{number_unit, split_number};
-pub use parser::{MAX_DEPTH, parse, parse_expr};
+pub use parser::{
+    AGENT_SETTINGS, ITEM_WORDS, MAX_DEPTH, STATEMENTS, TEAM_SETTINGS, WORKFLOW_SETTINGS, parse, parse_expr,
+};

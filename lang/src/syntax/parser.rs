@@ -15,8 +15,8 @@ use crate::span::{FileId, Span};
 /// Deepest nesting of expressions, blocks and types the parser accepts.
 pub const MAX_DEPTH: u32 = 128;
 
-const ITEM_WORDS: &[&str] = &["import", "universe", "limits", "model", "agent", "trigger", "workflow", "team"];
-const AGENT_SETTINGS: &[&str] = &[
+pub const ITEM_WORDS: &[&str] = &["import", "universe", "limits", "model", "agent", "trigger", "workflow", "team"];
+pub const AGENT_SETTINGS: &[&str] = &[
     "model",
     "limits",
     "context",
@@ -30,8 +30,8 @@ const AGENT_SETTINGS: &[&str] = &[
     "on",
     "overlap",
 ];
-const WORKFLOW_SETTINGS: &[&str] = &["model", "limits", "context", "description", "on", "overlap", "actions"];
-const TEAM_SETTINGS: &[&str] = &[
+pub const WORKFLOW_SETTINGS: &[&str] = &["model", "limits", "context", "description", "on", "overlap", "actions"];
+pub const TEAM_SETTINGS: &[&str] = &[
     "members",
     "coordination",
     "supervisor",
@@ -44,7 +44,7 @@ const TEAM_SETTINGS: &[&str] = &[
     "overlap",
     "description",
 ];
-const STATEMENTS: &[&str] = &["let", "if", "match", "ask", "buy", "sell", "cancel", "notify", "log", "end"];
+pub const STATEMENTS: &[&str] = &["let", "if", "match", "ask", "buy", "sell", "cancel", "notify", "log", "end"];
 
 /// Parses a whole file. `text` must be the decoded file text.
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
