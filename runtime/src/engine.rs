@@ -339,5 +339,16 @@ pub fn backtest_with(
     let mut clock = SimClock::default();
     let news = SimNews::new(config.news.clone());
     let host = Host { clock: &mut clock, market: &mut replay, news: &news, llm, broker: &mut broker, store: None };
-    run(program, host, &config.sandbox, observer)
+    let mut report = run(program, host, &config.sandbox, observer)?;
+    if config.news.is_empty() {
+        for g in &program.graphs {
+            if g.triggers.iter().any(|t| matches!(t.kind, strat_lang::ir::TriggerKind::News { .. })) {
+                report.warnings.push(format!(
+                    "the news triggers of `{}` cannot fire: this run has no news (`strat run` replays the simulated market's)",
+                    g.name
+                ));
+            }
+        }
+    }
+    Ok(report)
 }
