@@ -61,7 +61,7 @@ enum Command {
     Run(run::Args),
     /// Run a strategy's workflows over historical data with the paper broker
     #[command(
-        after_help = "Examples:\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv --cash 100000\n  strat backtest strategy.strat --data AAPL=aapl.csv --from 2015-01-01 --to 2019-12-31 --format json\n\nOrders decided at a bar's close fill at the next bar's open; a buy that costs more than the cash at the fill is rejected. Every order passes the risk gate of the limits in force. Models are answered by the offline stand-in (rule-based, not a model, labelled in the output). News and webhook triggers do not fire in backtests (with a warning).\nExit codes: 0 success, 1 the file has errors, 2 usage or data error."
+        after_help = "Examples:\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv --cash 100000\n  strat backtest strategy.strat --data AAPL=aapl.csv --from 2015-01-01 --to 2019-12-31 --format json\n  strat backtest strategy.strat --data SPY=spy.csv --commission 0.005/share --slippage 5bps --fill next-close\n\nOrders decided at a bar's close fill at the next bar's open (--fill next-close or same-close to change it); a buy that costs more than the cash at the fill is rejected. Every order passes the risk gate of the limits in force, and each execution records its checks. Models are answered by the offline stand-in (rule-based, not a model, labelled in the output). CSV data carries no news, so news and webhook triggers do not fire in backtests (with a warning).\nExit codes: 0 success, 1 the file has errors, 2 usage or data error."
     )]
     Backtest(backtest::Args),
     /// Evaluate an expression at every bar of historical data
