@@ -7,6 +7,7 @@ mod data;
 mod eval;
 mod files;
 mod fmt;
+mod manual;
 mod render;
 mod run;
 
@@ -64,6 +65,16 @@ enum Command {
         after_help = "Examples:\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv --cash 100000\n  strat backtest strategy.strat --data AAPL=aapl.csv --from 2015-01-01 --to 2019-12-31 --format json\n  strat backtest strategy.strat --data SPY=spy.csv --commission 0.005/share --slippage 5bps --fill next-close\n\nOrders decided at a bar's close fill at the next bar's open (--fill next-close or same-close to change it); a buy that costs more than the cash at the fill is rejected. Every order passes the risk gate of the limits in force, and each execution records its checks. Models are answered by the offline stand-in (rule-based, not a model, labelled in the output). CSV data carries no news, so news and webhook triggers do not fire in backtests (with a warning).\nExit codes: 0 success, 1 the file has errors, 2 usage or data error."
     )]
     Backtest(backtest::Args),
+    /// Run one agent or team once, by hand, and show its whole execution record
+    #[command(
+        after_help = "Examples:\n  strat test examples/dip_buyer.strat --data AAPL=aapl.csv --data MSFT=msft.csv\n  strat test examples/dip_buyer.strat --agent DipBuyer --symbol AAPL --at 2014-06-02 --data AAPL=aapl.csv\n  strat test strategy.strat --data SPY=spy.csv --format json | jq '.[0].status'\n\nThe data replays up to --at (default: its last bar) with nothing firing; then the agent or team (every one of the file without --agent) runs once as if started by hand. The record shows the prompt as sent, the raw reply, the decoded decision, each check of the risk gate, the order if any, tokens, cost, duration and status. Models are answered by the offline stand-in (rule-based, not a model). Symbols without data are reported and left out.\nExit codes: 0 ran (whatever the outcome), 1 the file has errors, 2 usage or data error."
+    )]
+    Test(manual::Args),
+    /// Print exactly what an agent's model would be sent at a given time
+    #[command(
+        after_help = "Examples:\n  strat prompt examples/dip_buyer.strat --agent DipBuyer --symbol AAPL --at 2014-06-02 --data AAPL=aapl.csv\n  strat prompt examples/vote_team.strat --agent AnalystVote --data AAPL=aapl.csv --format json\n\nThe system prompt and the final prompt (the strategy, the context the agent declared as of that time, the answer's schema), for each model call of the run: a team shows each member's. Nothing is sent anywhere.\nExit codes: 0 printed, 1 the file has errors, 2 usage or data error."
+    )]
+    Prompt(manual::Args),
     /// Evaluate an expression at every bar of historical data
     #[command(
         after_help = "Examples:\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat eval 'sma(SPY, 10) crosses above sma(SPY, 30)' --data SPY=spy.csv\n  strat eval 'close(AAPL) / close(MSFT)' --data AAPL=aapl.csv --data MSFT=msft.csv --format json\n\nCSV files may use the Yahoo layout (Date,Open,High,Low,Close,Adj Close,Volume), date,open,high,low,close,volume, an extra time column, or a leading index column. Rows that fail validation are skipped with a warning naming file and line. Values are empty during an indicator's warm-up.\nExit codes: 0 success, 1 the expression has errors or cannot be evaluated on price history, 2 usage or data error."
@@ -124,6 +135,8 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval::run(&args),
         Command::Backtest(args) => backtest::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Test(args) => manual::test(&args),
+        Command::Prompt(args) => manual::prompt(&args),
         Command::Doc { name } => doc(name.as_deref()),
         Command::Lsp => match strat_lsp::run_stdio() {
             Ok(()) => exit::OK,

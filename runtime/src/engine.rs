@@ -67,12 +67,28 @@ impl Observer for Quiet {
     }
 }
 
+/// What a run does with the program's triggers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode<'a> {
+    /// Everything fires as the file says.
+    Triggers,
+    /// Nothing fires while the data replays; at its last step, one agent, workflow or team runs
+    /// once, as started by hand (the seed's "test agent"; `strat test`, `strat prompt`).
+    Once { graph: &'a str, symbol: Option<&'a str> },
+}
+
 /// Runs `program` on `host` until the market data ends or the observer stops it.
-pub fn run(
+pub fn run(program: &Program, host: Host<'_>, limits: &Limits, observer: &mut dyn Observer) -> Result<Report, String> {
+    run_in(program, host, limits, observer, Mode::Triggers)
+}
+
+/// [`run`], with the triggers as `mode` says.
+pub fn run_in(
     program: &Program,
     mut host: Host<'_>,
     limits: &Limits,
     observer: &mut dyn Observer,
+    mode: Mode<'_>,
 ) -> Result<Report, String> {
     let symbols = host.market.symbols().to_vec();
     let intervals = host.market.intervals().to_vec();
@@ -131,6 +147,21 @@ pub fn run(
     let no_locals = BTreeMap::new();
     let daily = market.daily;
     let news_triggers = plan.triggers.has_news();
+    let once = match mode {
+        Mode::Triggers => None,
+        Mode::Once { graph, symbol } => {
+            let g = plan.graphs.iter().position(|g| g.name == graph).ok_or_else(|| {
+                let names: Vec<&str> = plan.graphs.iter().map(|g| g.name.as_str()).collect();
+                format!("no agent, workflow or team named `{graph}` (the file declares {})", names.join(", "))
+            })?;
+            let s = match symbol {
+                Some(s) => Some(market.symbol(s).ok_or_else(|| format!("no data for `{s}`: add `--data {s}=PATH`"))?),
+                None => None,
+            };
+            Some((g, s))
+        }
+    };
+    let fires = once.is_none();
     loop {
         if observer.stop() {
             if let Some(t) = prev {
@@ -179,7 +210,7 @@ pub fn run(
             news_seen = Some(news_until);
         }
         fired.clear();
-        {
+        if fires {
             let world = ExecWorld {
                 account: host.broker.account(),
                 market: &market,
@@ -294,6 +325,34 @@ pub fn run(
             observer.step(&view);
         }
     }
+    if let Some((graph, symbol)) = once {
+        let t = prev.unwrap_or_default();
+        let name = symbols.get(symbol.unwrap_or(usize::MAX)).cloned();
+        let reason = match &name {
+            Some(s) => format!("started by hand for {s} at {t}"),
+            None => format!("started by hand at {t}"),
+        };
+        let job = Job {
+            graph,
+            symbol,
+            trigger: TriggerRecord { kind: "manual".to_string(), text: "manual".to_string(), symbol: name, reason },
+            article: None,
+        };
+        let mut ctx = Ctx {
+            graphs: &plan.graphs,
+            market: &market,
+            host: &mut host,
+            book: &mut book,
+            sandbox: limits,
+            usage: &mut usage,
+            gate: &gate,
+            log: &mut report.log,
+            stats: &mut report.stats,
+            next_id: &mut next_id,
+        };
+        let ex = ctx.execute(&job);
+        report.executions.push(ex);
+    }
     let account = host.broker.account();
     let final_equity = to_f64(account.equity(|s| close(&market, s)).round_dp(2));
     let interval = intervals.iter().copied().min().unwrap_or(86_400);
@@ -334,13 +393,25 @@ pub fn backtest_with(
     llm: &mut dyn crate::llm::Llm,
     observer: &mut dyn Observer,
 ) -> Result<Report, String> {
+    backtest_in(program, data, config, llm, observer, Mode::Triggers)
+}
+
+/// [`backtest_with`], with the triggers as `mode` says.
+pub fn backtest_in(
+    program: &Program,
+    data: &BTreeMap<String, Vec<Bar>>,
+    config: &Config,
+    llm: &mut dyn crate::llm::Llm,
+    observer: &mut dyn Observer,
+    mode: Mode<'_>,
+) -> Result<Report, String> {
     let mut replay = Replay::new(data, "historical bars");
     let mut broker = PaperBroker::new(config.cash, replay.symbols().len(), config.costs);
     let mut clock = SimClock::default();
     let news = SimNews::new(config.news.clone());
     let host = Host { clock: &mut clock, market: &mut replay, news: &news, llm, broker: &mut broker, store: None };
-    let mut report = run(program, host, &config.sandbox, observer)?;
-    if config.news.is_empty() {
+    let mut report = run_in(program, host, &config.sandbox, observer, mode)?;
+    if config.news.is_empty() && mode == Mode::Triggers {
         for g in &program.graphs {
             if g.triggers.iter().any(|t| matches!(t.kind, strat_lang::ir::TriggerKind::News { .. })) {
                 report.warnings.push(format!(

@@ -100,9 +100,11 @@ pub struct Plan {
 
 fn ir_number(v: &ir::Value) -> serde_json::Value {
     match v {
-        ir::Value::Number { value, .. } => {
-            value.parse::<f64>().map_or(serde_json::Value::Null, serde_json::Value::from)
-        }
+        ir::Value::Number { value, .. } => match value.parse::<f64>() {
+            Ok(v) if v.fract() == 0.0 && v.abs() < 1e15 => serde_json::Value::from(v as i64),
+            Ok(v) => serde_json::Value::from(v),
+            Err(_) => serde_json::Value::Null,
+        },
         ir::Value::Bool { value } => serde_json::Value::Bool(*value),
         ir::Value::Text { value } => serde_json::Value::String(value.clone()),
         ir::Value::Symbols { value } => serde_json::Value::from(value.clone()),
@@ -430,4 +432,31 @@ fn add_triggers(
         }
     }
     Ok(())
+}
+
+/// The symbols a graph's triggers are about (tickers and universe members, in order), for
+/// starting it by hand without naming one.
+pub fn trigger_symbols(program: &Program, graph: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |s: &str| {
+        if !out.iter().any(|x| x == s) {
+            out.push(s.to_string());
+        }
+    };
+    for g in program.graphs.iter().filter(|g| g.name == graph) {
+        for t in &g.triggers {
+            match &t.kind {
+                TriggerKind::Condition { expr } => visit(expr, &mut |e| match e {
+                    Expr::Symbol { value } => add(value),
+                    Expr::Universe { name } => program.universes.get(name).into_iter().flatten().for_each(|s| add(s)),
+                    _ => {}
+                }),
+                TriggerKind::Bar { symbols, .. } | TriggerKind::News { symbols, .. } => {
+                    symbols.iter().for_each(|s| add(s))
+                }
+                _ => {}
+            }
+        }
+    }
+    out
 }

@@ -64,6 +64,21 @@ impl Value {
     }
 }
 
+/// An amount of money with thousands separated and two decimals: `-1,234.50`.
+pub fn money(x: f64) -> String {
+    let cents = (x * 100.0).round() as i64;
+    let (sign, cents) = if cents < 0 { ("-", -cents) } else { ("", cents) };
+    let whole = (cents / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}{grouped}.{:02}", cents % 100)
+}
+
 impl std::fmt::Display for Value {
     /// Numbers and text as they are; records and lists as JSON (how templates render them).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -87,5 +102,9 @@ mod tests {
         assert_eq!(Value::Num(f64::NAN).to_json(), serde_json::Value::Null);
         assert_eq!(Value::Text("x".into()).to_string(), "x");
         assert_eq!(v.field("s").and_then(Value::text), Some("SPY"));
+        assert_eq!(
+            (money(1_234_567.891), money(-0.5), money(0.0)),
+            ("1,234,567.89".into(), "-0.50".into(), "0.00".into())
+        );
     }
 }

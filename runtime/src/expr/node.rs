@@ -159,7 +159,28 @@ pub enum Node {
 #[derive(Debug, Clone)]
 pub enum Part {
     Text(String),
-    Expr(Node),
+    /// A placeholder, with the type its value is shown as (`-3.25%`, `$1,250.00`).
+    Expr(Node, Option<strat_stdlib::Ty>),
+}
+
+/// A value as a template shows it: with its unit and a readable precision.
+pub fn render(v: &Value, ty: Option<strat_stdlib::Ty>) -> String {
+    use strat_stdlib::Ty;
+    let Value::Num(x) = v else { return v.to_string() };
+    let x = *x;
+    let trimmed = |decimals: usize| {
+        let s = format!("{x:.decimals$}");
+        if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+    };
+    match ty {
+        Some(Ty::Percent) => format!("{x:.2}%"),
+        Some(Ty::Money) => format!("${}", crate::value::money(x)).replacen("$-", "-$", 1),
+        Some(Ty::Price) if x.abs() < 1.0 => format!("{x:.4}"),
+        Some(Ty::Price) => format!("{x:.2}"),
+        Some(Ty::Quantity) if x.fract() == 0.0 => format!("{x:.0}"),
+        _ if x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.0}"),
+        _ => trimmed(2),
+    }
 }
 
 impl Node {
@@ -178,7 +199,7 @@ impl Node {
                 each.iter().for_each(|n| n.visit(f));
             }
             Node::Template(parts) => parts.iter().for_each(|p| {
-                if let Part::Expr(n) = p {
+                if let Part::Expr(n, _) = p {
                     n.visit(f);
                 }
             }),
@@ -379,8 +400,8 @@ pub fn value(n: &Node, env: &Env<'_>, w: &dyn World) -> Option<Value> {
             for p in parts {
                 match p {
                     Part::Text(t) => out.push_str(t),
-                    Part::Expr(e) => match value(e, env, w) {
-                        Some(v) => out.push_str(&v.to_string()),
+                    Part::Expr(e, ty) => match value(e, env, w) {
+                        Some(v) => out.push_str(&render(&v, *ty)),
                         None => out.push_str("n/a"),
                     },
                 }
