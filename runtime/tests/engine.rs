@@ -184,3 +184,26 @@ fn an_execution_records_its_path_and_the_gate_verdicts() {
     assert!(second.orders.is_empty() && second.validation.is_empty());
     assert_eq!(r.log[0].message, "held");
 }
+
+#[test]
+fn a_team_members_own_orders_stay_within_its_allocation() {
+    // A falling market: RSI(14) stays under 30, so A asks to buy 5% of the portfolio each day.
+    let closes: Vec<(f64, f64)> = (0..40).map(|i| (200.0 - 2.0 * f64::from(i), 1_000.0)).collect();
+    let data = bars(&closes);
+    let src = r#"limits { max_position $1_000_000 }
+        model m = offline("rules")
+        agent A { model m  context indicators(SPY)  prompt "a"  on rsi(SPY, 14) < 30 }
+        agent B { model m  context indicators(SPY)  prompt "b" }
+        team T { members A, B  coordination parallel  allocate A 12%, B 88% }"#;
+    let r = run(src, &data, &Config::default());
+    let mine: Vec<_> = r.orders.iter().filter(|o| o.by == "A").collect();
+    let filled = mine.iter().filter(|o| o.status == strat_runtime::broker::Status::Filled).count();
+    let refused: Vec<&str> = mine
+        .iter()
+        .filter(|o| o.status == strat_runtime::broker::Status::Rejected)
+        .filter_map(|o| o.reason.as_deref())
+        .collect();
+    // Two buys of about 5% fit in 12%; the third does not.
+    assert_eq!(filled, 2, "{mine:?}");
+    assert!(!refused.is_empty() && refused.iter().all(|r| r.contains("over its 12% allocation")), "{refused:?}");
+}
