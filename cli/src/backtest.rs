@@ -219,8 +219,8 @@ pub(crate) fn json(r: &Report) -> serde_json::Value {
         .collect();
     let curve: Vec<serde_json::Value> = r
         .equity_curve
-        .iter()
-        .map(|(t, e)| serde_json::json!({ "time": t.to_string(), "equity": round2(*e) }))
+        .points()
+        .map(|(t, e)| serde_json::json!({ "time": t.to_string(), "equity": round2(e) }))
         .collect();
     serde_json::json!({
         "initial_cash": r.initial_cash,

@@ -111,7 +111,7 @@ pub fn run_in(
         sharpe: None,
         win_rate: None,
         orders: Vec::new(),
-        equity_curve: Vec::with_capacity(total.unwrap_or(0)),
+        equity_curve: crate::report::EquityCurve::with_capacity(total.unwrap_or(0)),
         log: Vec::new(),
         executions: Vec::new(),
         stats: plan.graphs.iter().map(|g| (g.name.clone(), Stats::default())).collect(),
@@ -278,7 +278,7 @@ pub fn run_in(
         }
         // 5. Mark, journal, report.
         let equity = host.broker.account().equity_f64(|s| close(&market, s));
-        report.equity_curve.push((t, equity));
+        report.equity_curve.push(t, equity);
         gate.peak_equity = gate.peak_equity.max(equity);
         last_equity = equity;
         prev = Some(t);
