@@ -80,6 +80,17 @@ mod tests {
     }
 
     #[test]
+    fn a_percent_of_a_unit_is_a_share_of_it() {
+        // 5% of the close, 10% of it, the close over 50% (twice it), and percents among themselves.
+        let xs = [200.0];
+        assert_eq!(run("5% * close(X)", &xs), vec![Some(Value::Num(10.0))]);
+        assert_eq!(run("close(X) * 10%", &xs), vec![Some(Value::Num(20.0))]);
+        assert_eq!(run("close(X) / 50%", &xs), vec![Some(Value::Num(400.0))]);
+        assert_eq!(run("5% * 2", &xs), vec![Some(Value::Num(10.0))]);
+        assert_eq!(run("close(X) * 2", &xs), vec![Some(Value::Num(400.0))]);
+    }
+
+    #[test]
     fn multi_output_indicators_read_their_fields_and_render_whole() {
         let xs: Vec<f64> = (1..=40).map(f64::from).collect();
         let v = run("bollinger(X, 20, 2).middle", &xs);

@@ -4,6 +4,7 @@
 //! everything they import) and returns diagnostics. Each file sees its own declarations and
 //! those of the files it imports.
 
+mod budget;
 mod decls;
 mod expr;
 mod team;

@@ -95,8 +95,22 @@ impl<'a> Compiler<'a> {
                 Node::Cross { id, above: op == "crosses above" }
             }
             Expr::Binary { op, lhs, rhs } => {
-                let op = BinOp::parse(op).ok_or_else(|| format!("unknown operator `{op}`"))?;
-                Node::Bin(op, self.boxed(lhs)?, self.boxed(rhs)?)
+                let bin = BinOp::parse(op).ok_or_else(|| format!("unknown operator `{op}`"))?;
+                let (mut l, mut r) = (self.boxed(lhs)?, self.boxed(rhs)?);
+                // A percent times (or dividing) a unit is a share of it: `5% * portfolio.cash`
+                // is 0.05 × the cash. Percent values are held as their figure (5 for 5%).
+                if matches!(bin, BinOp::Mul | BinOp::Div) {
+                    use strat_stdlib::Ty;
+                    let unit = |t: Option<Ty>| matches!(t, Some(Ty::Money | Ty::Price | Ty::Quantity | Ty::Duration));
+                    let (lt, rt) = (type_of(lhs), type_of(rhs));
+                    let share = |n: Box<Node>| Box::new(Node::Bin(BinOp::Mul, n, Box::new(Node::Num(0.01))));
+                    if lt == Some(Ty::Percent) && unit(rt) {
+                        l = share(l);
+                    } else if rt == Some(Ty::Percent) && unit(lt) {
+                        r = share(r);
+                    }
+                }
+                Node::Bin(bin, l, r)
             }
             Expr::Field { base, name } => self.field(base, name)?,
             Expr::Call { func, args } => self.call(func, args)?,
@@ -335,6 +349,8 @@ fn type_of(e: &Expr) -> Option<strat_stdlib::Ty> {
             match (type_of(lhs), type_of(rhs)) {
                 (Some(Ty::Number) | None, other) => other,
                 (this, Some(Ty::Number) | None) => this,
+                (Some(Ty::Percent), other) if op == "*" => other,
+                (this, Some(Ty::Percent)) if op != "+" && op != "-" => this,
                 // Money ÷ money is a ratio; otherwise the left operand's unit.
                 (Some(a), Some(b)) if op == "/" && a == b => Some(Ty::Number),
                 (this, _) => this,
