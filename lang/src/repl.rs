@@ -242,6 +242,8 @@ fn describe(ty: &Ty) -> String {
                 None => format!("{{ {} }}", fields.join(", ")),
             }
         }
+        // "percent (percent)" would say nothing more.
+        Ty::Percent => "percent".to_string(),
         t => ide::describe_ty(t),
     }
 }

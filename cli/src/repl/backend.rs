@@ -194,17 +194,17 @@ impl Session {
     fn parts(&mut self, text: &str) -> Vec<(String, Option<Rc<Evaluated>>, Vec<(String, Rc<Evaluated>)>)> {
         let mut out = Vec::new();
         for c in strat_lang::repl::conditions(text) {
-            let cond = text[c.span.range()].to_string();
-            let value = self.part(&cond);
+            let cond = &text[c.span.range()];
+            let value = self.part(cond);
             let operands = c
                 .operands
                 .iter()
                 .filter_map(|o| {
-                    let t = text[o.range()].to_string();
-                    self.part(&t).map(|e| (t, e))
+                    let t = &text[o.range()];
+                    self.part(t).map(|e| (compact(t), e))
                 })
                 .collect();
-            out.push((cond, value, operands));
+            out.push((compact(cond), value, operands));
         }
         out
     }
@@ -262,7 +262,7 @@ impl Repl for Session {
             return reply;
         }
         let parts = self.parts(text);
-        let whole = parts.len() == 1 && parts[0].0 == text;
+        let whole = parts.len() == 1 && parts[0].0 == compact(text);
         if whole {
             if !parts[0].2.is_empty() {
                 reply = reply.line(format!("  {}", self.operands_at(&parts[0].2, i)));
@@ -556,6 +556,11 @@ impl Repl for Session {
 
 fn day_or_time(t: NaiveDateTime) -> String {
     if t.time() == chrono::NaiveTime::MIN { t.date().to_string() } else { t.format("%Y-%m-%d %H:%M").to_string() }
+}
+
+/// Text of an expression on one line, as the parts of a condition are shown.
+fn compact(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A value of an evaluated expression at bar `i`, with its unit.
