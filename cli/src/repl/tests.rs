@@ -5,8 +5,24 @@ use super::backend::{Repl, Session};
 use super::commands::{self, Action};
 use std::path::PathBuf;
 
+/// A folder of its own for one test, removed when dropped.
+struct Folder(PathBuf);
+
+impl std::ops::Deref for Folder {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A folder of its own for one test, with a small CSV of ten daily bars of `X`.
-fn fixture(name: &str) -> PathBuf {
+fn fixture(name: &str) -> Folder {
     let dir = std::env::temp_dir().join(format!("strat-repl-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let closes = [10, 11, 12, 11, 13, 14, 12, 15, 16, 14];
@@ -20,7 +36,7 @@ fn fixture(name: &str) -> PathBuf {
         "date,open,high,low,close,volume\n2024-01-01,1,1,1,1,5\n2024-01-02,1,1,1,oops,5\n",
     )
     .expect("csv");
-    dir
+    Folder(dir)
 }
 
 fn spy() -> String {
