@@ -9,6 +9,7 @@ mod files;
 mod fmt;
 mod manual;
 mod render;
+mod repl;
 mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -36,7 +37,7 @@ pub mod exit {
     about = "A checked strategy language for LLM-powered trading agents",
     long_about = "strat checks .strat files that declare agents, triggers, workflows and teams, \
                   and compiles them to one checked DAG IR.",
-    after_help = "Examples:\n  strat check examples/\n  strat check --format json strategy.strat\n  strat fmt --check .\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv\n  strat doc rsi\n  strat lsp\n\nExit codes: 0 clean, 1 problems found, 2 usage or I/O error."
+    after_help = "Examples:\n  strat check examples/\n  strat check --format json strategy.strat\n  strat fmt --check .\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv\n  strat repl --data SPY=spy.csv\n  strat doc rsi\n  strat lsp\n\nExit codes: 0 clean, 1 problems found, 2 usage or I/O error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -80,6 +81,11 @@ enum Command {
         after_help = "Examples:\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat eval 'sma(SPY, 10) crosses above sma(SPY, 30)' --data SPY=spy.csv\n  strat eval 'close(AAPL) / close(MSFT)' --data AAPL=aapl.csv --data MSFT=msft.csv --format json\n\nCSV files may use the Yahoo layout (Date,Open,High,Low,Close,Adj Close,Volume), date,open,high,low,close,volume, an extra time column, or a leading index column. Rows that fail validation are skipped with a warning naming file and line. Values are empty during an indicator's warm-up.\nExit codes: 0 success, 1 the expression has errors or cannot be evaluated on price history, 2 usage or data error."
     )]
     Eval(eval::Args),
+    /// Explore expressions and conditions over price data, interactively
+    #[command(
+        after_help = "Examples:\n  strat repl --data SPY=spy.csv\n  strat> rsi(SPY, 14) < 30 and change(SPY, 1d) <= -3%\n  strat> :when rsi(SPY, 14) < 30\n  strat> :at 2020-03-16\n  strat> :type sma(SPY, 20)\n  echo '40 + 2' | strat repl\n\nAn expression prints its value with its unit: at the current bar when it reads price data (the last bar after :data; :at moves it), else its one value. A condition also shows its parts with their operands, and the last bar it was true on; :when lists every bar where it is true. An unfinished line (open bracket, trailing operator) continues on the next; an empty line ends it. Tab completes functions, tickers, fields and commands. History is kept in $STRAT_HOME/repl_history (default ~/.strat/repl_history). When standard input is not a terminal, its lines are answered without prompts or colours.\nExit codes: 0 success (interactive: always), 1 an input from standard input failed, 2 usage or data error."
+    )]
+    Repl(repl::Args),
     /// Show the standard library reference, or one function's entry
     #[command(
         after_help = "Examples:\n  strat doc          # the whole reference, as markdown\n  strat doc rsi      # one function\n  strat doc limits   # the limit settings"
@@ -137,6 +143,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Test(args) => manual::test(&args),
         Command::Prompt(args) => manual::prompt(&args),
+        Command::Repl(args) => repl::run(&args),
         Command::Doc { name } => doc(name.as_deref()),
         Command::Lsp => match strat_lsp::run_stdio() {
             Ok(()) => exit::OK,

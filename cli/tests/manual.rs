@@ -13,7 +13,7 @@ fn test_runs_one_execution_and_shows_its_record() {
     assert!(out.starts_with("Test of DipBuyer at 2014-06-02 00:00:00 for AAPL (started by hand)"), "{out}");
     // The prompt as sent, with units: RSI 72.9 on that day, so the stand-in holds.
     assert!(out.contains("AAPL moved -0.69% today."), "{out}");
-    assert!(out.contains("RSI below 35 (now 72.9)"), "{out}");
+    assert!(out.contains("RSI below 35 (now 72.9018)"), "{out}");
     assert!(out.contains("\"decision\":\"hold\""), "{out}");
     assert!(out.contains("  order           none"), "{out}");
     assert!(out.contains("  status          success"), "{out}");

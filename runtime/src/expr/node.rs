@@ -163,23 +163,13 @@ pub enum Part {
     Expr(Node, Option<strat_stdlib::Ty>),
 }
 
-/// A value as a template shows it: with its unit and a readable precision.
+/// A value as a template shows it: a number with the unit of its type (as the REPL shows it),
+/// records and lists as JSON.
 pub fn render(v: &Value, ty: Option<strat_stdlib::Ty>) -> String {
-    use strat_stdlib::Ty;
-    let Value::Num(x) = v else { return v.to_string() };
-    let x = *x;
-    let trimmed = |decimals: usize| {
-        let s = format!("{x:.decimals$}");
-        if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
-    };
-    match ty {
-        Some(Ty::Percent) => format!("{x:.2}%"),
-        Some(Ty::Money) => format!("${}", crate::value::money(x)).replacen("$-", "-$", 1),
-        Some(Ty::Price) if x.abs() < 1.0 => format!("{x:.4}"),
-        Some(Ty::Price) => format!("{x:.2}"),
-        Some(Ty::Quantity) if x.fract() == 0.0 => format!("{x:.0}"),
-        _ if x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.0}"),
-        _ => trimmed(2),
+    match (v, ty) {
+        (Value::Num(_), Some(t)) => v.show(&t.display()),
+        (Value::Num(_), None) => v.show("number"),
+        _ => v.to_string(),
     }
 }
 
