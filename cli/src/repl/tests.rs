@@ -112,7 +112,7 @@ fn errors_render_like_strat_check_with_the_expression_as_source() {
                  │               │  \n   \
                  │               ╰── percent\n   \
                  │ \n   \
-                 │ Help: to change a price by a percent, multiply: `x * (1 + 5%)`\n\
+                 │ Help: to change a price by a percent, multiply by a percent: `x * 105%` (or `x * 95%`)\n\
                  ───╯\n",
             ),
             (
