@@ -450,6 +450,15 @@ impl Ctx<'_, '_> {
         if budget.max_cost.is_some_and(|m| self.usage.cost >= m) {
             return fail(ex, Outcome::Skipped, Exceeded::Cost.describe(budget));
         }
+        // The agent's own spending: its executions so far, this one included.
+        let spent = self.stats.get(&ex.graph).map_or((0, 0.0), |s| (s.input_tokens + s.output_tokens, s.cost));
+        let (tokens, cost) = (spent.0 + ex.input_tokens + ex.output_tokens, spent.1 + ex.cost);
+        if budget.max_agent_tokens.is_some_and(|m| tokens >= m) {
+            return fail(ex, Outcome::Skipped, Exceeded::AgentTokens.describe(budget));
+        }
+        if budget.max_agent_cost.is_some_and(|m| cost >= m) {
+            return fail(ex, Outcome::Skipped, Exceeded::AgentCost.describe(budget));
+        }
         let (system, strategy, account) = {
             let market = self.market;
             let env = market.env();

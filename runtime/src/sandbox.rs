@@ -18,6 +18,10 @@ pub struct Limits {
     pub max_tokens: Option<u64>,
     /// US dollars one run may spend on models; `None`: no limit.
     pub max_cost: Option<f64>,
+    /// Tokens one agent (or team) may spend in the run; `None`: no limit.
+    pub max_agent_tokens: Option<u64>,
+    /// US dollars one agent (or team) may spend in the run; `None`: no limit.
+    pub max_agent_cost: Option<f64>,
     /// Wall time one execution may take, in milliseconds, on the host's monotonic clock.
     pub max_execution_ms: f64,
 }
@@ -32,6 +36,8 @@ impl Default for Limits {
             llm_timeout_ms: 60_000,
             max_tokens: None,
             max_cost: None,
+            max_agent_tokens: None,
+            max_agent_cost: None,
             max_execution_ms: 300_000.0,
         }
     }
@@ -47,6 +53,8 @@ pub enum Exceeded {
     LlmCalls,
     Tokens,
     Cost,
+    AgentTokens,
+    AgentCost,
     Time,
 }
 
@@ -59,6 +67,12 @@ impl Exceeded {
             Exceeded::LlmCalls => format!("more than {} model calls in the run", l.max_llm_calls),
             Exceeded::Tokens => format!("more than {} model tokens in the run", l.max_tokens.unwrap_or(0)),
             Exceeded::Cost => format!("more than ${:.2} of model calls in the run", l.max_cost.unwrap_or(0.0)),
+            Exceeded::AgentTokens => {
+                format!("more than {} model tokens for this agent in the run", l.max_agent_tokens.unwrap_or(0))
+            }
+            Exceeded::AgentCost => {
+                format!("more than ${:.2} of model calls for this agent in the run", l.max_agent_cost.unwrap_or(0.0))
+            }
             Exceeded::Time => format!("an execution longer than {} ms", l.max_execution_ms),
         }
     }

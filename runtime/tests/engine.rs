@@ -207,3 +207,56 @@ fn a_team_members_own_orders_stay_within_its_allocation() {
     assert_eq!(filled, 2, "{mine:?}");
     assert!(!refused.is_empty() && refused.iter().all(|r| r.contains("over its 12% allocation")), "{refused:?}");
 }
+
+/// The offline stand-in, with a price on each answer: what a paid provider's replies carry.
+struct Priced(strat_runtime::offline::Offline, f64);
+
+impl strat_runtime::llm::Llm for Priced {
+    fn label(&self) -> String {
+        "priced stand-in".into()
+    }
+    fn complete(
+        &mut self,
+        r: &strat_runtime::llm::LlmRequest,
+    ) -> Result<strat_runtime::llm::LlmReply, strat_runtime::llm::LlmError> {
+        let mut reply = self.0.complete(r)?;
+        reply.cost = self.1;
+        reply.input_tokens = 100;
+        Ok(reply)
+    }
+}
+
+#[test]
+fn an_agents_cost_budget_is_enforced_fail_closed() {
+    let closes: Vec<(f64, f64)> = (0..40).map(|i| (100.0 - f64::from(i), 1_000.0)).collect();
+    let data = bars(&closes);
+    let src = r#"limits { max_position $50_000 }
+        model m = offline("rules")
+        agent A { model m  context indicators(SPY)  prompt "a"  on rsi(SPY, 14) < 30 }
+        agent B { model m  context indicators(SPY)  prompt "b"  on rsi(SPY, 14) < 30 }"#;
+    let sandbox = Limits { max_agent_cost: Some(0.05), ..Limits::default() };
+    let config = Config { sandbox, ..Config::default() };
+    let mut llm = Priced(strat_runtime::offline::Offline, 0.02);
+    let r = strat_runtime::engine::backtest_with(
+        &program(src),
+        &data,
+        &config,
+        &mut llm,
+        &mut strat_runtime::engine::Quiet,
+    )
+    .expect("runs");
+    for agent in ["A", "B"] {
+        let mine: Vec<_> = r.executions.iter().filter(|e| e.graph == agent).collect();
+        let asked = mine.iter().filter(|e| e.llm_response.is_some()).count();
+        // 0.02 a call: after three calls (0.06) the agent has spent its 0.05; each agent has its own.
+        assert_eq!(asked, 3, "{agent}");
+        assert!((r.stats[agent].cost - 0.06).abs() < 1e-9, "{agent}: {}", r.stats[agent].cost);
+        let skipped = mine.iter().filter(|e| e.status == Outcome::Skipped).count();
+        assert_eq!(skipped, mine.len() - 3, "{agent}");
+        assert!(
+            mine.iter()
+                .filter(|e| e.status == Outcome::Skipped)
+                .all(|e| e.error.as_deref() == Some("more than $0.05 of model calls for this agent in the run"))
+        );
+    }
+}
