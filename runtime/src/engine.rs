@@ -163,7 +163,8 @@ pub fn run_in(
     };
     let fires = once.is_none();
     loop {
-        if observer.stop() {
+        // Only a watching observer is asked whether to stop.
+        if watching && observer.stop() {
             if let Some(t) = prev {
                 report.warnings.push(format!("stopped after {t}"));
             }
@@ -177,10 +178,13 @@ pub fn run_in(
             gate.day_start_equity = last_equity;
         }
         // 1. The broker works its orders against the bars that closed.
+        let mut reported = false;
         for (sym, bar) in &closed {
-            host.broker.on_bar(*sym, bar);
+            reported |= host.broker.on_bar(*sym, bar);
         }
-        host.broker.updates(&mut updates);
+        if reported {
+            host.broker.updates(&mut updates);
+        }
         if !updates.is_empty() {
             for o in book.apply(&updates) {
                 host.broker.submit(&o);
@@ -211,17 +215,31 @@ pub fn run_in(
         }
         fired.clear();
         if fires {
-            let world = ExecWorld {
-                account: host.broker.account(),
-                market: &market,
-                locals: &no_locals,
-                limits: None,
-                graph: None,
-                news: host.news,
-                day_start_equity: gate.day_start_equity,
-            };
             let env = market.env();
-            plan.triggers.step(t, prev, &closed, &articles, &env, &world, &intervals, daily, &mut fired);
+            if plan.triggers.reads_world(&closed) {
+                let world = ExecWorld {
+                    account: host.broker.account(),
+                    market: &market,
+                    locals: &no_locals,
+                    limits: None,
+                    graph: None,
+                    news: host.news,
+                    day_start_equity: gate.day_start_equity,
+                };
+                plan.triggers.step(t, prev, &closed, &articles, &env, &world, &intervals, daily, &mut fired);
+            } else {
+                plan.triggers.step(
+                    t,
+                    prev,
+                    &closed,
+                    &articles,
+                    &env,
+                    &crate::expr::NoWorld,
+                    &intervals,
+                    daily,
+                    &mut fired,
+                );
+            }
         }
         // 4. Each graph that fired runs once per symbol, in the file's order.
         let first_execution = report.executions.len();

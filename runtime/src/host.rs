@@ -48,7 +48,8 @@ pub trait Broker {
     fn submit(&mut self, order: &Order);
     fn cancel(&mut self, id: u64, reason: &str);
     /// A bar closed: a simulated broker works its orders against it; a real one ignores it.
-    fn on_bar(&mut self, symbol: usize, bar: &Bar);
+    /// Returns whether [`Broker::updates`] has something to report (a real broker: always).
+    fn on_bar(&mut self, symbol: usize, bar: &Bar) -> bool;
     /// What happened to the orders since the last call, oldest first.
     fn updates(&mut self, out: &mut Vec<Update>);
     fn account(&self) -> &Account;
@@ -65,8 +66,8 @@ impl Broker for crate::broker::PaperBroker {
         crate::broker::PaperBroker::cancel(self, id, reason);
     }
     #[inline]
-    fn on_bar(&mut self, symbol: usize, bar: &Bar) {
-        crate::broker::PaperBroker::on_bar(self, symbol, bar);
+    fn on_bar(&mut self, symbol: usize, bar: &Bar) -> bool {
+        crate::broker::PaperBroker::on_bar(self, symbol, bar)
     }
     #[inline]
     fn updates(&mut self, out: &mut Vec<Update>) {

@@ -13,17 +13,30 @@ pub struct EquityCurve {
     start: Option<NaiveDateTime>,
     seconds: Vec<u32>,
     values: Vec<f64>,
+    /// The day of the last point and its midnight in seconds from the start (days repeat
+    /// from step to step, so the calendar arithmetic is done once a day).
+    day: Option<(chrono::NaiveDate, i64)>,
 }
 
 impl EquityCurve {
     pub fn with_capacity(n: usize) -> EquityCurve {
-        EquityCurve { start: None, seconds: Vec::with_capacity(n), values: Vec::with_capacity(n) }
+        EquityCurve { start: None, seconds: Vec::with_capacity(n), values: Vec::with_capacity(n), day: None }
     }
 
     #[inline]
     pub fn push(&mut self, t: NaiveDateTime, equity: f64) {
         let start = *self.start.get_or_insert(t);
-        let secs = (t - start).num_seconds().clamp(0, i64::from(u32::MAX)) as u32;
+        let date = t.date();
+        let midnight = match self.day {
+            Some((d, m)) if d == date => m,
+            _ => {
+                let m = (date.and_time(chrono::NaiveTime::MIN) - start).num_seconds();
+                self.day = Some((date, m));
+                m
+            }
+        };
+        let secs = (midnight + i64::from(chrono::Timelike::num_seconds_from_midnight(&t.time())))
+            .clamp(0, i64::from(u32::MAX)) as u32;
         self.seconds.push(secs);
         self.values.push(equity);
     }
@@ -195,34 +208,29 @@ impl Report {
         self.orders = orders.to_vec();
         self.final_equity = final_equity;
         self.r#return = (final_equity / self.initial_cash - 1.0) * 100.0;
-        // Drawdown from the running peak, and the Sharpe ratio of the step returns, annualised.
+        // Drawdown from the running peak, and the Sharpe ratio of the step returns, annualised
+        // (mean and variance in one pass over sums; the returns are small, so this is exact
+        // enough).
         let (mut peak, mut worst) = (f64::MIN, 1.0f64);
-        let (mut n, mut sum, mut prev) = (0u64, 0.0, f64::NAN);
+        let (mut n, mut sum, mut squares, mut prev) = (0u64, 0.0, 0.0, f64::NAN);
         for &e in self.equity_curve.values() {
-            peak = peak.max(e);
-            if peak > 0.0 {
-                worst = worst.min(e / peak);
+            if e > peak {
+                peak = e;
+            } else if peak > 0.0 && e < worst * peak {
+                worst = e / peak;
             }
             if prev > 0.0 {
+                let r = e / prev - 1.0;
                 n += 1;
-                sum += e / prev - 1.0;
+                sum += r;
+                squares += r * r;
             }
             prev = e;
         }
         self.max_drawdown = (1.0 - worst) * 100.0;
         if n > 1 {
             let mean = sum / n as f64;
-            let var = self
-                .equity_curve
-                .values()
-                .windows(2)
-                .filter(|w| w[0] > 0.0)
-                .map(|w| {
-                    let d = w[1] / w[0] - 1.0 - mean;
-                    d * d
-                })
-                .sum::<f64>()
-                / (n - 1) as f64;
+            let var = ((squares - sum * mean) / (n - 1) as f64).max(0.0);
             let sd = var.sqrt();
             let per_year = if interval >= 20 * 3600 { 252.0 } else { 252.0 * 23_400.0 / interval.max(1) as f64 };
             self.sharpe = (sd > 0.0).then(|| mean / sd * per_year.sqrt());

@@ -88,14 +88,15 @@ impl PaperBroker {
 
     /// Works the orders for symbol `sym` against a bar that closed.
     #[inline]
-    pub fn on_bar(&mut self, sym: usize, bar: &Bar) {
+    /// Returns whether it has updates to report.
+    pub fn on_bar(&mut self, sym: usize, bar: &Bar) -> bool {
         if self.costs.fill == FillAt::SameClose
             && let Some(slot) = self.last.get_mut(sym)
         {
             *slot = Some(*bar);
         }
         if self.open == 0 || self.working.get(sym).is_none_or(Vec::is_empty) {
-            return;
+            return !self.updates.is_empty();
         }
         let list = std::mem::take(&mut self.working[sym]);
         self.open -= list.len();
@@ -169,6 +170,7 @@ impl PaperBroker {
         }
         self.open += still.len();
         self.working[sym] = still;
+        !self.updates.is_empty()
     }
 
     fn slipped(&self, side: Side, price: f64) -> f64 {

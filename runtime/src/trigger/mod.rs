@@ -173,6 +173,14 @@ impl Triggers {
         &self.triggers[id as usize]
     }
 
+    /// Whether a step where these bars closed evaluates conditions (which may read the
+    /// portfolio, so need the world); thresholds, bars and schedules do not.
+    #[inline]
+    pub fn reads_world(&self, closed: &[(usize, crate::market::Bar)]) -> bool {
+        !self.conditions_every_step.is_empty()
+            || closed.iter().any(|(s, _)| self.by_symbol.get(*s).is_some_and(|w| !w.conditions.is_empty()))
+    }
+
     /// Whether any trigger waits for news.
     pub fn has_news(&self) -> bool {
         !self.news.is_empty()
