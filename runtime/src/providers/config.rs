@@ -7,7 +7,7 @@
 //! ```text
 //! anthropic.base_url = https://api.anthropic.com
 //! openai.base_url = http://127.0.0.1:11434/v1
-//! openai.dialect = ollama          # openai | ollama | llamacpp | vllm
+//! openai.dialect = ollama          # openai | ollama | llamacpp | vllm | local
 //! retries = 2
 //! concurrency = 8
 //! breaker.failures = 5
@@ -66,6 +66,8 @@ pub enum Dialect {
     LlamaCpp,
     /// vLLM's OpenAI-compatible server.
     Vllm,
+    /// Another OpenAI-compatible server on the user's machine.
+    Local,
 }
 
 impl Dialect {
@@ -76,6 +78,7 @@ impl Dialect {
             "ollama" => Dialect::Ollama,
             "llamacpp" | "llama.cpp" | "llama-cpp" => Dialect::LlamaCpp,
             "vllm" => Dialect::Vllm,
+            "local" => Dialect::Local,
             _ => return None,
         })
     }
@@ -88,12 +91,13 @@ impl Dialect {
             Dialect::Ollama => "Ollama (OpenAI-compatible)",
             Dialect::LlamaCpp => "llama.cpp server (OpenAI-compatible)",
             Dialect::Vllm => "vLLM (OpenAI-compatible)",
+            Dialect::Local => "OpenAI-compatible local server",
         }
     }
 
     /// A server on the user's own machine: no key needed, no price.
     pub fn is_local(self) -> bool {
-        matches!(self, Dialect::Ollama | Dialect::LlamaCpp | Dialect::Vllm)
+        matches!(self, Dialect::Ollama | Dialect::LlamaCpp | Dialect::Vllm | Dialect::Local)
     }
 }
 
@@ -229,8 +233,8 @@ impl File {
                         f.base_urls.insert(provider.to_string(), value.trim_end_matches('/').to_string());
                     }
                     "dialect" => {
-                        let d =
-                            Dialect::parse(value).ok_or_else(|| bad("anthropic, openai, ollama, llamacpp or vllm"))?;
+                        let d = Dialect::parse(value)
+                            .ok_or_else(|| bad("anthropic, openai, ollama, llamacpp, vllm or local"))?;
                         f.dialects.insert(provider.to_string(), d);
                     }
                     _ => return Err(format!("line {n}: unknown setting `{key}` (base_url and dialect are known)")),
@@ -284,6 +288,25 @@ pub fn ollama_base(host: &str) -> String {
     if has_port { format!("{scheme}://{rest}/v1") } else { format!("{scheme}://{rest}:11434/v1") }
 }
 
+/// The port of a URL whose host is this machine (`Some(None)`: no port given), or `None`.
+fn loopback_port(url: &str) -> Option<Option<u16>> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split('/').next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (h, after) = v6.split_once(']')?;
+            (h, after.strip_prefix(':'))
+        }
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
+    };
+    let local = host.eq_ignore_ascii_case("localhost") || host == "::1" || host.starts_with("127.");
+    local.then(|| port.and_then(|p| p.parse().ok()))
+}
+
 impl Settings {
     /// The settings from the environment's variables (`env`), the configuration file and the
     /// secrets. The environment wins over the files.
@@ -307,13 +330,26 @@ impl Settings {
                 key_name: Some("ANTHROPIC_API_KEY"),
             },
         );
+        let openai_url = base("openai", "OPENAI_BASE_URL", "https://api.openai.com/v1");
+        let openai_key = key("OPENAI_API_KEY");
+        // A server on this machine without a key is a local OpenAI-compatible one.
+        let guessed = match loopback_port(&openai_url) {
+            Some(port) if openai_key.is_none() => {
+                if port == Some(11434) {
+                    Dialect::Ollama
+                } else {
+                    Dialect::Local
+                }
+            }
+            _ => Dialect::OpenAi,
+        };
         endpoints.insert(
             "openai".to_string(),
             Endpoint {
                 provider: "openai".into(),
-                dialect: file.dialects.get("openai").copied().unwrap_or(Dialect::OpenAi),
-                base_url: base("openai", "OPENAI_BASE_URL", "https://api.openai.com/v1"),
-                key: key("OPENAI_API_KEY"),
+                dialect: file.dialects.get("openai").copied().unwrap_or(guessed),
+                base_url: openai_url,
+                key: openai_key,
                 key_name: Some("OPENAI_API_KEY"),
             },
         );
@@ -382,6 +418,19 @@ mod tests {
         assert_eq!(s.breaker_cooldown, Duration::from_millis(2500));
         assert!(s.prices.find("qwen3:8b").is_some());
         assert!(!s.endpoints.contains_key("ollama"));
+        // A local URL without a key is a local server: Ollama on its port, another one elsewhere.
+        let local = |url: &str, key: Option<&str>| {
+            let mut env = BTreeMap::from([("OPENAI_BASE_URL".to_string(), url.to_string())]);
+            if let Some(k) = key {
+                env.insert("OPENAI_API_KEY".into(), k.into());
+            }
+            Settings::resolve(&env, &File::default(), &BTreeMap::new()).endpoints["openai"].dialect
+        };
+        assert_eq!(local("http://localhost:11434/v1", None), Dialect::Ollama);
+        assert_eq!(local("http://127.0.0.1:8080/v1", None), Dialect::Local);
+        assert_eq!(local("http://[::1]:8000/v1", None), Dialect::Local);
+        assert_eq!(local("http://127.0.0.1:8080/v1", Some("sk-x")), Dialect::OpenAi, "a key means OpenAI's API");
+        assert_eq!(local("https://llm.example.com/v1", None), Dialect::OpenAi);
         let s = Settings::resolve(&BTreeMap::new(), &File::default(), &secrets);
         assert_eq!(s.endpoints["anthropic"].key.as_ref().map(Secret::expose), Some("from-file"));
         assert_eq!(s.endpoints["openai"].base_url, "https://api.openai.com/v1");

@@ -156,6 +156,9 @@ impl Llm for Router {
         if live.is_empty() && failing.is_empty() {
             return offline::LABEL.to_string();
         }
+        if live.is_empty() && stand_in.is_empty() {
+            return format!("providers configured: none for {}, so those calls fail", failing.join(", "));
+        }
         if !stand_in.is_empty() {
             live.push(format!("{} for {}", offline::LABEL, stand_in.join(", ")));
         }
