@@ -119,6 +119,18 @@ impl Endpoint {
     pub fn usable(&self) -> bool {
         self.key.is_some() || self.dialect.is_local()
     }
+
+    /// The base URL without a user name or password in it, for labels and messages.
+    pub fn shown_url(&self) -> String {
+        match self.base_url.split_once("://") {
+            Some((scheme, rest)) => {
+                let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+                format!("{scheme}://{host}{path}")
+            }
+            None => self.base_url.clone(),
+        }
+    }
 }
 
 /// How the providers are called.
@@ -398,6 +410,8 @@ mod tests {
         };
         assert!(!format!("{e:?}").contains("very-secret"));
         assert_eq!(s.scrub("the key sk-ant-very-secret is bad"), "the key *** is bad");
+        let with_password = Endpoint { base_url: "https://me:hunter2@proxy.example/v1".into(), ..e };
+        assert_eq!(with_password.shown_url(), "https://proxy.example/v1");
     }
 
     #[test]

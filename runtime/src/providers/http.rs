@@ -219,7 +219,7 @@ impl Provider {
 impl Llm for Provider {
     fn label(&self) -> String {
         let e = &self.inner.endpoint;
-        format!("{} ({} at {})", e.provider, e.dialect.describe(), e.base_url)
+        format!("{} ({} at {})", e.provider, e.dialect.describe(), e.shown_url())
     }
 
     fn complete(&mut self, request: &LlmRequest) -> Result<LlmReply, LlmError> {
@@ -394,7 +394,7 @@ impl Inner {
                 let what = if e.is_timeout() {
                     return Err(transient(ErrorKind::Timeout, format!("{provider}: the call timed out")));
                 } else if e.is_connect() {
-                    format!("cannot connect to {}", self.endpoint.base_url)
+                    format!("cannot connect to {}", self.endpoint.shown_url())
                 } else if e.is_body() || e.is_decode() {
                     "the connection broke while the reply was read".to_string()
                 } else {
