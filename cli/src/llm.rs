@@ -154,7 +154,7 @@ pub fn models(
         Ok(Router::new(&settings(limits)?, timing, fallback)?.using(used.clone()))
     };
     Ok(match mode {
-        Mode::Offline => Models { llm: Box::new(Router::offline_only()), tape: None },
+        Mode::Offline => Models { llm: Box::new(Router::all_offline()), tape: None },
         Mode::Auto => Models { llm: Box::new(router(true)?), tape: None },
         Mode::Strict => Models { llm: Box::new(router(false)?), tape: None },
         Mode::Record(path) => {

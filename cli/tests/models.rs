@@ -104,8 +104,9 @@ fn without_a_key_the_stand_in_answers_unless_strict() {
         err.contains("anthropic (no ANTHROPIC_API_KEY): the offline stand-in (rule-based, not a model) answered DipBuyer (anthropic claude-sonnet-4-5)"),
         "{err}"
     );
-    let (code, offline, _) = backtest(&home, None, None, "offline");
+    let (code, offline, err) = backtest(&home, None, None, "offline");
     assert_eq!(code, 0);
+    assert!(!err.contains("answered DipBuyer"), "no fallback warning when the stand-in was asked for: {err}");
     assert!(auto == offline, "the fallback is the stand-in, exactly");
     let (code, strict, err) = backtest(&home, None, None, "strict");
     assert_eq!(code, 0, "{err}");

@@ -54,6 +54,8 @@ pub struct Router {
     used: Option<BTreeSet<String>>,
     /// Per missing provider, the agents and models the stand-in answered for it.
     fell_back: BTreeMap<String, BTreeSet<String>>,
+    /// The stand-in answers everything because the user asked for it: nothing to warn about.
+    by_choice: bool,
 }
 
 impl Router {
@@ -82,7 +84,13 @@ impl Router {
             fallback: true,
             used: None,
             fell_back: BTreeMap::new(),
+            by_choice: false,
         }
+    }
+
+    /// The offline stand-in for every model, as asked for (`--llm offline`): no warnings.
+    pub fn all_offline() -> Router {
+        Router { by_choice: true, ..Router::offline_only() }
     }
 
     /// Answers `provider`'s requests with `llm`.
@@ -200,6 +208,7 @@ impl Llm for Router {
         let mut n: Vec<String> = self
             .fell_back
             .iter()
+            .filter(|_| !self.by_choice)
             .map(|(p, who)| {
                 format!("{p}: the {} answered {}", offline::LABEL, who.iter().cloned().collect::<Vec<_>>().join(", "))
             })
