@@ -232,8 +232,8 @@ pub(crate) fn json(r: &Report) -> serde_json::Value {
         .collect();
     let curve: Vec<serde_json::Value> = r
         .equity_curve
-        .iter()
-        .map(|(t, e)| serde_json::json!({ "time": t.to_string(), "equity": round2(*e) }))
+        .points()
+        .map(|(t, e)| serde_json::json!({ "time": t.to_string(), "equity": round2(e) }))
         .collect();
     serde_json::json!({
         "initial_cash": r.initial_cash,
@@ -255,17 +255,7 @@ pub(crate) fn json(r: &Report) -> serde_json::Value {
 }
 
 pub(crate) fn money(x: f64) -> String {
-    let cents = (x * 100.0).round() as i64;
-    let (sign, cents) = if cents < 0 { ("-", -cents) } else { ("", cents) };
-    let whole = (cents / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}{grouped}.{:02}", cents % 100)
+    strat_runtime::value::money(x)
 }
 
 fn human(

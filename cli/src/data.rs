@@ -4,31 +4,47 @@ use crate::exit;
 use std::collections::BTreeMap;
 use strat_runtime::market::{Bar, parse_csv};
 
+/// One `SYMBOL=PATH` read: its bars and the warnings about refused rows.
+pub struct Loaded {
+    pub symbol: String,
+    pub path: String,
+    pub bars: Vec<Bar>,
+    /// `path:line: reason (row skipped)`, one per refused row.
+    pub warnings: Vec<String>,
+}
+
+/// Reads one `SYMBOL=PATH`; the error is the message to show (without `error: `).
+pub fn load_one(spec: &str) -> Result<Loaded, String> {
+    let Some((sym, path)) = spec.split_once('=').filter(|(s, p)| !s.is_empty() && !p.is_empty()) else {
+        return Err(format!("`{spec}` must be SYMBOL=PATH, e.g. `SPY=spy.csv`"));
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
+    let loaded = parse_csv(&text).map_err(|p| format!("{path}:{}: {}", p.line, p.message))?;
+    let warnings = loaded.problems.iter().map(|p| format!("{path}:{}: {} (row skipped)", p.line, p.message)).collect();
+    Ok(Loaded { symbol: sym.to_string(), path: path.to_string(), bars: loaded.bars, warnings })
+}
+
 /// Loads every `SYMBOL=PATH`. Refused rows are warnings naming file and line; a file that
 /// cannot be read or understood is an error (exit code 2).
 pub fn load(specs: &[String]) -> Result<BTreeMap<String, Vec<Bar>>, u8> {
     let mut data = BTreeMap::new();
     for spec in specs {
-        let Some((sym, path)) = spec.split_once('=').filter(|(s, p)| !s.is_empty() && !p.is_empty()) else {
-            eprintln!("error: `--data {spec}` must be SYMBOL=PATH, e.g. `--data SPY=spy.csv`");
-            return Err(exit::USAGE);
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            eprintln!("error: cannot read `{path}`: {e}");
+        let loaded = load_one(spec).map_err(|e| {
+            if spec.split_once('=').is_some_and(|(s, p)| !s.is_empty() && !p.is_empty()) {
+                eprintln!("error: {e}");
+            } else {
+                eprintln!("error: `--data {spec}` must be SYMBOL=PATH, e.g. `--data SPY=spy.csv`");
+            }
             exit::USAGE
         })?;
-        let loaded = parse_csv(&text).map_err(|p| {
-            eprintln!("error: {path}:{}: {}", p.line, p.message);
-            exit::USAGE
-        })?;
-        for p in &loaded.problems {
-            eprintln!("warning: {path}:{}: {} (row skipped)", p.line, p.message);
+        for w in &loaded.warnings {
+            eprintln!("warning: {w}");
         }
         if loaded.bars.is_empty() {
-            eprintln!("warning: `{path}` has no valid bars; {sym} is left out");
+            eprintln!("warning: `{}` has no valid bars; {} is left out", loaded.path, loaded.symbol);
             continue;
         }
-        data.insert(sym.to_string(), loaded.bars);
+        data.insert(loaded.symbol, loaded.bars);
     }
     Ok(data)
 }

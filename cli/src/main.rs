@@ -8,7 +8,9 @@ mod eval;
 mod files;
 mod fmt;
 mod llm;
+mod manual;
 mod render;
+mod repl;
 mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -36,7 +38,7 @@ pub mod exit {
     about = "A checked strategy language for LLM-powered trading agents",
     long_about = "strat checks .strat files that declare agents, triggers, workflows and teams, \
                   and compiles them to one checked DAG IR.",
-    after_help = "Examples:\n  strat check examples/\n  strat check --format json strategy.strat\n  strat fmt --check .\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv\n  strat doc rsi\n  strat lsp\n\nExit codes: 0 clean, 1 problems found, 2 usage or I/O error."
+    after_help = "Examples:\n  strat check examples/\n  strat check --format json strategy.strat\n  strat fmt --check .\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv\n  strat repl --data SPY=spy.csv\n  strat doc rsi\n  strat lsp\n\nExit codes: 0 clean, 1 problems found, 2 usage or I/O error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -62,14 +64,29 @@ enum Command {
     Run(run::Args),
     /// Run a strategy's workflows over historical data with the paper broker
     #[command(
-        after_help = "Examples:\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv --cash 100000\n  strat backtest strategy.strat --data AAPL=aapl.csv --from 2015-01-01 --to 2019-12-31 --format json\n  ANTHROPIC_API_KEY=sk-ant-... strat backtest examples/dip_buyer.strat --data AAPL=aapl.csv --llm record:dip.cassette\n  strat backtest examples/dip_buyer.strat --data AAPL=aapl.csv --llm replay:dip.cassette\n\nOrders decided at a bar's close fill at the next bar's open; a buy that costs more than the cash at the fill is rejected. Every order passes the risk gate of the limits in force. Each model is answered by its provider when its key is set (ANTHROPIC_API_KEY, OPENAI_API_KEY, or $STRAT_HOME/secrets), otherwise by the offline stand-in (rule-based, not a model, labelled in the output); `--llm record:run.cassette` records the calls and `--llm replay:run.cassette` replays them with no network, byte for byte. News and webhook triggers do not fire in backtests (with a warning).\nExit codes: 0 success, 1 the file has errors, 2 usage or data error."
+        after_help = "Examples:\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv --cash 100000\n  strat backtest strategy.strat --data AAPL=aapl.csv --from 2015-01-01 --to 2019-12-31 --format json\n  strat backtest strategy.strat --data SPY=spy.csv --commission 0.005/share --slippage 5bps --fill next-close\n  ANTHROPIC_API_KEY=sk-ant-... strat backtest examples/dip_buyer.strat --data AAPL=aapl.csv --llm record:dip.cassette\n  strat backtest examples/dip_buyer.strat --data AAPL=aapl.csv --llm replay:dip.cassette\n\nOrders decided at a bar's close fill at the next bar's open (--fill next-close or same-close to change it); a buy that costs more than the cash at the fill is rejected. Every order passes the risk gate of the limits in force, and each execution records its checks. Each model is answered by its provider when its key is set (ANTHROPIC_API_KEY, OPENAI_API_KEY, or $STRAT_HOME/secrets), otherwise by the offline stand-in (rule-based, not a model, labelled in the output); `--llm record:run.cassette` records the calls and `--llm replay:run.cassette` replays them with no network, byte for byte. CSV data carries no news, so news and webhook triggers do not fire in backtests (with a warning).\nExit codes: 0 success, 1 the file has errors, 2 usage or data error."
     )]
     Backtest(backtest::Args),
+    /// Run one agent or team once, by hand, and show its whole execution record
+    #[command(
+        after_help = "Examples:\n  strat test examples/dip_buyer.strat --data AAPL=aapl.csv --data MSFT=msft.csv\n  strat test examples/dip_buyer.strat --agent DipBuyer --symbol AAPL --at 2014-06-02 --data AAPL=aapl.csv\n  strat test strategy.strat --data SPY=spy.csv --format json | jq '.[0].status'\n\nThe data replays up to --at (default: its last bar) with nothing firing; then the agent or team (every one of the file without --agent) runs once as if started by hand. The record shows the prompt as sent, the raw reply, the decoded decision, each check of the risk gate, the order if any, tokens, cost, duration and status. Models are answered by the offline stand-in (rule-based, not a model). Symbols without data are reported and left out.\nExit codes: 0 ran (whatever the outcome), 1 the file has errors, 2 usage or data error."
+    )]
+    Test(manual::Args),
+    /// Print exactly what an agent's model would be sent at a given time
+    #[command(
+        after_help = "Examples:\n  strat prompt examples/dip_buyer.strat --agent DipBuyer --symbol AAPL --at 2014-06-02 --data AAPL=aapl.csv\n  strat prompt examples/vote_team.strat --agent AnalystVote --data AAPL=aapl.csv --format json\n\nThe system prompt and the final prompt (the strategy, the context the agent declared as of that time, the answer's schema), for each model call of the run: a team shows each member's. Nothing is sent anywhere.\nExit codes: 0 printed, 1 the file has errors, 2 usage or data error."
+    )]
+    Prompt(manual::Args),
     /// Evaluate an expression at every bar of historical data
     #[command(
         after_help = "Examples:\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat eval 'sma(SPY, 10) crosses above sma(SPY, 30)' --data SPY=spy.csv\n  strat eval 'close(AAPL) / close(MSFT)' --data AAPL=aapl.csv --data MSFT=msft.csv --format json\n\nCSV files may use the Yahoo layout (Date,Open,High,Low,Close,Adj Close,Volume), date,open,high,low,close,volume, an extra time column, or a leading index column. Rows that fail validation are skipped with a warning naming file and line. Values are empty during an indicator's warm-up.\nExit codes: 0 success, 1 the expression has errors or cannot be evaluated on price history, 2 usage or data error."
     )]
     Eval(eval::Args),
+    /// Explore expressions and conditions over price data, interactively
+    #[command(
+        after_help = "Examples:\n  strat repl --data SPY=spy.csv\n  strat> rsi(SPY, 14) < 30 and change(SPY, 1d) <= -3%\n  strat> :when rsi(SPY, 14) < 30\n  strat> :at 2020-03-16\n  strat> :type sma(SPY, 20)\n  echo '40 + 2' | strat repl\n\nAn expression prints its value with its unit: at the current bar when it reads price data (the last bar after :data; :at moves it), else its one value. A condition also shows its parts with their operands, and the last bar it was true on; :when lists every bar where it is true. An unfinished line (open bracket, trailing operator) continues on the next; an empty line ends it. Tab completes functions, tickers, fields and commands. History is kept in $STRAT_HOME/repl_history (default ~/.strat/repl_history). When standard input is not a terminal, its lines are answered without prompts or colours.\nExit codes: 0 success (interactive: always), 1 an input from standard input failed, 2 usage or data error."
+    )]
+    Repl(repl::Args),
     /// Show the standard library reference, or one function's entry
     #[command(
         after_help = "Examples:\n  strat doc          # the whole reference, as markdown\n  strat doc rsi      # one function\n  strat doc limits   # the limit settings"
@@ -125,6 +142,9 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval::run(&args),
         Command::Backtest(args) => backtest::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Test(args) => manual::test(&args),
+        Command::Prompt(args) => manual::prompt(&args),
+        Command::Repl(args) => repl::run(&args),
         Command::Doc { name } => doc(name.as_deref()),
         Command::Lsp => match strat_lsp::run_stdio() {
             Ok(()) => exit::OK,

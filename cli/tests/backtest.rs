@@ -88,3 +88,24 @@ fn an_agent_runs_on_the_offline_stand_in_behind_the_risk_gate() {
     let checks = refused["validation"][0]["checks"].as_array().expect("checks");
     assert!(checks.iter().any(|c| c["name"] == "max_position" && c["passed"] == false), "{checks:?}");
 }
+
+#[test]
+fn fills_follow_the_fill_option() {
+    let csv = std::fs::read_to_string(common::root().join("../shared/data/prices/SPY_D.csv")).expect("data");
+    let bars = strat_runtime::market::parse_csv(&csv).expect("parses").bars;
+    let at = |t: &str| bars.iter().find(|b| b.time.to_string() == t).copied().expect("a bar at that time");
+    for (fill, same_bar, field) in
+        [("next-open", false, "open"), ("next-close", false, "close"), ("same-close", true, "close")]
+    {
+        let args = ["backtest", "examples/sma_crossover.strat", "--data", SPY, "--fill", fill, "--format", "json"];
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{fill}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        let first = &v["orders"][0];
+        let (decided, filled) = (first["time"].as_str().expect("time"), first["fill_time"].as_str().expect("filled"));
+        assert_eq!(decided == filled, same_bar, "{fill}: decided {decided}, filled {filled}");
+        let bar = at(filled);
+        let want = if field == "open" { bar.open } else { bar.close };
+        assert_eq!(first["price"].as_f64(), Some(want), "{fill}");
+    }
+}

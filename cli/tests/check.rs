@@ -14,6 +14,7 @@ const WARNING_ONLY: &[&str] = &[
     "names_unused_let.strat",
     "trigger_no_tz.strat",
     "trigger_never_runs.strat",
+    "trigger_model_budget.strat",
     "graph_unreachable.strat",
 ];
 

@@ -173,6 +173,7 @@ codes! {
     BadTriggerOption = "E0504", Error, "unknown or ill-typed trigger option";
     NoTimeZone = "W0501", Warning, "schedule without a time zone";
     NoTrigger = "W0502", Warning, "never triggered";
+    ModelBudget = "W0503", Warning, "model calls unbounded or many";
     // Models
     UnknownProvider = "E0601", Error, "unknown model provider";
     UnknownModel = "W0601", Warning, "model not known for this provider";

@@ -80,6 +80,11 @@ pub struct Graph {
     pub start: u32,
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
+    /// A team's split of the portfolio between its members (`allocate A 60%, B 40%`): member
+    /// name → percent, as written. Empty for agents and workflows, and for teams that split
+    /// equally.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub allocation: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -522,6 +527,7 @@ mod tests {
                 .map(|&id| Node { id, kind: if ends.contains(&id) { NodeKind::End } else { NodeKind::Start } })
                 .collect(),
             edges: edges.iter().map(|&(from, to)| Edge { from, to, when: None }).collect(),
+            allocation: BTreeMap::new(),
         }
     }
 

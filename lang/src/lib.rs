@@ -10,6 +10,7 @@ pub mod format;
 pub mod ide;
 pub mod ir;
 pub mod lower;
+pub mod repl;
 pub mod source;
 pub mod span;
 pub mod syntax;

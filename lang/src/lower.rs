@@ -181,6 +181,7 @@ impl Lowerer<'_> {
             start: 0,
             nodes: Vec::new(),
             edges: Vec::new(),
+            allocation: BTreeMap::new(),
         });
         self.node(NodeKind::Start)
     }
@@ -220,6 +221,7 @@ impl Lowerer<'_> {
             start: 0,
             nodes: Vec::new(),
             edges: Vec::new(),
+            allocation: BTreeMap::new(),
         })
     }
 
@@ -467,7 +469,16 @@ impl Lowerer<'_> {
                 TeamField::Limits(r, _) => limits = Some(self.limits_name(name, r, p)),
                 TeamField::On(spec) => triggers.push(self.trigger(spec)),
                 TeamField::Overlap(n, _) => overlap = Some(n),
-                TeamField::Allocate(..) | TeamField::Description(..) => {}
+                TeamField::Allocate(shares, _) => {
+                    let split = shares.iter().filter_map(|(n, e)| {
+                        let v = crate::check::const_value(e)?;
+                        Some((n.text.clone(), format!("{v}")))
+                    });
+                    if let Some(g) = self.graph.as_mut() {
+                        g.allocation.extend(split);
+                    }
+                }
+                TeamField::Description(..) => {}
             }
         }
         let limits = limits.or_else(|| self.default_limits());

@@ -67,12 +67,28 @@ impl Observer for Quiet {
     }
 }
 
+/// What a run does with the program's triggers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode<'a> {
+    /// Everything fires as the file says.
+    Triggers,
+    /// Nothing fires while the data replays; at its last step, one agent, workflow or team runs
+    /// once, as started by hand (the seed's "test agent"; `strat test`, `strat prompt`).
+    Once { graph: &'a str, symbol: Option<&'a str> },
+}
+
 /// Runs `program` on `host` until the market data ends or the observer stops it.
-pub fn run(
+pub fn run(program: &Program, host: Host<'_>, limits: &Limits, observer: &mut dyn Observer) -> Result<Report, String> {
+    run_in(program, host, limits, observer, Mode::Triggers)
+}
+
+/// [`run`], with the triggers as `mode` says.
+pub fn run_in(
     program: &Program,
     mut host: Host<'_>,
     limits: &Limits,
     observer: &mut dyn Observer,
+    mode: Mode<'_>,
 ) -> Result<Report, String> {
     let symbols = host.market.symbols().to_vec();
     let intervals = host.market.intervals().to_vec();
@@ -95,7 +111,7 @@ pub fn run(
         sharpe: None,
         win_rate: None,
         orders: Vec::new(),
-        equity_curve: Vec::with_capacity(total.unwrap_or(0)),
+        equity_curve: crate::report::EquityCurve::with_capacity(total.unwrap_or(0)),
         log: Vec::new(),
         executions: Vec::new(),
         stats: plan.graphs.iter().map(|g| (g.name.clone(), Stats::default())).collect(),
@@ -131,6 +147,21 @@ pub fn run(
     let no_locals = BTreeMap::new();
     let daily = market.daily;
     let news_triggers = plan.triggers.has_news();
+    let once = match mode {
+        Mode::Triggers => None,
+        Mode::Once { graph, symbol } => {
+            let g = plan.graphs.iter().position(|g| g.name == graph).ok_or_else(|| {
+                let names: Vec<&str> = plan.graphs.iter().map(|g| g.name.as_str()).collect();
+                format!("no agent, workflow or team named `{graph}` (the file declares {})", names.join(", "))
+            })?;
+            let s = match symbol {
+                Some(s) => Some(market.symbol(s).ok_or_else(|| format!("no data for `{s}`: add `--data {s}=PATH`"))?),
+                None => None,
+            };
+            Some((g, s))
+        }
+    };
+    let fires = once.is_none();
     loop {
         if observer.stop() {
             if let Some(t) = prev {
@@ -179,7 +210,7 @@ pub fn run(
             news_seen = Some(news_until);
         }
         fired.clear();
-        {
+        if fires {
             let world = ExecWorld {
                 account: host.broker.account(),
                 market: &market,
@@ -247,7 +278,7 @@ pub fn run(
         }
         // 5. Mark, journal, report.
         let equity = host.broker.account().equity_f64(|s| close(&market, s));
-        report.equity_curve.push((t, equity));
+        report.equity_curve.push(t, equity);
         gate.peak_equity = gate.peak_equity.max(equity);
         last_equity = equity;
         prev = Some(t);
@@ -294,6 +325,34 @@ pub fn run(
             observer.step(&view);
         }
     }
+    if let Some((graph, symbol)) = once {
+        let t = prev.unwrap_or_default();
+        let name = symbols.get(symbol.unwrap_or(usize::MAX)).cloned();
+        let reason = match &name {
+            Some(s) => format!("started by hand for {s} at {t}"),
+            None => format!("started by hand at {t}"),
+        };
+        let job = Job {
+            graph,
+            symbol,
+            trigger: TriggerRecord { kind: "manual".to_string(), text: "manual".to_string(), symbol: name, reason },
+            article: None,
+        };
+        let mut ctx = Ctx {
+            graphs: &plan.graphs,
+            market: &market,
+            host: &mut host,
+            book: &mut book,
+            sandbox: limits,
+            usage: &mut usage,
+            gate: &gate,
+            log: &mut report.log,
+            stats: &mut report.stats,
+            next_id: &mut next_id,
+        };
+        let ex = ctx.execute(&job);
+        report.executions.push(ex);
+    }
     let account = host.broker.account();
     let final_equity = to_f64(account.equity(|s| close(&market, s)).round_dp(2));
     let interval = intervals.iter().copied().min().unwrap_or(86_400);
@@ -334,10 +393,33 @@ pub fn backtest_with(
     llm: &mut dyn crate::llm::Llm,
     observer: &mut dyn Observer,
 ) -> Result<Report, String> {
+    backtest_in(program, data, config, llm, observer, Mode::Triggers)
+}
+
+/// [`backtest_with`], with the triggers as `mode` says.
+pub fn backtest_in(
+    program: &Program,
+    data: &BTreeMap<String, Vec<Bar>>,
+    config: &Config,
+    llm: &mut dyn crate::llm::Llm,
+    observer: &mut dyn Observer,
+    mode: Mode<'_>,
+) -> Result<Report, String> {
     let mut replay = Replay::new(data, "historical bars");
     let mut broker = PaperBroker::new(config.cash, replay.symbols().len(), config.costs);
     let mut clock = SimClock::default();
     let news = SimNews::new(config.news.clone());
     let host = Host { clock: &mut clock, market: &mut replay, news: &news, llm, broker: &mut broker, store: None };
-    run(program, host, &config.sandbox, observer)
+    let mut report = run_in(program, host, &config.sandbox, observer, mode)?;
+    if config.news.is_empty() && mode == Mode::Triggers {
+        for g in &program.graphs {
+            if g.triggers.iter().any(|t| matches!(t.kind, strat_lang::ir::TriggerKind::News { .. })) {
+                report.warnings.push(format!(
+                    "the news triggers of `{}` cannot fire: this run has no news (`strat run` replays the simulated market's)",
+                    g.name
+                ));
+            }
+        }
+    }
+    Ok(report)
 }

@@ -5,7 +5,7 @@
 //! expression is read. A value that is not defined yet (an indicator in its warm-up, a symbol
 //! without data yet) is `None`.
 
-use crate::expr::{Compiler, Market, NoWorld};
+use crate::expr::{Compiler, Market, NoWorld, Node};
 use crate::host::MarketData;
 use crate::market::Bar;
 use crate::sim::Replay;
@@ -28,6 +28,33 @@ pub fn evaluate(expr: &Expr, data: &BTreeMap<String, Vec<Bar>>) -> Result<Vec<(N
         out.push((t, compiled.value(&market.env(), &NoWorld)));
     }
     Ok(out)
+}
+
+/// Evaluates an expression that reads no market data and no clock (`40 + 2`, `2 * $1_000`):
+/// its one value, with no bars at all. An expression that reads bars or the clock is an error
+/// saying what it needs; so is one that names a symbol (`no data for …`).
+pub fn evaluate_constant(expr: &Expr) -> Result<Option<Value>, String> {
+    let mut market = Market::new(Vec::new(), Vec::new());
+    let compiled = Compiler::price_history(&mut market).compile(expr)?;
+    let mut clock = false;
+    let mut market_read = false;
+    compiled.node().visit(&mut |n| match n {
+        Node::Clock(_) => clock = true,
+        Node::Num(_) | Node::Bool(_) | Node::Text(_) | Node::Symbol(_) | Node::List(_) | Node::Field(..) => {}
+        Node::Not(_) | Node::Neg(_) | Node::Bin(..) | Node::Math(..) | Node::Template(_) => {}
+        _ => market_read = true,
+    });
+    if clock {
+        return Err(
+            "the clock (`now`, `today()`, `time_of_day()`, `weekday()`, `market_open()`) needs a current bar: \
+                    load price data first"
+                .to_string(),
+        );
+    }
+    if market_read {
+        return Err("this needs price data: load some first".to_string());
+    }
+    Ok(compiled.value(&market.env(), &NoWorld))
 }
 
 #[cfg(test)]
@@ -80,6 +107,17 @@ mod tests {
     }
 
     #[test]
+    fn a_percent_of_a_unit_is_a_share_of_it() {
+        // 5% of the close, 10% of it, the close over 50% (twice it), and percents among themselves.
+        let xs = [200.0];
+        assert_eq!(run("5% * close(X)", &xs), vec![Some(Value::Num(10.0))]);
+        assert_eq!(run("close(X) * 10%", &xs), vec![Some(Value::Num(20.0))]);
+        assert_eq!(run("close(X) / 50%", &xs), vec![Some(Value::Num(400.0))]);
+        assert_eq!(run("5% * 2", &xs), vec![Some(Value::Num(10.0))]);
+        assert_eq!(run("close(X) * 2", &xs), vec![Some(Value::Num(400.0))]);
+    }
+
+    #[test]
     fn multi_output_indicators_read_their_fields_and_render_whole() {
         let xs: Vec<f64> = (1..=40).map(f64::from).collect();
         let v = run("bollinger(X, 20, 2).middle", &xs);
@@ -88,6 +126,16 @@ mod tests {
         let whole = run("bollinger(X, 20, 2)", &xs);
         let last = whole.last().cloned().flatten().expect("defined");
         assert_eq!(last.field("middle"), Some(&Value::Num(30.5)));
+    }
+
+    #[test]
+    fn constants_need_no_data_and_the_clock_does() {
+        let value = |src: &str| evaluate_constant(&strat_lang::check_expression(src).expr.expect("checks"));
+        assert_eq!(value("40 + 2"), Ok(Some(Value::Num(42.0))));
+        assert_eq!(value("2 * $1_000 / 4"), Ok(Some(Value::Num(500.0))));
+        assert_eq!(value("1 < 2 and not false"), Ok(Some(Value::Bool(true))));
+        assert_eq!(value("rsi(SPY, 14)"), Err("no data for `SPY`: add `--data SPY=PATH`".to_string()));
+        assert!(value("today() > 2024-01-01").is_err_and(|e| e.contains("needs a current bar")));
     }
 
     #[test]

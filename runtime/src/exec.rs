@@ -243,6 +243,19 @@ impl Ctx<'_, '_> {
         }
     }
 
+    /// The value of what a graph's own fills hold now: its bought shares less its sold ones,
+    /// per symbol, at the last close.
+    fn controlled(&self, graph: &str) -> f64 {
+        let mut net: BTreeMap<usize, i64> = BTreeMap::new();
+        for o in self.book.orders().iter().filter(|o| o.by == graph && o.status == crate::broker::Status::Filled) {
+            let q = o.qty as i64;
+            *net.entry(o.sym).or_default() += if o.side == Side::Buy { q } else { -q };
+        }
+        net.iter()
+            .map(|(&s, &q)| q.max(0) as f64 * self.market.bars.get(s).copied().flatten().map_or(0.0, |b| b.close))
+            .sum()
+    }
+
     pub fn note(&mut self, graph: &str, message: String) {
         self.log.push(LogLine { time: self.now(), graph: graph.to_string(), message });
     }
@@ -657,6 +670,7 @@ impl Ctx<'_, '_> {
                 let (n, avg, _) = recent_trades(account, &graph.name, self.market.now);
                 (n, avg)
             },
+            allocation: graph.share.map(|share| (share, self.controlled(&graph.name))),
         };
         let verdict = gate::check(graph.limits.as_ref(), &request, &facts);
         let approved = verdict.approved;

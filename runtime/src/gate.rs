@@ -122,6 +122,8 @@ pub struct Facts {
     pub avg_volume: Option<f64>,
     /// This graph's closed trades over the last 30 days: (count, average P&L).
     pub recent_trades: (usize, f64),
+    /// For a team member: its share of the portfolio (percent) and the value of what it holds.
+    pub allocation: Option<(f64, f64)>,
 }
 
 /// Checks an order against the account and the limits in force.
@@ -138,6 +140,18 @@ pub fn check(limits: Option<&RiskLimits>, r: &Request, f: &Facts) -> Verdict {
     }
     if buy {
         add("buying_power", (value > f.cash).then(|| format!("needs {value:.2} but buying power is {:.2}", f.cash)));
+    }
+    if let (true, Some((share, controlled))) = (buy, f.allocation) {
+        let allowed = share / 100.0 * f.equity;
+        add(
+            "allocation",
+            (controlled + value > allowed + 1e-9).then(|| {
+                format!(
+                    "{} holds {controlled:.2} and the order adds {value:.2}: over its {share}% allocation of {:.2}",
+                    r.by, f.equity
+                )
+            }),
+        );
     }
     if let Some(l) = limits {
         add("blocked_symbols", l.block.contains(symbol).then(|| format!("{symbol} is blocked by the limits")));
@@ -314,6 +328,11 @@ mod tests {
             "average P&L -150.00 over 12 trades in 30 days is under min_avg_pnl -100"
         );
         assert_eq!(reason(Facts { recent_trades: (5, -150.0), ..facts() }), "", "too few trades to judge");
+        assert_eq!(
+            reason(Facts { allocation: Some((30.0, 29_950.0)), ..facts() }),
+            "A holds 29950.00 and the order adds 100.00: over its 30% allocation of 100000.00"
+        );
+        assert_eq!(reason(Facts { allocation: Some((30.0, 29_900.0)), ..facts() }), "");
         // A sale is never paused: it reduces risk.
         let sell = req(Side::Sell, 1, "AAPL");
         assert!(check(Some(&l), &sell, &Facts { held: 1, equity: 50_000.0, ..facts() }).approved);

@@ -97,3 +97,19 @@ pub trait Llm {
         Vec::new()
     }
 }
+
+/// Passes requests on to another `Llm` and keeps a copy of each (what `strat prompt` shows).
+pub struct Recording<'a> {
+    pub inner: &'a mut dyn Llm,
+    pub requests: Vec<LlmRequest>,
+}
+
+impl Llm for Recording<'_> {
+    fn label(&self) -> String {
+        self.inner.label()
+    }
+    fn complete(&mut self, request: &LlmRequest) -> Result<LlmReply, LlmError> {
+        self.requests.push(request.clone());
+        self.inner.complete(request)
+    }
+}

@@ -5,8 +5,9 @@
 //!
 //! For a decision about the trigger's symbol it looks, in order, at RSI(14) (buy under 35,
 //! sell a holding over 70), the day's change (buy at -3% or worse, sell a holding at +3% or
-//! better) and news sentiment (buy on positive, sell a holding on negative); with none of
-//! them in the context it holds. Buys take 5% of the portfolio value at the trigger's price.
+//! better) and news sentiment, the article that fired a news trigger included (buy on positive,
+//! sell a holding on negative); with none of them in the context it holds. Buys take 5% of the
+//! portfolio value at the trigger's price.
 
 use crate::llm::{Llm, LlmError, LlmReply, LlmRequest};
 use serde_json::{Value as J, json};
@@ -61,20 +62,21 @@ impl Facts {
         let c = &r.context;
         let symbol = c["trigger"]["data"]["symbol"].as_str().map(str::to_string);
         let sym = symbol.as_deref().unwrap_or("");
-        let news: Vec<f64> = c["news"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter(|n| n["symbols"].as_array().is_some_and(|s| s.iter().any(|x| x == sym)))
-                    .filter_map(|n| match n["sentiment"].as_str() {
-                        Some("positive") => Some(1.0),
-                        Some("negative") => Some(-1.0),
-                        Some(_) => Some(0.0),
-                        None => None,
-                    })
-                    .collect()
+        // The articles of the context, and the one that fired a news trigger.
+        let mut articles: Vec<&J> = c["news"].as_array().map(|a| a.iter().collect()).unwrap_or_default();
+        if c["trigger"]["data"]["article"].is_object() {
+            articles.push(&c["trigger"]["data"]["article"]);
+        }
+        let news: Vec<f64> = articles
+            .iter()
+            .filter(|n| n["symbols"].as_array().is_some_and(|s| s.iter().any(|x| x == sym)))
+            .filter_map(|n| match n["sentiment"].as_str() {
+                Some("positive") => Some(1.0),
+                Some("negative") => Some(-1.0),
+                Some(_) => Some(0.0),
+                None => None,
             })
-            .unwrap_or_default();
+            .collect();
         let held = r.account["positions"]
             .as_array()
             .and_then(|ps| ps.iter().find(|p| p["symbol"] == sym))

@@ -70,6 +70,8 @@ pub struct GraphPlan {
     pub limits: Option<RiskLimits>,
     /// For agents: the context and model call its team members reuse.
     pub agent: Option<(usize, usize)>,
+    /// For a team's member: its share of the portfolio, percent (`allocate`, or an equal split).
+    pub share: Option<f64>,
 }
 
 impl GraphPlan {
@@ -100,9 +102,11 @@ pub struct Plan {
 
 fn ir_number(v: &ir::Value) -> serde_json::Value {
     match v {
-        ir::Value::Number { value, .. } => {
-            value.parse::<f64>().map_or(serde_json::Value::Null, serde_json::Value::from)
-        }
+        ir::Value::Number { value, .. } => match value.parse::<f64>() {
+            Ok(v) if v.fract() == 0.0 && v.abs() < 1e15 => serde_json::Value::from(v as i64),
+            Ok(v) => serde_json::Value::from(v),
+            Err(_) => serde_json::Value::Null,
+        },
         ir::Value::Bool { value } => serde_json::Value::Bool(*value),
         ir::Value::Text { value } => serde_json::Value::String(value.clone()),
         ir::Value::Symbols { value } => serde_json::Value::from(value.clone()),
@@ -291,7 +295,13 @@ impl Plan {
                 edges,
                 limits,
                 agent,
+                share: None,
             });
+        }
+        for (agent, share) in shares(program) {
+            if let Some(g) = graphs.iter_mut().find(|g| g.name == agent) {
+                g.share = Some(share);
+            }
         }
         triggers.seal();
         // The gate's volatility and liquidity checks read 20 days of each symbol.
@@ -322,6 +332,38 @@ impl Plan {
         warnings.dedup();
         Ok(Plan { graphs, triggers, warnings, uses_model, volatility, avg_volume })
     }
+}
+
+/// Each team member's share of the portfolio: the team's `allocate`, members it does not name
+/// splitting what is left equally; without `allocate`, an equal split. An agent in several
+/// teams keeps the smallest of its shares.
+fn shares(program: &Program) -> BTreeMap<String, f64> {
+    let mut out: BTreeMap<String, f64> = BTreeMap::new();
+    for team in program.graphs.iter().filter(|g| g.kind == GraphKind::Team) {
+        let mut members: Vec<&str> = Vec::new();
+        for n in &team.nodes {
+            let names: Vec<&str> = match &n.kind {
+                NodeKind::AgentCall { agent, .. } => vec![agent.as_str()],
+                NodeKind::Debate { members, .. } => members.iter().map(String::as_str).collect(),
+                _ => Vec::new(),
+            };
+            for m in names {
+                if !members.contains(&m) {
+                    members.push(m);
+                }
+            }
+        }
+        let given: BTreeMap<&str, f64> =
+            team.allocation.iter().filter_map(|(m, v)| Some((m.as_str(), v.parse::<f64>().ok()?))).collect();
+        let rest = members.iter().filter(|m| !given.contains_key(**m)).count();
+        let left = (100.0 - given.values().sum::<f64>()).max(0.0);
+        for m in members {
+            let share = given.get(m).copied().unwrap_or(if rest > 0 { left / rest as f64 } else { 0.0 });
+            let e = out.entry(m.to_string()).or_insert(share);
+            *e = e.min(share);
+        }
+    }
+    out
 }
 
 fn add_triggers(
@@ -430,4 +472,31 @@ fn add_triggers(
         }
     }
     Ok(())
+}
+
+/// The symbols a graph's triggers are about (tickers and universe members, in order), for
+/// starting it by hand without naming one.
+pub fn trigger_symbols(program: &Program, graph: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |s: &str| {
+        if !out.iter().any(|x| x == s) {
+            out.push(s.to_string());
+        }
+    };
+    for g in program.graphs.iter().filter(|g| g.name == graph) {
+        for t in &g.triggers {
+            match &t.kind {
+                TriggerKind::Condition { expr } => visit(expr, &mut |e| match e {
+                    Expr::Symbol { value } => add(value),
+                    Expr::Universe { name } => program.universes.get(name).into_iter().flatten().for_each(|s| add(s)),
+                    _ => {}
+                }),
+                TriggerKind::Bar { symbols, .. } | TriggerKind::News { symbols, .. } => {
+                    symbols.iter().for_each(|s| add(s))
+                }
+                _ => {}
+            }
+        }
+    }
+    out
 }

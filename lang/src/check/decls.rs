@@ -86,7 +86,7 @@ impl Checker<'_> {
         }
     }
 
-    fn universe_symbols(&mut self, n: &ast::Name) -> Option<BTreeSet<String>> {
+    pub(super) fn universe_symbols(&mut self, n: &ast::Name) -> Option<BTreeSet<String>> {
         let r = self.resolve(n, DeclKind::Universe)?;
         if let Some(s) = self.universe_cache.get(&r) {
             return s.clone();
@@ -800,6 +800,11 @@ impl Checker<'_> {
         }
         let teams = self.team_members.get(&me).cloned().unwrap_or_default();
         let broken = self.broken(self.file, a.span);
+        if model.is_some() && !broken {
+            let specs: Vec<&TriggerSpec> =
+                a.fields.iter().filter_map(|f| if let AgentField::On(spec) = f { Some(spec) } else { None }).collect();
+            self.model_budget(&a.name, &specs, 1.0);
+        }
         if model.is_none() && !broken {
             self.missing(a.name.span, "agent", "model", "model sonnet   // or: model offline(\"rules\")");
         }

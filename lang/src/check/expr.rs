@@ -753,7 +753,7 @@ fn prep(op: BinOp) -> &'static str {
 fn arith_help(op: BinOp, a: &Ty, b: &Ty) -> String {
     match (op, a, b) {
         (BinOp::Add | BinOp::Sub, Ty::Percent, t) | (BinOp::Add | BinOp::Sub, t, Ty::Percent) if t.is_numeric() => {
-            format!("to change {} by a percent, multiply: `x * (1 + 5%)`", article(t))
+            format!("to change {} by a percent, multiply by a percent: `x * 105%` (or `x * 95%`)", article(t))
         }
         (BinOp::Add | BinOp::Sub, Ty::Number, t) | (BinOp::Add | BinOp::Sub, t, Ty::Number) if t.is_numeric() => {
             format!("give the number a unit so both sides are {}", article(t))

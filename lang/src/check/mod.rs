@@ -4,6 +4,7 @@
 //! everything they import) and returns diagnostics. Each file sees its own declarations and
 //! those of the files it imports.
 
+mod budget;
 mod decls;
 mod expr;
 mod team;
@@ -157,6 +158,18 @@ pub fn check_expr(file: FileId, e: &ast::Expr) -> (Ty, Vec<Diagnostic>) {
     let mut cx = Checker::new(&units, &scopes, file, Vec::new(), BTreeMap::new());
     let t = cx.value(e);
     (t.ty, cx.diags)
+}
+
+/// Checks one expression like [`check_expr`] and also returns the types it recorded for each
+/// subexpression (the REPL completes fields with them).
+pub fn check_expr_recording(file: FileId, e: &ast::Expr) -> (Ty, Vec<Diagnostic>, Facts) {
+    let units = BTreeMap::new();
+    let scopes = BTreeMap::new();
+    let mut cx = Checker::new(&units, &scopes, file, Vec::new(), BTreeMap::new());
+    cx.facts = Some(Facts::default());
+    let t = cx.value(e);
+    let facts = cx.facts.take().unwrap_or_default();
+    (t.ty, cx.diags, facts)
 }
 
 /// Checks every file of the project.

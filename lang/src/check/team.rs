@@ -52,6 +52,16 @@ impl Checker<'_> {
             }
         }
         let broken = self.broken(self.file, t.span);
+        if !broken {
+            // One execution asks every member, and the supervisor; a consensus asks them each round.
+            let asked = member_names.len() as f64 + f64::from(u8::from(supervisor.is_some()));
+            let rounds_n = rounds.and_then(|(e, _)| crate::check::const_value(e)).unwrap_or(3.0);
+            let per_run =
+                if mode.is_some_and(|m| m.text == "consensus") { member_names.len() as f64 * rounds_n } else { asked };
+            let specs: Vec<&ast::TriggerSpec> =
+                t.fields.iter().filter_map(|f| if let TeamField::On(spec) = f { Some(spec) } else { None }).collect();
+            self.model_budget(&t.name, &specs, per_run.max(1.0));
+        }
         let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
         for n in &member_names {
             if let Some(prev) = seen.insert(n.text.as_str(), n.span) {

@@ -43,7 +43,7 @@ pub struct Completions {
     pub items: Vec<Completion>,
 }
 
-fn item(label: &str, kind: CompletionKind, detail: impl Into<String>) -> Completion {
+pub(crate) fn item(label: &str, kind: CompletionKind, detail: impl Into<String>) -> Completion {
     Completion { label: label.to_string(), kind, detail: detail.into(), documentation: None, snippet: None }
 }
 
@@ -75,7 +75,7 @@ pub const ITEM_SNIPPETS: &[(&str, &str, &str)] = &[
     ("import", "import declarations from another file", "import \"${1:shared.strat}\""),
 ];
 
-const EXPR_WORDS: &[&str] = &["and", "or", "not", "in", "true", "false", "crosses above", "crosses below"];
+pub(crate) const EXPR_WORDS: &[&str] = &["and", "or", "not", "in", "true", "false", "crosses above", "crosses below"];
 
 pub fn complete(s: &Snapshot, file: FileId, offset: usize) -> Completions {
     let text = s.text(file);
@@ -296,7 +296,7 @@ fn trigger_words(s: &Snapshot, file: FileId, offset: usize) -> Vec<Completion> {
     out
 }
 
-fn function(f: &strat_stdlib::Function) -> Completion {
+pub(crate) fn function(f: &strat_stdlib::Function) -> Completion {
     let required: Vec<String> = f
         .params
         .iter()
@@ -432,7 +432,12 @@ fn fields(s: &Snapshot, file: FileId, dot: usize) -> Vec<Completion> {
             .find(|l| Some(Target::Local { file: l.file, span: l.span }) == t)
             .map(|l| l.ty.clone())
     });
-    let Some(rec) = ty.as_ref().and_then(Ty::fields) else { return Vec::new() };
+    ty.as_ref().map_or_else(Vec::new, record_fields)
+}
+
+/// The fields of a record type (nothing for other types), documented from the stdlib table.
+pub(crate) fn record_fields(ty: &Ty) -> Vec<Completion> {
+    let Some(rec) = ty.fields() else { return Vec::new() };
     let std = rec.name.as_deref().and_then(strat_stdlib::record);
     rec.fields
         .iter()

@@ -17,12 +17,13 @@ mod tokens;
 
 pub use actions::{Action, Edit, code_actions};
 pub use complete::{Completion, CompletionKind, Completions, ITEM_SNIPPETS, complete};
+pub(crate) use complete::{EXPR_WORDS, function as complete_function, item as complete_item, record_fields};
 pub use hints::{Hint, inlay_hints};
 pub use hover::{Hover, hover};
 pub use navigate::{Located, definition, prepare_rename, references, rename};
-pub use signature::{SignatureHelp, signature_help};
+pub use signature::{SignatureHelp, signature_help, signature_help_text};
 pub use symbols::{Symbol, SymbolKind, document_symbols, folding_ranges, workspace_symbols};
-pub use tokens::{SemanticToken, TokenKind, semantic_tokens};
+pub use tokens::{SemanticToken, TokenKind, lexical_tokens, semantic_tokens};
 
 use crate::check::{DeclKind, DeclRef, RefFact, Target, TypeFact, types::Ty};
 use crate::db::Checked;
@@ -201,7 +202,7 @@ fn next_non_blank(text: &str, offset: usize) -> Option<u8> {
 }
 
 /// The previous byte before `offset` that is not a space or tab.
-fn prev_non_blank(text: &str, offset: usize) -> Option<(usize, u8)> {
+pub(crate) fn prev_non_blank(text: &str, offset: usize) -> Option<(usize, u8)> {
     let bytes = text.as_bytes();
     let mut i = offset.min(bytes.len());
     while i > 0 {
@@ -224,7 +225,7 @@ pub fn valid_name(name: &str) -> bool {
 }
 
 /// How a type reads in hover and hints, with what its unit means.
-fn describe_ty(t: &Ty) -> String {
+pub(crate) fn describe_ty(t: &Ty) -> String {
     let unit = match t {
         Ty::Price => " (money per share)",
         Ty::Quantity => " (shares)",

@@ -20,6 +20,16 @@ pub fn signature_help(s: &Snapshot, file: FileId, offset: usize) -> Option<Signa
     let text = s.text(file);
     let offset = crate::span::floor_char_boundary(text, offset);
     let from = s.item_at(file, offset).map_or(0, |(_, it)| it.span().start as usize).min(offset);
+    signature_in(text, from, offset)
+}
+
+/// Signature help in `text` alone (an expression typed at the REPL), from its start.
+pub fn signature_help_text(text: &str, offset: usize) -> Option<SignatureHelp> {
+    signature_in(text, 0, crate::span::floor_char_boundary(text, offset))
+}
+
+/// The call around `offset`, reading the tokens of `text` from `from`.
+fn signature_in(text: &str, from: usize, offset: usize) -> Option<SignatureHelp> {
     let lexed = lex(FileId(0), text.get(from..offset)?, from);
     // Walk back to the innermost unclosed `(` that follows a name.
     let toks: Vec<_> = lexed.tokens.iter().filter(|t| t.kind != Kind::Eof).collect();

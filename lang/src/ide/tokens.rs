@@ -121,6 +121,25 @@ pub fn semantic_tokens(s: &Snapshot, file: FileId) -> Vec<SemanticToken> {
     out
 }
 
+/// The tokens of `text` classified by what the lexer alone can tell (no names resolved): what a
+/// REPL line is highlighted with. Same kinds and order as [`semantic_tokens`].
+pub fn lexical_tokens(text: &str) -> Vec<SemanticToken> {
+    let known = BTreeMap::new();
+    let lexed = lex(FileId(0), text, 0);
+    let mut out = Vec::new();
+    let mut comments = lexed.comments.iter().peekable();
+    for i in 0..lexed.tokens.len() {
+        while let Some(c) = comments.next_if(|c| c.start < lexed.tokens[i].span.start) {
+            push_lines(text, *c, TokenKind::Comment, false, false, &mut out);
+        }
+        classify(text, &lexed.tokens, i, &known, &mut out);
+    }
+    for c in comments {
+        push_lines(text, *c, TokenKind::Comment, false, false, &mut out);
+    }
+    out
+}
+
 fn classify(
     text: &str,
     toks: &[Token],

@@ -49,7 +49,7 @@ impl<'a> Compiler<'a> {
         for p in parts {
             out.push(match p {
                 ir::Part::Text(t) => Part::Text(t.clone()),
-                ir::Part::Expr(e) => Part::Expr(self.node(e)?),
+                ir::Part::Expr(e) => Part::Expr(self.node(e)?, type_of(e)),
             });
         }
         Ok(match out.as_slice() {
@@ -95,8 +95,22 @@ impl<'a> Compiler<'a> {
                 Node::Cross { id, above: op == "crosses above" }
             }
             Expr::Binary { op, lhs, rhs } => {
-                let op = BinOp::parse(op).ok_or_else(|| format!("unknown operator `{op}`"))?;
-                Node::Bin(op, self.boxed(lhs)?, self.boxed(rhs)?)
+                let bin = BinOp::parse(op).ok_or_else(|| format!("unknown operator `{op}`"))?;
+                let (mut l, mut r) = (self.boxed(lhs)?, self.boxed(rhs)?);
+                // A percent times (or dividing) a unit is a share of it: `5% * portfolio.cash`
+                // is 0.05 × the cash. Percent values are held as their figure (5 for 5%).
+                if matches!(bin, BinOp::Mul | BinOp::Div) {
+                    use strat_stdlib::Ty;
+                    let unit = |t: Option<Ty>| matches!(t, Some(Ty::Money | Ty::Price | Ty::Quantity | Ty::Duration));
+                    let (lt, rt) = (type_of(lhs), type_of(rhs));
+                    let share = |n: Box<Node>| Box::new(Node::Bin(BinOp::Mul, n, Box::new(Node::Num(0.01))));
+                    if lt == Some(Ty::Percent) && unit(rt) {
+                        l = share(l);
+                    } else if rt == Some(Ty::Percent) && unit(lt) {
+                        r = share(r);
+                    }
+                }
+                Node::Bin(bin, l, r)
             }
             Expr::Field { base, name } => self.field(base, name)?,
             Expr::Call { func, args } => self.call(func, args)?,
@@ -311,6 +325,39 @@ fn news_field(name: &str) -> Option<NewsField> {
         "latest_title" => NewsField::LatestTitle,
         _ => return None,
     })
+}
+
+/// The standard library's type of an expression, as far as templates need it (to show units).
+fn type_of(e: &Expr) -> Option<strat_stdlib::Ty> {
+    use strat_stdlib::Ty;
+    match e {
+        Expr::Num { unit, .. } => Some(match unit {
+            Unit::None => Ty::Number,
+            Unit::Percent => Ty::Percent,
+            Unit::Money => Ty::Money,
+            Unit::Shares => Ty::Quantity,
+            Unit::Seconds => Ty::Duration,
+        }),
+        Expr::Call { func, .. } => strat_stdlib::function(func).map(|f| f.ret),
+        Expr::Global { name } => strat_stdlib::global(name).map(|g| g.ty),
+        Expr::Field { base, name } => match type_of(base)? {
+            Ty::Record(r) => strat_stdlib::record(r)?.fields.iter().find(|f| f.name == name).map(|f| f.ty),
+            _ => None,
+        },
+        Expr::Neg { operand } => type_of(operand),
+        Expr::Binary { op, lhs, rhs } if matches!(op.as_str(), "+" | "-" | "*" | "/") => {
+            match (type_of(lhs), type_of(rhs)) {
+                (Some(Ty::Number) | None, other) => other,
+                (this, Some(Ty::Number) | None) => this,
+                (Some(Ty::Percent), other) if op == "*" => other,
+                (this, Some(Ty::Percent)) if op != "+" && op != "-" => this,
+                // Money ÷ money is a ratio; otherwise the left operand's unit.
+                (Some(a), Some(b)) if op == "/" && a == b => Some(Ty::Number),
+                (this, _) => this,
+            }
+        }
+        _ => None,
+    }
 }
 
 /// A constant number written in the call (`14`, `-2`).

@@ -230,7 +230,7 @@ impl Market {
 
     /// Moves to `now` with the bars that closed at it: each symbol's latest bar and its
     /// indicators. Call [`Market::update_crossings`] next.
-    #[inline]
+    #[inline(always)]
     pub fn step(&mut self, now: NaiveDateTime, closed: &[(usize, Bar)]) {
         self.now = now;
         self.step_no += 1;
@@ -244,7 +244,7 @@ impl Market {
 
     /// Updates the crossings due at this step: those reading a symbol that closed a bar, and
     /// those reading the portfolio or the clock.
-    #[inline]
+    #[inline(always)]
     pub fn update_crossings(&self, closed: &[(usize, Bar)], world: &dyn World) {
         if self.crossings.is_empty() {
             return;

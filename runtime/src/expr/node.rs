@@ -159,7 +159,18 @@ pub enum Node {
 #[derive(Debug, Clone)]
 pub enum Part {
     Text(String),
-    Expr(Node),
+    /// A placeholder, with the type its value is shown as (`-3.25%`, `$1,250.00`).
+    Expr(Node, Option<strat_stdlib::Ty>),
+}
+
+/// A value as a template shows it: a number with the unit of its type (as the REPL shows it),
+/// records and lists as JSON.
+pub fn render(v: &Value, ty: Option<strat_stdlib::Ty>) -> String {
+    match (v, ty) {
+        (Value::Num(_), Some(t)) => v.show(&t.display()),
+        (Value::Num(_), None) => v.show("number"),
+        _ => v.to_string(),
+    }
 }
 
 impl Node {
@@ -178,7 +189,7 @@ impl Node {
                 each.iter().for_each(|n| n.visit(f));
             }
             Node::Template(parts) => parts.iter().for_each(|p| {
-                if let Part::Expr(n) = p {
+                if let Part::Expr(n, _) = p {
                     n.visit(f);
                 }
             }),
@@ -379,8 +390,8 @@ pub fn value(n: &Node, env: &Env<'_>, w: &dyn World) -> Option<Value> {
             for p in parts {
                 match p {
                     Part::Text(t) => out.push_str(t),
-                    Part::Expr(e) => match value(e, env, w) {
-                        Some(v) => out.push_str(&v.to_string()),
+                    Part::Expr(e, ty) => match value(e, env, w) {
+                        Some(v) => out.push_str(&render(&v, *ty)),
                         None => out.push_str("n/a"),
                     },
                 }

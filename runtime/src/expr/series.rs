@@ -97,16 +97,17 @@ fn vwap(x: &mut Vwap, b: &Bar) -> f64 {
 struct Entry {
     indicator: Indicator,
     slot: u32,
-    symbol: usize,
+    outputs: u32,
 }
 
 /// Every streaming value of a run.
 #[derive(Debug, Clone, Default)]
 pub struct Series {
-    entries: Vec<Entry>,
-    /// Entries to update when a symbol's bar closes, by symbol index.
-    by_symbol: Vec<Vec<u32>>,
+    /// The instances fed by each symbol's bars, by symbol index.
+    by_symbol: Vec<Vec<Entry>>,
     slots: Vec<f64>,
+    /// The symbol feeding each slot.
+    owners: Vec<u32>,
     keys: BTreeMap<String, u32>,
 }
 
@@ -123,12 +124,13 @@ impl Series {
         }
         let indicator = make();
         let slot = self.slots.len() as u32;
-        self.slots.extend(std::iter::repeat_n(f64::NAN, indicator.outputs()));
+        let outputs = indicator.outputs() as u32;
+        self.slots.extend(std::iter::repeat_n(f64::NAN, outputs as usize));
+        self.owners.extend(std::iter::repeat_n(symbol as u32, outputs as usize));
         if self.by_symbol.len() <= symbol {
             self.by_symbol.resize(symbol + 1, Vec::new());
         }
-        self.by_symbol[symbol].push(self.entries.len() as u32);
-        self.entries.push(Entry { indicator, slot, symbol });
+        self.by_symbol[symbol].push(Entry { indicator, slot, outputs });
         self.keys.insert(key, slot);
         slot
     }
@@ -136,40 +138,40 @@ impl Series {
     /// Feeds a symbol's bar that closed to each of its instances.
     #[inline(always)]
     pub fn update(&mut self, symbol: usize, bar: &Bar) {
-        let Some(ids) = self.by_symbol.get(symbol) else { return };
-        for &id in ids {
-            let e = &mut self.entries[id as usize];
-            let n = e.indicator.outputs();
+        let Some(entries) = self.by_symbol.get_mut(symbol) else { return };
+        for e in entries {
             let at = e.slot as usize;
-            e.indicator.push(bar, &mut self.slots[at..at + n]);
+            if let Some(out) = self.slots.get_mut(at..at + e.outputs as usize) {
+                e.indicator.push(bar, out);
+            }
         }
     }
 
     /// The value in a slot: `None` while undefined.
     #[inline]
     pub fn get(&self, slot: u32) -> Option<f64> {
-        let v = self.slots[slot as usize];
+        let v = self.raw(slot);
         (!v.is_nan()).then_some(v)
     }
 
     /// The value in a slot, NaN while undefined.
     #[inline]
     pub fn raw(&self, slot: u32) -> f64 {
-        self.slots[slot as usize]
+        self.slots.get(slot as usize).copied().unwrap_or(f64::NAN)
     }
 
     /// The symbol whose bars feed the instance owning `slot`.
     pub fn symbol_of(&self, slot: u32) -> Option<usize> {
-        self.entries.iter().find(|e| (e.slot..e.slot + e.indicator.outputs() as u32).contains(&slot)).map(|e| e.symbol)
+        self.owners.get(slot as usize).map(|s| *s as usize)
     }
 
     /// How many instances the run keeps.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.by_symbol.iter().map(Vec::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 }
 

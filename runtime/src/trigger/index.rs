@@ -47,6 +47,36 @@ pub struct Thresholds {
     last: f64,
     /// Edges whose signs were set from a first value.
     primed: bool,
+    /// Where the last value fell in each list: values move little from one tick to the next,
+    /// so the next search starts there.
+    greater_at: usize,
+    less_at: usize,
+    edges_at: usize,
+}
+
+/// `list.partition_point(pred)`, searched from `hint` outwards: a few steps when the answer
+/// is near the hint, a binary search over the rest when it is not.
+#[inline]
+fn seek<T>(list: &[T], hint: usize, pred: impl Fn(&T) -> bool) -> usize {
+    let n = list.len();
+    let mut at = hint.min(n);
+    if at < n && pred(&list[at]) {
+        for _ in 0..4 {
+            at += 1;
+            if at == n || !pred(&list[at]) {
+                return at;
+            }
+        }
+        at + list[at..].partition_point(&pred)
+    } else {
+        for _ in 0..4 {
+            if at == 0 || pred(&list[at - 1]) {
+                return at;
+            }
+            at -= 1;
+        }
+        list[..at].partition_point(&pred)
+    }
 }
 
 fn sign(d: f64, before: i8) -> i8 {
@@ -100,12 +130,14 @@ impl Thresholds {
         }
         // Level triggers over: every threshold below v, and those equal to it when not strict.
         let g = &self.greater;
-        let i = g.partition_point(|l| l.threshold < v);
+        let i = seek(g, self.greater_at, |l| l.threshold < v);
+        self.greater_at = i;
         out.extend(g[..i].iter().map(|l| l.trigger));
         out.extend(g[i..].iter().take_while(|l| l.threshold == v).filter(|l| !l.strict).map(|l| l.trigger));
         // Level triggers under: every threshold above v, and those equal to it when not strict.
         let l = &self.less;
-        let j = l.partition_point(|x| x.threshold <= v);
+        let j = seek(l, self.less_at, |x| x.threshold <= v);
+        self.less_at = j;
         out.extend(l[..j].iter().rev().take_while(|x| x.threshold == v).filter(|x| !x.strict).map(|x| x.trigger));
         out.extend(l[j..].iter().map(|x| x.trigger));
         if self.edges.is_empty() {
@@ -122,8 +154,9 @@ impl Thresholds {
         }
         // Only thresholds between the last value and this one can change sign.
         let (lo, hi) = if self.last <= v { (self.last, v) } else { (v, self.last) };
-        let from = self.edges.partition_point(|e| e.threshold < lo);
-        let to = self.edges.partition_point(|e| e.threshold <= hi);
+        let from = seek(&self.edges, self.edges_at, |e| e.threshold < lo);
+        let to = seek(&self.edges, from, |e| e.threshold <= hi);
+        self.edges_at = seek(&self.edges, if self.last <= v { to } else { from }, |e| e.threshold < v);
         for e in &mut self.edges[from..to] {
             let new = sign(v - e.threshold, e.sign);
             let fired = if e.above { e.sign == -1 && new == 1 } else { e.sign == 1 && new == -1 };
@@ -174,6 +207,17 @@ mod tests {
         let seen: Vec<Vec<u32>> =
             [8.0, 9.0, 10.0, 11.0, 12.0, 10.0, 9.0, 11.0].iter().map(|v| fired(&mut t, *v)).collect();
         assert_eq!(seen, vec![vec![], vec![], vec![], vec![0], vec![], vec![], vec![1], vec![0]]);
+    }
+
+    #[test]
+    fn seeking_from_any_hint_finds_the_partition() {
+        let xs: Vec<i32> = (0..40).map(|i| i / 3).collect();
+        for target in -1..15 {
+            for hint in 0..=xs.len() + 2 {
+                assert_eq!(seek(&xs, hint, |x| *x < target), xs.partition_point(|x| *x < target), "{target} {hint}");
+            }
+        }
+        assert_eq!(seek(&[] as &[i32], 3, |x| *x < 1), 0);
     }
 
     #[test]

@@ -82,9 +82,19 @@ impl BySymbol {
     }
 }
 
+/// What admitting a candidate needs, packed apart from the rest of the trigger.
+#[derive(Debug, Clone, Copy)]
+struct Admission {
+    graph: u32,
+    symbol: Option<u32>,
+    market_hours: bool,
+    throttled: bool,
+}
+
 #[derive(Default)]
 pub struct Triggers {
     triggers: Vec<Trigger>,
+    admission: Vec<Admission>,
     sources: Vec<(Source, Thresholds)>,
     source_keys: BTreeMap<Source, usize>,
     by_symbol: Vec<BySymbol>,
@@ -274,6 +284,12 @@ impl Triggers {
         throttles: &[(u32, u64)],
         market_hours: bool,
     ) {
+        self.admission.push(Admission {
+            graph,
+            symbol: symbol.map(|s| s as u32),
+            market_hours,
+            throttled: !throttles.is_empty(),
+        });
         self.triggers.push(Trigger {
             graph,
             symbol,
@@ -398,22 +414,20 @@ impl Triggers {
     ) {
         let secs = t.and_utc().timestamp();
         let mut open: Option<bool> = None;
-        let mut admit = |tr: &mut Trigger| {
-            let in_hours =
-                !tr.market_hours || daily || *open.get_or_insert_with(|| crate::market::calendar::is_open(t));
-            in_hours && tr.throttle.try_fire(secs)
+        let mut in_hours = |market_hours: bool| {
+            !market_hours || daily || *open.get_or_insert_with(|| crate::market::calendar::is_open(t))
         };
         for &id in candidates {
-            let tr = &mut self.triggers[id as usize];
-            if admit(tr) {
-                out.push(Fired { graph: tr.graph, trigger: id, symbol: tr.symbol, article: None });
+            let a = self.admission[id as usize];
+            if in_hours(a.market_hours) && (!a.throttled || self.triggers[id as usize].throttle.try_fire(secs)) {
+                out.push(Fired { graph: a.graph, trigger: id, symbol: a.symbol.map(|s| s as usize), article: None });
             }
         }
         for (i, a) in articles.iter().enumerate() {
             for &id in &self.news {
                 let tr = &mut self.triggers[id as usize];
                 let hit = matches!(&tr.kind, Kind::News(f) if f.matches(a));
-                if hit && admit(tr) {
+                if hit && in_hours(tr.market_hours) && tr.throttle.try_fire(secs) {
                     let symbol = env.symbols.iter().position(|s| *s == a.symbol);
                     out.push(Fired { graph: tr.graph, trigger: id, symbol, article: Some(i) });
                 }

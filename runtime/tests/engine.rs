@@ -1,0 +1,209 @@
+//! The engine end to end: the trigger index against plain evaluation, volume and news
+//! triggers, the sandbox's limits as recorded failures, and execution records.
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use std::collections::BTreeMap;
+use strat_runtime::engine::{Config, backtest};
+use strat_runtime::market::Bar;
+use strat_runtime::news::{Article, Sentiment};
+use strat_runtime::report::{Outcome, Report};
+use strat_runtime::sandbox::Limits;
+
+fn program(src: &str) -> strat_lang::ir::Program {
+    let mut ws = strat_lang::Workspace::new();
+    let id = ws.set_file("t.strat", src.as_bytes().to_vec());
+    let c = ws.compile(&[id]);
+    c.program.unwrap_or_else(|| panic!("{:?}", c.diagnostics))
+}
+
+fn day(i: i64) -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2024, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default() + Duration::days(i)
+}
+
+fn bars(closes: &[(f64, f64)]) -> BTreeMap<String, Vec<Bar>> {
+    let bars = closes
+        .iter()
+        .enumerate()
+        .map(|(i, (c, v))| Bar { time: day(i as i64), open: *c, high: *c, low: *c, close: *c, volume: *v })
+        .collect();
+    BTreeMap::from([("SPY".to_string(), bars)])
+}
+
+fn run(src: &str, data: &BTreeMap<String, Vec<Bar>>, config: &Config) -> Report {
+    backtest(&program(src), data, config).expect("runs")
+}
+
+fn fired_days(r: &Report, graph: &str) -> Vec<i64> {
+    r.executions.iter().filter(|e| e.graph == graph).map(|e| (e.time - day(0)).num_days()).collect()
+}
+
+/// A random walk of whole dollars, so prices often sit exactly on thresholds.
+fn walk(n: usize) -> Vec<(f64, f64)> {
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut p = 100.0f64;
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            p = (p + (state % 5) as f64 - 2.0).max(1.0);
+            (p, 1_000.0)
+        })
+        .collect()
+}
+
+#[test]
+fn indexed_thresholds_fire_exactly_where_evaluation_does() {
+    // `… and true` is not a plain threshold, so it is evaluated rather than indexed.
+    let data = bars(&walk(400));
+    for cond in [
+        "price(SPY) > $100",
+        "price(SPY) >= $100",
+        "price(SPY) < $98",
+        "price(SPY) <= $98",
+        "$103 < price(SPY)",
+        "price(SPY) crosses above $101",
+        "price(SPY) crosses below $99",
+    ] {
+        let src = format!(
+            "workflow Indexed {{ on {cond}\n log \"i\" }}\nworkflow Evaluated {{ on {cond} and true\n log \"e\" }}"
+        );
+        let r = run(&src, &data, &Config::default());
+        assert_eq!(r.triggers, 2);
+        assert_eq!(r.indexed_triggers, 1, "{cond}: one of the two sits in the index");
+        let (a, b) = (fired_days(&r, "Indexed"), fired_days(&r, "Evaluated"));
+        assert!(!a.is_empty(), "{cond} never fired");
+        assert_eq!(a, b, "{cond}");
+    }
+}
+
+#[test]
+fn volume_triggers_fire_on_the_spike() {
+    let mut closes = vec![(100.0, 1_000.0); 30];
+    closes[25].1 = 5_000.0;
+    let data = bars(&closes);
+    let src = "workflow Above { on volume(SPY) > 2 * avg_volume(SPY, 5d)\n log \"a\" }
+               workflow Spike { on volume_spike(SPY, 2)\n log \"s\" }";
+    let r = run(src, &data, &Config::default());
+    assert_eq!(fired_days(&r, "Above"), vec![25]);
+    // The spike's average is over 20 days, so it is defined from day 19.
+    assert_eq!(fired_days(&r, "Spike"), vec![25]);
+}
+
+fn article(day_index: i64, symbol: &str, title: &str, sentiment: Sentiment) -> Article {
+    Article {
+        published: day(day_index) + Duration::hours(9),
+        symbol: symbol.into(),
+        symbols: vec![symbol.into()],
+        title: title.into(),
+        summary: String::new(),
+        sentiment,
+        relevance: 0.9,
+        source: "test".into(),
+        url: String::new(),
+    }
+}
+
+#[test]
+fn news_triggers_fire_on_matching_articles_with_the_article() {
+    let data = bars(&[(100.0, 1_000.0); 10]);
+    let news = vec![
+        article(2, "SPY", "SPY guidance raised", Sentiment::Positive),
+        article(4, "SPY", "SPY quiet day", Sentiment::Positive),
+        article(6, "QQQ", "QQQ guidance raised", Sentiment::Positive),
+        article(7, "SPY", "SPY guidance cut", Sentiment::Negative),
+    ];
+    let src = r#"workflow N {
+        on news(keywords: ["guidance"], symbols: [SPY], sentiment: positive, min_relevance: 0.5)
+        log "read: {{trigger.article.title}}"
+    }"#;
+    let r = run(src, &data, &Config { news, ..Config::default() });
+    let lines: Vec<(i64, &str)> = r.log.iter().map(|l| ((l.time - day(0)).num_days(), l.message.as_str())).collect();
+    // A daily bar stands for its whole session: news of its morning is known at its step.
+    assert_eq!(lines, vec![(2, "read: SPY guidance raised")]);
+    assert_eq!(r.executions[0].trigger.kind, "news");
+}
+
+#[test]
+fn a_run_without_news_warns_that_news_triggers_cannot_fire() {
+    let data = bars(&[(100.0, 1_000.0); 3]);
+    let r = run("workflow N { on news(keywords: [\"x\"])\n log \"n\" }", &data, &Config::default());
+    assert!(r.warnings.iter().any(|w| w.contains("news triggers of `N` cannot fire")), "{:?}", r.warnings);
+}
+
+#[test]
+fn exceeding_the_step_limit_is_a_recorded_failure() {
+    let data = bars(&[(100.0, 1_000.0); 3]);
+    let src = "workflow W { on price(SPY) > $0\n if price(SPY) > $50 { log \"big\" } else { log \"small\" } }";
+    let sandbox = Limits { max_steps: 2, ..Limits::default() };
+    let r = run(src, &data, &Config { sandbox, ..Config::default() });
+    assert_eq!(r.executions.len(), 3);
+    for e in &r.executions {
+        assert_eq!(e.status, Outcome::Failed);
+        assert_eq!(e.error.as_deref(), Some("more than 2 steps in one execution"));
+    }
+    assert_eq!(r.stats["W"].failed_executions, 3);
+    assert!(r.log.iter().all(|l| l.message == "failed: more than 2 steps in one execution"), "{:?}", r.log);
+}
+
+#[test]
+fn a_spent_model_call_budget_skips_executions_with_no_order() {
+    let mut closes: Vec<(f64, f64)> = (0..40).map(|i| (100.0 - f64::from(i), 1_000.0)).collect();
+    closes.push((60.0, 1_000.0));
+    let data = bars(&closes);
+    let src = r#"limits { max_position $50_000 }
+        model m = offline("rules")
+        agent A { model m  context indicators(SPY)  prompt "buy the dip"  on rsi(SPY, 14) < 30 }"#;
+    let sandbox = Limits { max_llm_calls: 3, ..Limits::default() };
+    let r = run(src, &data, &Config { sandbox, ..Config::default() });
+    let asked = r.executions.iter().filter(|e| e.llm_response.is_some()).count();
+    assert_eq!(asked, 3);
+    let skipped: Vec<_> = r.executions.iter().filter(|e| e.status == Outcome::Skipped).collect();
+    assert!(!skipped.is_empty());
+    assert!(
+        skipped.iter().all(|e| e.error.as_deref() == Some("more than 3 model calls in the run") && e.orders.is_empty())
+    );
+}
+
+#[test]
+fn an_execution_records_its_path_and_the_gate_verdicts() {
+    let data = bars(&[(100.0, 1_000.0), (101.0, 1_000.0), (102.0, 1_000.0)]);
+    let src = "limits { max_position $150 }
+        workflow W { on price(SPY) > $0
+          if holding(SPY) { log \"held\" } else { buy SPY size 1 shares } }";
+    let r = run(src, &data, &Config::default());
+    let first = &r.executions[0];
+    assert_eq!(first.trigger.text, "price(SPY) > $0");
+    assert_eq!(first.trigger.reason, "price(SPY) > $0 fired for SPY at 2024-01-01 00:00:00");
+    // start → condition (false) → order → end.
+    assert_eq!(first.path.len(), 4);
+    assert_eq!(first.orders, vec![1]);
+    assert!(first.validation[0].approved);
+    // At day 1 the buy has filled (at the open of 101): the other branch runs.
+    let second = &r.executions[1];
+    assert!(second.orders.is_empty() && second.validation.is_empty());
+    assert_eq!(r.log[0].message, "held");
+}
+
+#[test]
+fn a_team_members_own_orders_stay_within_its_allocation() {
+    // A falling market: RSI(14) stays under 30, so A asks to buy 5% of the portfolio each day.
+    let closes: Vec<(f64, f64)> = (0..40).map(|i| (200.0 - 2.0 * f64::from(i), 1_000.0)).collect();
+    let data = bars(&closes);
+    let src = r#"limits { max_position $1_000_000 }
+        model m = offline("rules")
+        agent A { model m  context indicators(SPY)  prompt "a"  on rsi(SPY, 14) < 30 }
+        agent B { model m  context indicators(SPY)  prompt "b" }
+        team T { members A, B  coordination parallel  allocate A 12%, B 88% }"#;
+    let r = run(src, &data, &Config::default());
+    let mine: Vec<_> = r.orders.iter().filter(|o| o.by == "A").collect();
+    let filled = mine.iter().filter(|o| o.status == strat_runtime::broker::Status::Filled).count();
+    let refused: Vec<&str> = mine
+        .iter()
+        .filter(|o| o.status == strat_runtime::broker::Status::Rejected)
+        .filter_map(|o| o.reason.as_deref())
+        .collect();
+    // Two buys of about 5% fit in 12%; the third does not.
+    assert_eq!(filled, 2, "{mine:?}");
+    assert!(!refused.is_empty() && refused.iter().all(|r| r.contains("over its 12% allocation")), "{refused:?}");
+}
