@@ -53,6 +53,8 @@ pub struct Args {
     /// When to use colour in error reports
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = crate::llm::parse_mode, help = crate::llm::HELP)]
+    llm: crate::llm::Mode,
 }
 
 pub fn run(args: &Args) -> u8 {
@@ -89,8 +91,15 @@ pub fn run(args: &Args) -> u8 {
         Fill::SameClose => FillAt::SameClose,
     };
     let config = Config { cash: args.cash, costs, ..Config::default() };
+    let mut models = match crate::llm::models(&args.llm, &program, &config.sandbox) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
     let mut progress = Progress::new();
-    let report = match backtest_with(&program, &data, &config, &mut strat_runtime::offline::Offline, &mut progress) {
+    let report = match backtest_with(&program, &data, &config, models.llm.as_mut(), &mut progress) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -99,6 +108,10 @@ pub fn run(args: &Args) -> u8 {
     };
     for w in &report.warnings {
         eprintln!("warning: {w}");
+    }
+    if let Err(e) = models.finish() {
+        eprintln!("error: {e}");
+        return exit::USAGE;
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -7,6 +7,7 @@ mod data;
 mod eval;
 mod files;
 mod fmt;
+mod llm;
 mod manual;
 mod render;
 mod repl;
@@ -58,12 +59,12 @@ enum Command {
     Fmt(fmt::Args),
     /// Run a strategy on the embedded defaults: simulated market, paper broker, offline stand-in
     #[command(
-        after_help = "Examples:\n  strat run examples/dip_buyer.strat\n  strat run examples/sma_crossover.strat --speed 0 --days 500\n  strat run strategy.strat --bar-minutes 5 --days 5 --until 2024-01-05\n\nThe market is simulated (a seeded random walk, not real prices) and replayed in accelerated time; orders go to the paper broker; models are answered by the offline stand-in (rule-based, not a model). Ctrl-C stops cleanly; the run's report is saved under .strat/runs/ (or $STRAT_HOME/runs/).\nExit codes: 0 finished or stopped, 1 the file has errors, 2 usage error or the state could not be saved."
+        after_help = "Examples:\n  strat run examples/dip_buyer.strat\n  strat run examples/sma_crossover.strat --speed 0 --days 500\n  strat run strategy.strat --bar-minutes 5 --days 5 --until 2024-01-05\n  OPENAI_BASE_URL=http://127.0.0.1:11434/v1 strat run strategy.strat --llm strict\n\nThe market is simulated (a seeded random walk, not real prices) and replayed in accelerated time; orders go to the paper broker; each model is answered by its provider when its key is set (ANTHROPIC_API_KEY, OPENAI_API_KEY, or $STRAT_HOME/secrets; base URLs from ANTHROPIC_BASE_URL, OPENAI_BASE_URL or $STRAT_HOME/llm.conf), otherwise by the offline stand-in (rule-based, not a model). Ctrl-C stops cleanly; the run's report is saved under .strat/runs/ (or $STRAT_HOME/runs/).\nExit codes: 0 finished or stopped, 1 the file has errors, 2 usage error or the state could not be saved."
     )]
     Run(run::Args),
     /// Run a strategy's workflows over historical data with the paper broker
     #[command(
-        after_help = "Examples:\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv --cash 100000\n  strat backtest strategy.strat --data AAPL=aapl.csv --from 2015-01-01 --to 2019-12-31 --format json\n  strat backtest strategy.strat --data SPY=spy.csv --commission 0.005/share --slippage 5bps --fill next-close\n\nOrders decided at a bar's close fill at the next bar's open (--fill next-close or same-close to change it); a buy that costs more than the cash at the fill is rejected. Every order passes the risk gate of the limits in force, and each execution records its checks. Models are answered by the offline stand-in (rule-based, not a model, labelled in the output). CSV data carries no news, so news and webhook triggers do not fire in backtests (with a warning).\nExit codes: 0 success, 1 the file has errors, 2 usage or data error."
+        after_help = "Examples:\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv --cash 100000\n  strat backtest strategy.strat --data AAPL=aapl.csv --from 2015-01-01 --to 2019-12-31 --format json\n  strat backtest strategy.strat --data SPY=spy.csv --commission 0.005/share --slippage 5bps --fill next-close\n  ANTHROPIC_API_KEY=sk-ant-... strat backtest examples/dip_buyer.strat --data AAPL=aapl.csv --llm record:dip.cassette\n  strat backtest examples/dip_buyer.strat --data AAPL=aapl.csv --llm replay:dip.cassette\n\nOrders decided at a bar's close fill at the next bar's open (--fill next-close or same-close to change it); a buy that costs more than the cash at the fill is rejected. Every order passes the risk gate of the limits in force, and each execution records its checks. Each model is answered by its provider when its key is set (ANTHROPIC_API_KEY, OPENAI_API_KEY, or $STRAT_HOME/secrets), otherwise by the offline stand-in (rule-based, not a model, labelled in the output); `--llm record:run.cassette` records the calls and `--llm replay:run.cassette` replays them with no network, byte for byte. CSV data carries no news, so news and webhook triggers do not fire in backtests (with a warning).\nExit codes: 0 success, 1 the file has errors, 2 usage or data error."
     )]
     Backtest(backtest::Args),
     /// Run one agent or team once, by hand, and show its whole execution record

@@ -41,6 +41,8 @@ pub struct Args {
     /// When to use colour in error reports
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = crate::llm::parse_mode, help = crate::llm::HELP)]
+    llm: crate::llm::Mode,
 }
 
 /// The simulated market's time, replayed at `speed` steps per wall-clock second.
@@ -120,6 +122,14 @@ pub fn run(args: &Args) -> u8 {
         bar_minutes: args.bar_minutes,
         ..simulated::Config::default()
     });
+    let limits = strat_runtime::sandbox::Limits::default();
+    let mut models = match crate::llm::models(&args.llm, &program, &limits) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
     let interrupted = Arc::new(AtomicBool::new(false));
     let flag = interrupted.clone();
     if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)) {
@@ -129,11 +139,12 @@ pub fn run(args: &Args) -> u8 {
     let mut out = stdout.lock();
     let _ = writeln!(
         out,
-        "strat run {} on the {} (seed {}, {} symbols), paper broker, models answered by the offline stand-in; Ctrl-C stops",
+        "strat run {} on the {} (seed {}, {} symbols), paper broker, models answered by the {}; Ctrl-C stops",
         files::display(&args.file),
         simulated::LABEL,
         args.seed,
-        market.bars.len()
+        market.bars.len(),
+        models.llm.label()
     );
     let home = std::env::var_os("STRAT_HOME").map_or_else(|| PathBuf::from(".strat"), PathBuf::from);
     if let Err(e) = std::fs::create_dir_all(&home) {
@@ -161,17 +172,16 @@ pub fn run(args: &Args) -> u8 {
     let mut replay = Replay::new(&market.bars, simulated::LABEL);
     let news = SimNews::new(market.news.clone());
     let mut broker = PaperBroker::new(args.cash, replay.symbols().len(), Costs::default());
-    let mut llm = strat_runtime::offline::Offline;
     let host = Host {
         clock: &mut clock,
         market: &mut replay,
         news: &news,
-        llm: &mut llm,
+        llm: models.llm.as_mut(),
         broker: &mut broker,
         store: Some((&mut store, run_id)),
     };
     let mut stream = Stream { out: &mut out, interrupted: interrupted.clone(), until: args.until, last: None };
-    let report = match run_engine(&program, host, &strat_runtime::sandbox::Limits::default(), &mut stream) {
+    let report = match run_engine(&program, host, &limits, &mut stream) {
         Ok(r) => r,
         Err(e) if e.starts_with("the store refused") => {
             eprintln!("error: {e}; the run stopped there");
@@ -186,6 +196,10 @@ pub fn run(args: &Args) -> u8 {
         if !w.starts_with("stopped after") {
             eprintln!("warning: {w}");
         }
+    }
+    if let Err(e) = models.finish() {
+        eprintln!("error: {e}");
+        return exit::USAGE;
     }
     let stopped = interrupted.load(Ordering::SeqCst);
     let filled = report.orders.iter().filter(|o| o.status == Status::Filled).count();

@@ -17,6 +17,7 @@ pub mod market;
 pub mod news;
 pub mod offline;
 pub mod plan;
+pub mod providers;
 pub mod report;
 pub mod sandbox;
 pub mod sim;

@@ -34,7 +34,7 @@ pub struct LlmRequest {
 }
 
 /// A model's answer, undecoded.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LlmReply {
     /// The text the model wrote (JSON, or JSON inside prose or fences, or anything at all).
     pub text: String,
@@ -49,7 +49,7 @@ pub struct LlmReply {
 }
 
 /// Why a model gave no answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     Timeout,
@@ -63,9 +63,12 @@ pub enum ErrorKind {
     Transport,
     /// A token, cost or call budget of the run would be exceeded.
     Budget,
+    /// No provider is configured for the model (no key, and the offline fallback is off), or a
+    /// replayed run asked for a call its cassette does not hold.
+    Unavailable,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LlmError {
     pub kind: ErrorKind,
     pub message: String,
@@ -82,6 +85,17 @@ pub trait Llm {
     /// Who answers, as shown with results ("offline stand-in (rule-based, not a model)", …).
     fn label(&self) -> String;
     fn complete(&mut self, request: &LlmRequest) -> Result<LlmReply, LlmError>;
+    /// Answers several independent requests, each result at its request's index. Network
+    /// providers send them concurrently (within their configured bound); the default asks
+    /// one after another, in order.
+    fn complete_all(&mut self, requests: &[LlmRequest]) -> Vec<Result<LlmReply, LlmError>> {
+        requests.iter().map(|r| self.complete(r)).collect()
+    }
+    /// What the user should be told once the run is over: models the offline stand-in answered
+    /// for lack of a key, models without a price, circuit breakers that opened, … (sorted).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Passes requests on to another `Llm` and keeps a copy of each (what `strat prompt` shows).

@@ -11,6 +11,12 @@ pub fn root() -> PathBuf {
 pub fn strat() -> Command {
     let mut c = Command::cargo_bin("strat").expect("binary built");
     c.current_dir(root()).env_remove("NO_COLOR");
+    // The model providers' settings of whoever runs the tests stay out of them.
+    for v in
+        ["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OLLAMA_HOST", "STRAT_CONFIG"]
+    {
+        c.env_remove(v);
+    }
     c
 }
 
