@@ -55,6 +55,8 @@ pub struct Args {
     color: ColorChoice,
     #[arg(long, value_name = "MODE", default_value = "auto", value_parser = crate::llm::parse_mode, help = crate::llm::HELP)]
     llm: crate::llm::Mode,
+    #[command(flatten)]
+    budgets: crate::llm::Budgets,
 }
 
 pub fn run(args: &Args) -> u8 {
@@ -90,7 +92,14 @@ pub fn run(args: &Args) -> u8 {
         Fill::NextClose => FillAt::NextClose,
         Fill::SameClose => FillAt::SameClose,
     };
-    let config = Config { cash: args.cash, costs, ..Config::default() };
+    let sandbox = match args.budgets.apply(strat_runtime::sandbox::Limits::default()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let config = Config { cash: args.cash, costs, sandbox, ..Config::default() };
     let mut models = match crate::llm::models(&args.llm, &program, &config.sandbox) {
         Ok(m) => m,
         Err(e) => {

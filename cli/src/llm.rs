@@ -167,3 +167,42 @@ pub fn models(
         }
     })
 }
+
+/// Model budgets of a run (`--max-cost` and the like), fail-closed: once one is spent, further
+/// model calls are skipped with the reason recorded.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Budgets {
+    /// Most model calls in the run
+    #[arg(long, value_name = "N")]
+    max_llm_calls: Option<u64>,
+    /// Most model tokens (in and out) in the run
+    #[arg(long, value_name = "N")]
+    max_tokens: Option<u64>,
+    /// Most US dollars of model calls in the run
+    #[arg(long, value_name = "USD")]
+    max_cost: Option<f64>,
+    /// Most model tokens per agent or team
+    #[arg(long, value_name = "N")]
+    max_tokens_per_agent: Option<u64>,
+    /// Most US dollars of model calls per agent or team
+    #[arg(long, value_name = "USD")]
+    max_cost_per_agent: Option<f64>,
+}
+
+impl Budgets {
+    /// The sandbox's limits with these budgets; a negative or non-finite amount is refused.
+    pub fn apply(&self, mut limits: strat_runtime::sandbox::Limits) -> Result<strat_runtime::sandbox::Limits, String> {
+        let money = |v: Option<f64>, flag: &str| match v {
+            Some(x) if !x.is_finite() || x < 0.0 => Err(format!("`{flag}` must be an amount of zero or more")),
+            other => Ok(other),
+        };
+        if let Some(n) = self.max_llm_calls {
+            limits.max_llm_calls = n;
+        }
+        limits.max_tokens = self.max_tokens.or(limits.max_tokens);
+        limits.max_cost = money(self.max_cost, "--max-cost")?.or(limits.max_cost);
+        limits.max_agent_tokens = self.max_tokens_per_agent.or(limits.max_agent_tokens);
+        limits.max_agent_cost = money(self.max_cost_per_agent, "--max-cost-per-agent")?.or(limits.max_agent_cost);
+        Ok(limits)
+    }
+}

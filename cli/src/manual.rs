@@ -40,6 +40,10 @@ pub struct Args {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = crate::llm::parse_mode, help = crate::llm::HELP)]
+    llm: crate::llm::Mode,
+    #[command(flatten)]
+    budgets: crate::llm::Budgets,
     /// When to use colour in error reports
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
@@ -55,7 +59,9 @@ struct Outcome {
     report: Report,
 }
 
-fn runs(args: &Args) -> Result<Vec<Outcome>, u8> {
+/// `send`: whether models are really asked (`strat test`), or answered by the offline stand-in
+/// so that nothing leaves the machine (`strat prompt`).
+fn runs(args: &Args, send: bool) -> Result<Vec<Outcome>, u8> {
     if !(args.cash.is_finite() && args.cash > 0.0) {
         eprintln!("error: `--cash` must be a positive amount");
         return Err(exit::USAGE);
@@ -90,15 +96,23 @@ fn runs(args: &Args) -> Result<Vec<Outcome>, u8> {
         eprintln!("error: the file declares no agent or team; name a workflow with `--agent NAME`");
         return Err(exit::USAGE);
     }
-    let config = Config { cash: args.cash, ..Config::default() };
+    let sandbox = args.budgets.apply(strat_runtime::sandbox::Limits::default()).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::USAGE
+    })?;
+    let config = Config { cash: args.cash, sandbox, ..Config::default() };
+    let mode = if send { args.llm.clone() } else { crate::llm::Mode::Offline };
+    let mut models = crate::llm::models(&mode, &program, &config.sandbox).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::USAGE
+    })?;
     let mut out = Vec::new();
     for graph in graphs {
         let symbol = match &args.symbol {
             Some(s) => Some(s.clone()),
             None => strat_runtime::plan::trigger_symbols(&program, &graph).into_iter().find(|s| data.contains_key(s)),
         };
-        let mut offline = strat_runtime::offline::Offline;
-        let mut llm = Recording { inner: &mut offline, requests: Vec::new() };
+        let mut llm = Recording { inner: models.llm.as_mut(), requests: Vec::new() };
         let mode = Mode::Once { graph: &graph, symbol: symbol.as_deref() };
         let report = backtest_in(&program, &data, &config, &mut llm, &mut Quiet, mode).map_err(|e| {
             eprintln!("error: {e}");
@@ -110,6 +124,10 @@ fn runs(args: &Args) -> Result<Vec<Outcome>, u8> {
         };
         out.push(Outcome { graph, symbol, at: execution.time.to_string(), execution, requests: llm.requests, report });
     }
+    models.finish().map_err(|e| {
+        eprintln!("error: {e}");
+        exit::USAGE
+    })?;
     Ok(out)
 }
 
@@ -134,7 +152,7 @@ fn finish(written: std::io::Result<()>) -> u8 {
 
 /// `strat test`.
 pub fn test(args: &Args) -> u8 {
-    let outcomes = match runs(args) {
+    let outcomes = match runs(args, true) {
         Ok(o) => o,
         Err(code) => return code,
     };
@@ -153,7 +171,7 @@ pub fn test(args: &Args) -> u8 {
 
 /// `strat prompt`.
 pub fn prompt(args: &Args) -> u8 {
-    let outcomes = match runs(args) {
+    let outcomes = match runs(args, false) {
         Ok(o) => o,
         Err(code) => return code,
     };

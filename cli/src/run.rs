@@ -43,6 +43,8 @@ pub struct Args {
     color: ColorChoice,
     #[arg(long, value_name = "MODE", default_value = "auto", value_parser = crate::llm::parse_mode, help = crate::llm::HELP)]
     llm: crate::llm::Mode,
+    #[command(flatten)]
+    budgets: crate::llm::Budgets,
 }
 
 /// The simulated market's time, replayed at `speed` steps per wall-clock second.
@@ -122,7 +124,13 @@ pub fn run(args: &Args) -> u8 {
         bar_minutes: args.bar_minutes,
         ..simulated::Config::default()
     });
-    let limits = strat_runtime::sandbox::Limits::default();
+    let limits = match args.budgets.apply(strat_runtime::sandbox::Limits::default()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
     let mut models = match crate::llm::models(&args.llm, &program, &limits) {
         Ok(m) => m,
         Err(e) => {

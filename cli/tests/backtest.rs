@@ -109,3 +109,30 @@ fn fills_follow_the_fill_option() {
         assert_eq!(first["price"].as_f64(), Some(want), "{fill}");
     }
 }
+
+#[test]
+fn model_budgets_from_the_command_line_skip_calls_once_spent() {
+    let args = [
+        "backtest",
+        "examples/dip_buyer.strat",
+        "--data",
+        "AAPL=../shared/data/prices/AAPL_2012-2014.csv",
+        "--llm",
+        "offline",
+        "--max-llm-calls",
+        "2",
+        "--format",
+        "json",
+    ];
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let executions = v["executions"].as_array().expect("executions");
+    assert_eq!(executions.iter().filter(|e| e["llm_response"].is_string()).count(), 2);
+    let skipped: Vec<&serde_json::Value> = executions.iter().filter(|e| e["status"] == "skipped").collect();
+    assert_eq!(skipped.len(), executions.len() - 2);
+    assert!(skipped.iter().all(|e| e["error"] == "more than 2 model calls in the run"));
+    let (code, _, err) = run(&["backtest", "examples/dip_buyer.strat", "--data", SPY, "--max-cost=-1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`--max-cost` must be an amount of zero or more"), "{err}");
+}
