@@ -435,29 +435,42 @@ impl Ctx<'_, '_> {
         locals: &BTreeMap<String, Value>,
         ex: &mut Execution,
     ) -> Result<Value, ()> {
-        let fail = |ex: &mut Execution, status: Outcome, error: String| {
-            ex.status = status;
-            ex.error = Some(error);
-            Err(())
-        };
+        let request = self.prepare(graph, plan, context, locals, ex)?;
+        let reply = self.host.llm.complete(&request);
+        self.receive(graph, plan, reply, ex)
+    }
+
+    /// The request for a model call, once the budgets allow it (a spent budget, or a prompt
+    /// too long, is recorded on `ex`); counts the call.
+    pub(crate) fn prepare(
+        &mut self,
+        graph: &GraphPlan,
+        plan: &LlmPlan,
+        context: &serde_json::Value,
+        locals: &BTreeMap<String, Value>,
+        ex: &mut Execution,
+    ) -> Result<crate::llm::LlmRequest, ()> {
         let budget = self.sandbox;
-        if self.usage.calls >= budget.max_llm_calls {
-            return fail(ex, Outcome::Skipped, Exceeded::LlmCalls.describe(budget));
-        }
-        if budget.max_tokens.is_some_and(|m| self.usage.tokens >= m) {
-            return fail(ex, Outcome::Skipped, Exceeded::Tokens.describe(budget));
-        }
-        if budget.max_cost.is_some_and(|m| self.usage.cost >= m) {
-            return fail(ex, Outcome::Skipped, Exceeded::Cost.describe(budget));
-        }
-        // The agent's own spending: its executions so far, this one included.
-        let spent = self.stats.get(&ex.graph).map_or((0, 0.0), |s| (s.input_tokens + s.output_tokens, s.cost));
-        let (tokens, cost) = (spent.0 + ex.input_tokens + ex.output_tokens, spent.1 + ex.cost);
-        if budget.max_agent_tokens.is_some_and(|m| tokens >= m) {
-            return fail(ex, Outcome::Skipped, Exceeded::AgentTokens.describe(budget));
-        }
-        if budget.max_agent_cost.is_some_and(|m| cost >= m) {
-            return fail(ex, Outcome::Skipped, Exceeded::AgentCost.describe(budget));
+        let over = if self.usage.calls >= budget.max_llm_calls {
+            Some(Exceeded::LlmCalls)
+        } else if budget.max_tokens.is_some_and(|m| self.usage.tokens >= m) {
+            Some(Exceeded::Tokens)
+        } else if budget.max_cost.is_some_and(|m| self.usage.cost >= m) {
+            Some(Exceeded::Cost)
+        } else {
+            // The agent's own spending: its executions so far, this one included.
+            let spent = self.stats.get(&ex.graph).map_or((0, 0.0), |s| (s.input_tokens + s.output_tokens, s.cost));
+            let (tokens, cost) = (spent.0 + ex.input_tokens + ex.output_tokens, spent.1 + ex.cost);
+            if budget.max_agent_tokens.is_some_and(|m| tokens >= m) {
+                Some(Exceeded::AgentTokens)
+            } else if budget.max_agent_cost.is_some_and(|m| cost >= m) {
+                Some(Exceeded::AgentCost)
+            } else {
+                None
+            }
+        };
+        if let Some(e) = over {
+            return fail(ex, Outcome::Skipped, e.describe(budget));
         }
         let (system, strategy, account) = {
             let market = self.market;
@@ -481,7 +494,19 @@ impl Ctx<'_, '_> {
         };
         ex.prompt = Some(request.prompt.clone());
         self.usage.calls += 1;
-        let reply = match self.host.llm.complete(&request) {
+        Ok(request)
+    }
+
+    /// Records a model's reply (usage, cost, the text) and decodes it into the declared type;
+    /// a failed call or a reply that does not decode is recorded on `ex`.
+    pub(crate) fn receive(
+        &mut self,
+        graph: &GraphPlan,
+        plan: &LlmPlan,
+        reply: Result<crate::llm::LlmReply, crate::llm::LlmError>,
+        ex: &mut Execution,
+    ) -> Result<Value, ()> {
+        let reply = match reply {
             Ok(r) => r,
             Err(e) => return fail(ex, Outcome::Failed, format!("the model call failed: {e}")),
         };
@@ -490,7 +515,7 @@ impl Ctx<'_, '_> {
         ex.input_tokens += reply.input_tokens;
         ex.output_tokens += reply.output_tokens;
         ex.cost += reply.cost;
-        ex.llm_response = Some(clip(reply.text.clone(), budget.max_text));
+        ex.llm_response = Some(clip(reply.text.clone(), self.sandbox.max_text));
         match decode(&reply.text, &plan.output, reply.stop_reason.as_deref()) {
             Ok(v) => Ok(v),
             Err(why) => {
@@ -715,6 +740,13 @@ pub fn news_now(market: &Market) -> NaiveDateTime {
     } else {
         market.now
     }
+}
+
+/// Records an outcome on an execution and stops it.
+fn fail<T>(ex: &mut Execution, status: Outcome, error: String) -> Result<T, ()> {
+    ex.status = status;
+    ex.error = Some(error);
+    Err(())
 }
 
 /// Whether the market is open now (daily data: every bar is a session).

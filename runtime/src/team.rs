@@ -21,60 +21,76 @@ fn decision_of(v: &Value) -> &str {
     v.field("decision").and_then(Value::text).unwrap_or("")
 }
 
-/// Asks one member agent, through its own context and model, given the earlier decisions.
-/// A failure is recorded on `ex` and `Err` returned.
+/// Asks member agents, each through its own context and model, given the earlier decisions:
+/// their calls go to the model host together (`Llm::complete_all`, which may run them at the
+/// same time). A failure is recorded on `ex` and `Err` returned.
 fn ask(
     ctx: &mut Ctx<'_, '_>,
     job: &Job,
-    agent: usize,
+    agents: &[usize],
     previous: &[J],
     inputs: &BTreeMap<String, Value>,
     ex: &mut Execution,
-) -> Result<Value, ()> {
+) -> Result<Vec<Value>, ()> {
     let graphs = ctx.graphs;
     let market = ctx.market;
-    let member = &graphs[agent];
-    let Some((c, l)) = member.agent else {
-        ex.status = crate::report::Outcome::Failed;
-        ex.error = Some(format!("member `{}` asks no model", member.name));
-        return Err(());
-    };
-    let (Step::Context(plan), Step::Llm(llm)) = (&member.steps[c], &member.steps[l]) else {
-        return Err(());
-    };
-    let mut locals = inputs.clone();
     let trigger = trigger_value(job, market);
+    let mut locals = inputs.clone();
     locals.insert("trigger".to_string(), trigger.clone());
-    let context = {
-        let env = market.env();
-        let news = |sym: &str, window: i64| {
-            let mut out = Vec::new();
-            let now = crate::exec::news_now(market);
-            ctx.host.news.between(Some(sym), Some(now - chrono::Duration::seconds(window)), now, &mut out);
-            out
+    let mut requests = Vec::with_capacity(agents.len());
+    let mut contexts = Vec::with_capacity(agents.len());
+    for &agent in agents {
+        let member = &graphs[agent];
+        let Some((c, l)) = member.agent else {
+            ex.status = crate::report::Outcome::Failed;
+            ex.error = Some(format!("member `{}` asks no model", member.name));
+            return Err(());
         };
-        let open = market.daily || crate::market::calendar::is_open(market.now);
-        let extra = Extra { trigger: &trigger, previous, market_open: open, news: &news };
-        let world = crate::exec::ExecWorld {
-            account: ctx.host.broker.account(),
-            market,
-            locals: &locals,
-            limits: member.limits.as_ref(),
-            graph: Some(&member.name),
-            news: ctx.host.news,
-            day_start_equity: ctx.gate.day_start_equity,
+        let (Step::Context(plan), Step::Llm(llm)) = (&member.steps[c], &member.steps[l]) else {
+            return Err(());
         };
-        plan.build(&env, &world, &extra)
-    };
-    let answer = ctx.ask(member, llm, &context, &locals, ex);
-    ex.calls.push(MemberCall {
-        agent: member.name.clone(),
-        context,
-        prompt: ex.prompt.take().unwrap_or_default(),
-        llm_response: ex.llm_response.take(),
-        decision: answer.as_ref().ok().map(Value::to_json),
-    });
-    answer
+        let context = {
+            let env = market.env();
+            let news = |sym: &str, window: i64| {
+                let mut out = Vec::new();
+                let now = crate::exec::news_now(market);
+                ctx.host.news.between(Some(sym), Some(now - chrono::Duration::seconds(window)), now, &mut out);
+                out
+            };
+            let open = market.daily || crate::market::calendar::is_open(market.now);
+            let extra = Extra { trigger: &trigger, previous, market_open: open, news: &news };
+            let world = crate::exec::ExecWorld {
+                account: ctx.host.broker.account(),
+                market,
+                locals: &locals,
+                limits: member.limits.as_ref(),
+                graph: Some(&member.name),
+                news: ctx.host.news,
+                day_start_equity: ctx.gate.day_start_equity,
+            };
+            plan.build(&env, &world, &extra)
+        };
+        requests.push(ctx.prepare(member, llm, &context, &locals, ex)?);
+        contexts.push(context);
+    }
+    let replies = ctx.host.llm.complete_all(&requests);
+    let mut answers = Vec::with_capacity(agents.len());
+    for ((&agent, context), reply) in agents.iter().zip(contexts).zip(replies) {
+        let member = &graphs[agent];
+        let Some((_, l)) = member.agent else { return Err(()) };
+        let Step::Llm(llm) = &member.steps[l] else { return Err(()) };
+        ex.prompt = requests.iter().find(|r| r.agent == member.name).map(|r| r.prompt.clone());
+        let answer = ctx.receive(member, llm, reply, ex);
+        ex.calls.push(MemberCall {
+            agent: member.name.clone(),
+            context,
+            prompt: ex.prompt.take().unwrap_or_default(),
+            llm_response: ex.llm_response.take(),
+            decision: answer.as_ref().ok().map(Value::to_json),
+        });
+        answers.push(answer?);
+    }
+    Ok(answers)
 }
 
 fn said(agent: &str, answer: &Value, now: chrono::NaiveDateTime) -> J {
@@ -91,11 +107,34 @@ pub fn run(ctx: &mut Ctx<'_, '_>, job: &Job, ex: &mut Execution) {
     let mut inputs: BTreeMap<String, Value> = BTreeMap::new();
     let mut previous: Vec<J> = Vec::new();
     let now = ctx.market.now;
+    // Members of a vote or a supervisor's workers answer together, on the same context.
+    let together = team.steps.iter().any(|s| matches!(s, Step::Vote { .. } | Step::Supervise { .. }));
+    let mut asked_together = false;
     for i in order {
         ex.path.push(team.ids[i]);
         match &team.steps[i] {
+            Step::AgentCall { .. } if together => {
+                if std::mem::replace(&mut asked_together, true) {
+                    continue;
+                }
+                let calls: Vec<(usize, String)> = team
+                    .steps
+                    .iter()
+                    .filter_map(|s| match s {
+                        Step::AgentCall { agent, bind } => Some((*agent, bind.clone())),
+                        _ => None,
+                    })
+                    .collect();
+                let agents: Vec<usize> = calls.iter().map(|(a, _)| *a).collect();
+                let Ok(answers_now) = ask(ctx, job, &agents, &previous, &inputs, ex) else { return };
+                for ((agent, bind), answer) in calls.into_iter().zip(answers_now) {
+                    previous.push(said(&graphs[agent].name, &answer, now));
+                    answers.insert(bind, answer);
+                }
+            }
             Step::AgentCall { agent, bind } => {
-                let Ok(answer) = ask(ctx, job, *agent, &previous, &inputs, ex) else { return };
+                let Ok(mut one) = ask(ctx, job, &[*agent], &previous, &inputs, ex) else { return };
+                let Some(answer) = one.pop() else { return };
                 let name = &graphs[*agent].name;
                 previous.push(said(name, &answer, now));
                 if let Value::Record(fields) = &answer {
@@ -115,7 +154,8 @@ pub fn run(ctx: &mut Ctx<'_, '_>, job: &Job, ex: &mut Execution) {
             }
             Step::Supervise { agent, proposals } => {
                 let shown: Vec<J> = proposals.iter().filter_map(|p| answers.get(p).map(|a| said(p, a, now))).collect();
-                let Ok(a) = ask(ctx, job, *agent, &shown, &inputs, ex) else { return };
+                let Ok(mut a) = ask(ctx, job, &[*agent], &shown, &inputs, ex) else { return };
+                let Some(a) = a.pop() else { return };
                 answers.insert(graphs[*agent].name.clone(), a);
             }
             Step::Debate { members, rounds, fallback } => {
@@ -123,11 +163,9 @@ pub fn run(ctx: &mut Ctx<'_, '_>, job: &Job, ex: &mut Execution) {
                 let mut agreed = None;
                 for round in 0..(*rounds).max(1) {
                     let shown: Vec<J> = last.iter().map(|(m, a)| said(m, a, now)).collect();
-                    let mut this = Vec::new();
-                    for (name, agent) in members {
-                        let Ok(a) = ask(ctx, job, *agent, &shown, &inputs, ex) else { return };
-                        this.push((name.clone(), a));
-                    }
+                    let agents: Vec<usize> = members.iter().map(|(_, a)| *a).collect();
+                    let Ok(said_now) = ask(ctx, job, &agents, &shown, &inputs, ex) else { return };
+                    let this: Vec<(String, Value)> = members.iter().map(|(n, _)| n.clone()).zip(said_now).collect();
                     let first = this.first().map(|(_, a)| decision_of(a).to_string());
                     if first.is_some() && this.iter().all(|(_, a)| Some(decision_of(a)) == first.as_deref()) {
                         ctx.note(

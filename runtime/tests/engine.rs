@@ -260,3 +260,56 @@ fn an_agents_cost_budget_is_enforced_fail_closed() {
         );
     }
 }
+
+/// The offline stand-in, noting the size of each batch of calls it is given.
+struct Batches(strat_runtime::offline::Offline, Vec<usize>);
+
+impl strat_runtime::llm::Llm for Batches {
+    fn label(&self) -> String {
+        "batch-counting stand-in".into()
+    }
+    fn complete(
+        &mut self,
+        r: &strat_runtime::llm::LlmRequest,
+    ) -> Result<strat_runtime::llm::LlmReply, strat_runtime::llm::LlmError> {
+        self.0.complete(r)
+    }
+    fn complete_all(
+        &mut self,
+        rs: &[strat_runtime::llm::LlmRequest],
+    ) -> Vec<Result<strat_runtime::llm::LlmReply, strat_runtime::llm::LlmError>> {
+        self.1.push(rs.len());
+        rs.iter().map(|r| self.0.complete(r)).collect()
+    }
+}
+
+#[test]
+fn a_vote_asks_its_members_together_and_a_pipeline_one_by_one() {
+    let closes: Vec<(f64, f64)> = (0..20).map(|i| (100.0 - f64::from(i), 1_000.0)).collect();
+    let data = bars(&closes);
+    for (mode, want) in [("parallel", vec![3]), ("sequential", vec![1, 1, 1]), ("hierarchical", vec![3, 1])] {
+        let extra = if mode == "hierarchical" { "supervisor S" } else { "" };
+        let src = format!(
+            r#"limits {{ max_position $50_000 }}
+            model m = offline("rules")
+            agent A {{ model m  context indicators(SPY)  prompt "a" }}
+            agent B {{ model m  context indicators(SPY)  prompt "b" }}
+            agent C {{ model m  context indicators(SPY)  prompt "c" }}
+            agent S {{ model m  context indicators(SPY)  prompt "s" }}
+            team T {{ members A, B, C  coordination {mode}  {extra}  on price(SPY) < $82 throttle 1 per 30d }}"#
+        );
+        let mut llm = Batches(strat_runtime::offline::Offline, Vec::new());
+        let r = strat_runtime::engine::backtest_with(
+            &program(&src),
+            &data,
+            &Config::default(),
+            &mut llm,
+            &mut strat_runtime::engine::Quiet,
+        )
+        .expect("runs");
+        assert_eq!(r.executions.len(), 1, "{mode}");
+        // The stand-in buys on RSI under 35 in this falling market, so the pipeline runs through.
+        assert_eq!(llm.1, want, "{mode}");
+        assert_eq!(r.executions[0].calls.len(), want.iter().sum::<usize>(), "{mode}");
+    }
+}
