@@ -57,4 +57,33 @@ fn main() {
         whole.as_secs_f64() * 1e3,
         1.0 / whole.as_secs_f64()
     );
+
+    // The runtime's own cost of a model call: an agent that asks at every bar of 10,000 daily
+    // bars, its declared context built, its prompts rendered, the reply decoded and checked by
+    // the risk gate. The offline stand-in answers at once, so the time is all overhead.
+    let agent = r#"limits { max_position $1_000_000 }
+        model m = anthropic("claude-sonnet-4-5")
+        agent A {
+          model m
+          context prices([SPY]), indicators([SPY]), portfolio
+          prompt "{{trigger.symbol}} moved {{change(trigger.symbol, 1d)}}; RSI {{rsi(trigger.symbol, 14)}}."
+          on price(SPY) > $0
+        }"#;
+    let mut ws = strat_lang::Workspace::new();
+    let id = ws.set_file("agent.strat", agent.as_bytes().to_vec());
+    let program = ws.compile(&[id]).program.expect("clean");
+    let daily = simulated::simulate(&simulated::Config { days: 10_000, ..simulated::Config::default() });
+    let data = BTreeMap::from([("SPY".to_string(), daily.bars["SPY"].clone())]);
+    let mut per_call = Duration::MAX;
+    let mut calls = 0;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let r = backtest(&program, &data, &Config::default()).expect("runs");
+        calls = r.executions.iter().filter(|e| e.llm_response.is_some()).count();
+        per_call = per_call.min(start.elapsed() / calls.max(1) as u32);
+    }
+    println!(
+        "LLM node overhead (context, prompts, decoding, risk gate; offline answers): {:.1} µs per call over {calls} calls",
+        per_call.as_secs_f64() * 1e6
+    );
 }
