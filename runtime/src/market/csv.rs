@@ -600,21 +600,13 @@ mod decimal {
     /// there are (0 to 8).
     #[inline]
     fn eight(chunk: u64) -> (u64, usize) {
-        const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-        const HIGH: u64 = 0x8080_8080_8080_8080;
-        // In each byte, the high bit of `from_0` is set when the byte is at least b'0', and that
-        // of `past_9` when it is past b'9' (within 7 bits, so no carries); bytes of 0x80 and
-        // above are never digits.
-        let low = chunk & LOW7;
-        let from_0 = low + 0x5050_5050_5050_5050;
-        let past_9 = low + 0x4646_4646_4646_4646;
-        let not_digit = !(from_0 & !past_9 & !chunk) & HIGH;
+        // Digits become their values 0 to 9; any other byte becomes 10 or more, which shows in
+        // the high bit once 0x76 is added (within 7 bits, so no carries), or had it already.
+        let x = chunk ^ 0x3030_3030_3030_3030;
+        let not_digit = (((x & 0x7f7f_7f7f_7f7f_7f7f) + 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080;
         let n = (not_digit.trailing_zeros() / 8) as usize;
-        if n == 0 {
-            return (0, 0);
-        }
-        // The digits' values, moved to the top so that the bytes below them count as zeros.
-        let mut v = (chunk & 0x0f0f_0f0f_0f0f_0f0f) << (8 * (8 - n));
+        // The digits moved to the top, so that the bytes below them count as zeros.
+        let Some(mut v) = x.checked_shl(8 * (8 - n) as u32) else { return (0, 0) };
         // Pairs of digits, then the four pairs: d0 is the most significant.
         v = v.wrapping_mul(10).wrapping_add(v >> 8);
         let pairs = 0x0000_00ff_0000_00ff;
