@@ -83,16 +83,10 @@ fn read(bytes: &[u8], source_fingerprint: u64, bars: &mut Vec<Bar>) -> Option<()
 
 /// The day of the last timestamp decoded: bars come in time order, so most share their
 /// predecessor's day, and the date is not worked out again from the seconds.
+#[derive(Default)]
 struct Day {
-    /// Seconds since 1970 at the day's midnight.
-    start: i64,
-    date: NaiveDate,
-}
-
-impl Default for Day {
-    fn default() -> Day {
-        Day { start: i64::MIN, date: NaiveDate::MIN }
-    }
+    /// Seconds since 1970 at the day's midnight, and its date.
+    last: Option<(i64, NaiveDate)>,
 }
 
 impl Day {
@@ -100,15 +94,21 @@ impl Day {
     /// `None` out of its range.
     #[inline]
     fn time(&mut self, secs: i64) -> Option<NaiveDateTime> {
-        let mut offset = secs.wrapping_sub(self.start);
-        if !(0..86_400).contains(&offset) {
-            let start = secs.div_euclid(86_400).checked_mul(86_400)?;
-            self.date = DateTime::from_timestamp(start, 0)?.date_naive();
-            self.start = start;
-            offset = secs - start;
-        }
+        let same_day = self.last.and_then(|(start, date)| {
+            let offset = secs.checked_sub(start)?;
+            (0..86_400).contains(&offset).then_some((offset, date))
+        });
+        let (offset, date) = match same_day {
+            Some(day) => day,
+            None => {
+                let start = secs.div_euclid(86_400).checked_mul(86_400)?;
+                let date = DateTime::from_timestamp(start, 0)?.date_naive();
+                self.last = Some((start, date));
+                (secs - start, date)
+            }
+        };
         let time = NaiveTime::from_num_seconds_from_midnight_opt(u32::try_from(offset).ok()?, 0)?;
-        Some(self.date.and_time(time))
+        Some(date.and_time(time))
     }
 }
 
@@ -157,7 +157,10 @@ mod tests {
             secs += 3_607;
         }
         for secs in [0, -1, 86_399, 86_400, -86_400, -86_401, 1_700_000_000, 253_402_300_799, i64::MIN, i64::MAX] {
-            assert_eq!(day.time(secs), DateTime::from_timestamp(secs, 0).map(|t| t.naive_utc()), "{secs}");
+            let want = DateTime::from_timestamp(secs, 0).map(|t| t.naive_utc());
+            assert_eq!(day.time(secs), want, "{secs}");
+            assert_eq!(Day::default().time(secs), want, "{secs}, first");
         }
+        assert_eq!(Day::default().time(i64::MIN + 5), None);
     }
 }
