@@ -146,17 +146,18 @@ struct Rows {
     problems: Vec<Problem>,
 }
 
-/// What the fast path does with one field.
+/// What the fast path does with one field. The numbers' roles are their places among a bar's
+/// values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
-    Skip,
+    Open = 0,
+    High = 1,
+    Low = 2,
+    Close = 3,
+    Volume = 4,
     Date,
     Time,
-    Open,
-    High,
-    Low,
-    Close,
-    Volume,
+    Skip,
 }
 
 /// Reads the rows of one layout.
@@ -346,61 +347,67 @@ impl<'l> Reader<'l> {
             Some(b'\n') => return Fast::Blank(i + 1),
             Some(_) => {}
         }
-        let (mut day, mut time) = (None, None);
-        let mut prices = [0.0; 4];
-        let mut volume = 0.0;
-        let last = self.roles.len().saturating_sub(1);
-        for (col, &role) in self.roles.iter().enumerate() {
-            if col > 0 {
-                i = skip_space(b, i);
-            }
-            match role {
-                Role::Skip => i = field_end(b, i),
-                Role::Date | Role::Time => {
-                    // The plain forms (`YYYY-MM-DD`, `YYYYMMDD`, `HH:MM:SS`) end just after
-                    // their width; anything else is measured. (The date and time readers refuse
-                    // a window that reaches into the next field.)
-                    let ends = |width: usize| matches!(b.get(i + width), Some(b',' | b'\n'));
-                    let end = match role {
-                        Role::Date if ends(10) => i + 10,
-                        Role::Date if ends(8) => i + 8,
-                        Role::Time if ends(8) => i + 8,
-                        _ => measure(b, i),
-                    };
-                    let Some(raw) = b.get(i..trim_end(b, i, end)) else { return Fast::Unsure };
-                    if role == Role::Date {
-                        let Some(d) = dates.date(raw) else { return Fast::Unsure };
-                        day = Some(d);
-                    } else {
-                        let Some(t) = hms(raw).or_else(|| time_of(raw)) else { return Fast::Unsure };
-                        time = Some(t);
-                    }
-                    i = end;
-                }
-                _ => {
-                    let Some((v, end)) = number(b, i) else { return Fast::Unsure };
-                    match role {
-                        Role::Open => prices[0] = v,
-                        Role::High => prices[1] = v,
-                        Role::Low => prices[2] = v,
-                        Role::Close => prices[3] = v,
-                        _ => volume = v,
-                    }
-                    i = end;
-                }
-            }
-            // Each field but the last ends at a comma, the last at the end of the line.
-            match b.get(i) {
-                Some(b',') if col < last => i += 1,
-                Some(b'\n') if col == last => i += 1,
-                None if col == last => {}
+        let mut row = FastRow { values: [0.0; 5], day: None, time: None };
+        let Some((&last, first)) = self.roles.split_last() else { return Fast::Unsure };
+        // Each field but the last ends at a comma, the last at the end of the line.
+        for &role in first {
+            match row.field(b, skip_space(b, i), role, dates) {
+                Some(end) if b.get(end) == Some(&b',') => i = end + 1,
                 _ => return Fast::Unsure,
             }
         }
-        let Some(day) = day else { return Fast::Unsure };
-        let time = day.and_time(time.unwrap_or(NaiveTime::MIN));
-        let [open, high, low, close] = prices;
+        match row.field(b, skip_space(b, i), last, dates) {
+            Some(end) if b.get(end) == Some(&b'\n') => i = end + 1,
+            Some(end) if end == b.len() => i = end,
+            _ => return Fast::Unsure,
+        }
+        let Some(day) = row.day else { return Fast::Unsure };
+        let time = day.and_time(row.time.unwrap_or(NaiveTime::MIN));
+        let [open, high, low, close, volume] = row.values;
         Fast::Bar(Bar { time, open, high, low, close, volume }, i)
+    }
+}
+
+/// The fields of a row read so far by the fast path.
+struct FastRow {
+    /// Open, high, low, close and volume (0 unless the layout has one).
+    values: [f64; 5],
+    day: Option<NaiveDate>,
+    time: Option<NaiveTime>,
+}
+
+impl FastRow {
+    /// Reads the field starting at `i` (after its leading whitespace); returns where it ends,
+    /// at its trailing whitespace or before, or `None` if the fast path does not read it.
+    #[inline(always)]
+    fn field(&mut self, b: &[u8], i: usize, role: Role, dates: &mut DateCache) -> Option<usize> {
+        match role {
+            Role::Skip => Some(field_end(b, i)),
+            Role::Date | Role::Time => {
+                // The plain forms (`YYYY-MM-DD`, `YYYYMMDD`, `HH:MM:SS`) end just after their
+                // width; anything else is measured. (The date and time readers refuse a window
+                // that reaches into the next field.)
+                let ends = |width: usize| matches!(b.get(i + width), Some(b',' | b'\n'));
+                let end = match role {
+                    Role::Date if ends(10) => i + 10,
+                    Role::Date if ends(8) => i + 8,
+                    Role::Time if ends(8) => i + 8,
+                    _ => measure(b, i),
+                };
+                let raw = b.get(i..trim_end(b, i, end))?;
+                if role == Role::Date {
+                    self.day = Some(dates.date(raw)?);
+                } else {
+                    self.time = Some(hms(raw).or_else(|| time_of(raw))?);
+                }
+                Some(end)
+            }
+            number_role => {
+                let (v, end) = number(b, i)?;
+                *self.values.get_mut(number_role as usize)? = v;
+                Some(end)
+            }
+        }
     }
 }
 
