@@ -378,7 +378,7 @@ struct FastRow {
 
 impl FastRow {
     /// Reads the field starting at `i` (after its leading whitespace); returns where it ends,
-    /// at its trailing whitespace or before, or `None` if the fast path does not read it.
+    /// at the comma or line end after it, or `None` if the fast path does not read it.
     #[inline(always)]
     fn field(&mut self, b: &[u8], i: usize, role: Role, dates: &mut DateCache) -> Option<usize> {
         match role {
