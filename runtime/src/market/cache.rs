@@ -7,7 +7,7 @@
 //! (i64) and open, high, low, close, volume (f64 each): 48 bytes a bar.
 
 use super::Bar;
-use chrono::DateTime;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 
 const MAGIC: &[u8; 8] = b"STRATBAR";
 const VERSION: u32 = 1;
@@ -37,6 +37,23 @@ pub fn encode(bars: &[Bar], source_fingerprint: u64) -> Vec<u8> {
 /// Decodes a cache built from a source with this fingerprint; `None` when the bytes are not a
 /// cache of this version, are truncated, or were built from other text (rebuild it then).
 pub fn decode(bytes: &[u8], source_fingerprint: u64) -> Option<Vec<Bar>> {
+    let mut bars = Vec::new();
+    decode_into(bytes, source_fingerprint, &mut bars).then_some(bars)
+}
+
+/// [`decode`] into a vector the caller keeps, so that loading series after series reuses one
+/// allocation: `bars` is cleared, then holds the series. Returns `false`, leaving `bars`
+/// empty, where `decode` returns `None`.
+pub fn decode_into(bytes: &[u8], source_fingerprint: u64, bars: &mut Vec<Bar>) -> bool {
+    bars.clear();
+    let ok = read(bytes, source_fingerprint, bars).is_some();
+    if !ok {
+        bars.clear();
+    }
+    ok
+}
+
+fn read(bytes: &[u8], source_fingerprint: u64, bars: &mut Vec<Bar>) -> Option<()> {
     let u64_at = |i: usize| bytes.get(i..i + 8).and_then(|s| s.try_into().ok()).map(u64::from_le_bytes);
     if bytes.get(..8)? != MAGIC || bytes.get(8..12)? != VERSION.to_le_bytes() || u64_at(12)? != source_fingerprint {
         return None;
@@ -46,14 +63,53 @@ pub fn decode(bytes: &[u8], source_fingerprint: u64) -> Option<Vec<Bar>> {
     if body.len() != n.checked_mul(BAR)? {
         return None;
     }
-    let mut bars = Vec::with_capacity(n);
-    for chunk in body.chunks_exact(BAR) {
-        let f = |i: usize| f64::from_le_bytes(chunk[i..i + 8].try_into().unwrap_or([0; 8]));
-        let secs = i64::from_le_bytes(chunk[..8].try_into().unwrap_or([0; 8]));
-        let time = DateTime::from_timestamp(secs, 0)?.naive_utc();
-        bars.push(Bar { time, open: f(8), high: f(16), low: f(24), close: f(32), volume: f(40) });
+    // Whole records only (the length was checked), each a fixed-size array: no bounds checks
+    // per field.
+    let (records, _) = body.as_chunks::<BAR>();
+    bars.reserve(n);
+    let mut day = Day::default();
+    for r in records {
+        let [t0, t1, t2, t3, t4, t5, t6, t7, rest @ ..] = *r;
+        let time = day.time(i64::from_le_bytes([t0, t1, t2, t3, t4, t5, t6, t7]))?;
+        let (values, _) = rest.as_chunks::<8>();
+        let [open, high, low, close, volume] = match values {
+            [a, b, c, d, e] => [*a, *b, *c, *d, *e].map(f64::from_le_bytes),
+            _ => return None, // never: 40 bytes are five values
+        };
+        bars.push(Bar { time, open, high, low, close, volume });
     }
-    Some(bars)
+    Some(())
+}
+
+/// The day of the last timestamp decoded: bars come in time order, so most share their
+/// predecessor's day, and the date is not worked out again from the seconds.
+#[derive(Default)]
+struct Day {
+    /// Seconds since 1970 at the day's midnight, and its date.
+    last: Option<(i64, NaiveDate)>,
+}
+
+impl Day {
+    /// The time `secs` seconds after 1970-01-01 00:00, as `DateTime::from_timestamp` gives it;
+    /// `None` out of its range.
+    #[inline]
+    fn time(&mut self, secs: i64) -> Option<NaiveDateTime> {
+        let same_day = self.last.and_then(|(start, date)| {
+            let offset = secs.checked_sub(start)?;
+            (0..86_400).contains(&offset).then_some((offset, date))
+        });
+        let (offset, date) = match same_day {
+            Some(day) => day,
+            None => {
+                let start = secs.div_euclid(86_400).checked_mul(86_400)?;
+                let date = DateTime::from_timestamp(start, 0)?.date_naive();
+                self.last = Some((start, date));
+                (secs - start, date)
+            }
+        };
+        let time = NaiveTime::from_num_seconds_from_midnight_opt(u32::try_from(offset).ok()?, 0)?;
+        Some(date.and_time(time))
+    }
 }
 
 #[cfg(test)]
@@ -71,6 +127,40 @@ mod tests {
         assert_eq!(decode(&bytes, 8), None, "other source");
         assert_eq!(decode(&bytes[..bytes.len() - 1], 7), None, "truncated");
         assert_eq!(decode(b"not a cache at all, no", 7), None);
+        // Every truncation and every corrupted length is refused, never a panic.
+        for cut in 0..HEADER + 2 * BAR {
+            assert_eq!(decode(&bytes[..cut], 7), None, "cut at {cut}");
+        }
+        let mut long = bytes.clone();
+        long[20..28].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(decode(&long, 7), None, "count past the end");
+        // A timestamp past the calendar's range is refused too.
+        let mut far = bytes.clone();
+        far[HEADER..HEADER + 8].copy_from_slice(&i64::MAX.to_le_bytes());
+        assert_eq!(decode(&far, 7), None, "time out of range");
+        // Decoding into a kept vector gives the same bars, and leaves it empty on refusal.
+        let mut kept = vec![bars[0]; 3];
+        assert!(decode_into(&bytes, 7, &mut kept));
+        assert_eq!(&kept, bars);
+        assert!(!decode_into(&bytes, 8, &mut kept));
+        assert!(kept.is_empty());
         assert_ne!(fingerprint(b"a,b"), fingerprint(b"a,c"));
+    }
+
+    #[test]
+    fn times_agree_with_chrono_across_days_and_before_1970() {
+        let mut day = Day::default();
+        let mut secs: i64 = -3 * 86_400 - 7;
+        while secs < 4 * 86_400 {
+            let want = DateTime::from_timestamp(secs, 0).map(|t| t.naive_utc());
+            assert_eq!(day.time(secs), want, "{secs}");
+            secs += 3_607;
+        }
+        for secs in [0, -1, 86_399, 86_400, -86_400, -86_401, 1_700_000_000, 253_402_300_799, i64::MIN, i64::MAX] {
+            let want = DateTime::from_timestamp(secs, 0).map(|t| t.naive_utc());
+            assert_eq!(day.time(secs), want, "{secs}");
+            assert_eq!(Day::default().time(secs), want, "{secs}, first");
+        }
+        assert_eq!(Day::default().time(i64::MIN + 5), None);
     }
 }

@@ -1,32 +1,35 @@
 //! Simple and exponential moving averages.
 
-use super::Window;
+use super::{WarmUp, Window};
 
 /// Simple moving average over `period` values, by a running sum as TA-Lib computes it.
 #[derive(Debug, Clone)]
 pub struct Sma {
-    period: usize,
+    n: f64,
     window: Window,
+    /// Sum of the last `period` values (fewer during the warm-up).
     sum: f64,
+    /// Counts the values up to the first average.
+    warm: WarmUp,
 }
 
 impl Sma {
+    #[inline]
     pub fn new(period: usize) -> Sma {
-        Sma { period: period.max(1), window: Window::new(period), sum: 0.0 }
+        let period = period.max(1);
+        Sma { n: period as f64, window: Window::new(period), sum: 0.0, warm: WarmUp::new(period - 1) }
     }
 
     #[inline]
     pub fn push(&mut self, x: f64) -> Option<f64> {
-        // Add the newest value, take the average, then drop the oldest: TA-Lib's order, so
-        // between calls the sum holds the last `period - 1` values.
-        self.window.push(x);
-        self.sum += x;
-        if !self.window.is_full() {
+        // TA-Lib's order: drop the oldest value, then add the newest (the window hands back
+        // 0.0 during the warm-up, and `s - 0.0` is `s`), so the sums round as TA-Lib's do.
+        let old = self.window.replace(x);
+        self.sum = (self.sum - old) + x;
+        if self.warm.tick() {
             return None;
         }
-        let out = self.sum / self.period as f64;
-        self.sum -= self.window.oldest();
-        Some(out)
+        Some(self.sum / self.n)
     }
 }
 
@@ -34,42 +37,43 @@ impl Sma {
 /// `period` values (first value at index `period - 1`).
 #[derive(Debug, Clone)]
 pub struct Ema {
-    period: usize,
+    n: f64,
     k: f64,
-    seed_sum: f64,
-    seen: usize,
-    value: Option<f64>,
+    /// The average once seeded; before that, the sum of the values seen.
+    value: f64,
+    /// Counts the values up to the seed.
+    warm: WarmUp,
 }
 
 impl Ema {
+    #[inline]
     pub fn new(period: usize) -> Ema {
         let period = period.max(1);
-        Ema { period, k: 2.0 / (period as f64 + 1.0), seed_sum: 0.0, seen: 0, value: None }
-    }
-
-    /// Starts from a given average (used by MACD, whose fast EMA is seeded late).
-    pub(crate) fn seeded(period: usize, seed: f64) -> Ema {
-        let mut e = Ema::new(period);
-        e.value = Some(seed);
-        e.seen = e.period;
-        e
+        Ema { n: period as f64, k: 2.0 / (period as f64 + 1.0), value: 0.0, warm: WarmUp::new(period) }
     }
 
     #[inline]
     pub fn push(&mut self, x: f64) -> Option<f64> {
-        match self.value {
-            Some(prev) => {
-                let v = ((x - prev) * self.k) + prev;
-                self.value = Some(v);
-            }
-            None => {
-                self.seed_sum += x;
-                self.seen += 1;
-                if self.seen == self.period {
-                    self.value = Some(self.seed_sum / self.period as f64);
-                }
-            }
+        if self.warm.tick() {
+            return self.seed(x);
         }
+        Some(self.step(x))
+    }
+
+    /// One step of a seeded average: TA-Lib's `(x - prev) * k + prev`.
+    #[inline]
+    pub(crate) fn step(&mut self, x: f64) -> f64 {
+        self.value = ((x - self.value) * self.k) + self.value;
         self.value
+    }
+
+    #[inline(always)]
+    fn seed(&mut self, x: f64) -> Option<f64> {
+        self.value += x;
+        if !self.warm.is_over() {
+            return None;
+        }
+        self.value /= self.n;
+        Some(self.value)
     }
 }

@@ -14,11 +14,37 @@ pub use momentum::{Change, Macd, MacdValue, Rsi};
 pub use range::{Highest, Lowest};
 pub use volatility::{Atr, Bands, Bollinger, StdDev};
 pub use vwap::Vwap;
-pub(crate) use window::Window;
+pub(crate) use window::{Ring, Window};
 
-/// TA-Lib's test for "zero" (values within 1e-8 of it).
-pub(crate) fn is_zero(v: f64) -> bool {
-    -0.000_000_01 < v && v < 0.000_000_01
+/// Counts the values pushed into an indicator, to tell its warm-up from its steady state.
+///
+/// The count starts at minus the length of the warm-up and rises by one with every value, on
+/// every path, so the steady state pays one increment and one test of the sign, with no
+/// conditional arithmetic; and the compiler predicts a test for a negative number to fail, so it
+/// lays the steady state out as the straight path.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WarmUp(i64);
+
+impl WarmUp {
+    /// A warm-up of `values` values.
+    pub(crate) fn new(values: usize) -> WarmUp {
+        WarmUp(i64::try_from(values).map_or(i64::MIN, |n| -n))
+    }
+
+    /// Counts one value; returns whether it was still part of the warm-up.
+    #[inline(always)]
+    pub(crate) fn tick(&mut self) -> bool {
+        let before = self.0;
+        // Cannot overflow from any start: it would take 2^63 values.
+        self.0 = before.wrapping_add(1);
+        before < 0
+    }
+
+    /// Whether every value of the warm-up has been counted.
+    #[inline(always)]
+    pub(crate) fn is_over(self) -> bool {
+        self.0 >= 0
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! RSI, MACD and percent change.
 
-use super::{Ema, Window, is_zero};
+use super::{Ema, WarmUp, Window};
 
 /// Relative strength index with Wilder's smoothing; first value after `period` changes.
 #[derive(Debug, Clone)]
@@ -8,10 +8,14 @@ pub struct Rsi {
     period: usize,
     keep: f64,
     inv: f64,
-    prev: Option<f64>,
-    gain: f64,
-    loss: f64,
-    changes: usize,
+    /// Counts the closes up to the steady state: the first `period + 1` are the warm-up.
+    warm: WarmUp,
+    /// Closes seen during the warm-up.
+    seen: usize,
+    prev: f64,
+    /// The average gain and the average loss (during the warm-up, their sums), side by side:
+    /// they are updated together, and read and written as one pair.
+    avg: [f64; 2],
 }
 
 impl Rsi {
@@ -21,41 +25,63 @@ impl Rsi {
             period,
             keep: period as f64 - 1.0,
             inv: 1.0 / period as f64,
-            prev: None,
-            gain: 0.0,
-            loss: 0.0,
-            changes: 0,
+            warm: WarmUp::new(period.saturating_add(1)),
+            seen: 0,
+            prev: 0.0,
+            avg: [0.0; 2],
         }
     }
 
     #[inline]
     pub fn push(&mut self, close: f64) -> Option<f64> {
-        let prev = self.prev.replace(close)?;
-        let diff = close - prev;
-        let n = self.period as f64;
-        self.changes += 1;
-        if self.changes <= self.period {
-            if diff < 0.0 {
-                self.loss -= diff;
-            } else {
-                self.gain += diff;
-            }
-            if self.changes < self.period {
-                return None;
-            }
-            self.loss /= n;
-            self.gain /= n;
-        } else {
-            // Wilder's smoothing, (avg × (n − 1) + x) / n, with the division as a multiplication
-            // by 1/n: the averages form a dependency chain from bar to bar, and a division on it
-            // is several times slower. The values differ from TA-Lib's by rounding only.
-            let (keep, inv) = (self.keep, self.inv);
-            let (up, down) = if diff < 0.0 { (0.0, -diff) } else { (diff, 0.0) };
-            self.loss = (self.loss * keep + down) * inv;
-            self.gain = (self.gain * keep + up) * inv;
+        if self.warm.tick() {
+            return self.warm_up(close);
         }
-        let total = self.gain + self.loss;
-        Some(if is_zero(total) { 0.0 } else { 100.0 * (self.gain / total) })
+        let diff = close - self.prev;
+        self.prev = close;
+        // The change splits into a gain and a loss without a branch (its sign is a coin toss
+        // from bar to bar): (|d| + d) / 2 and (|d| − d) / 2 are exact, and equal d or −d, and 0.
+        let size = diff.abs();
+        let (up, down) = ((size + diff) * 0.5, (size - diff) * 0.5);
+        // Wilder's smoothing, (avg × (n − 1) + x) / n, with the division as a multiplication
+        // by 1/n: the averages form a dependency chain from bar to bar, and a division on it
+        // is several times slower. The values differ from TA-Lib's by rounding only.
+        let (keep, inv) = (self.keep, self.inv);
+        let [gain, loss] = self.avg;
+        self.avg = [(gain * keep + up) * inv, (loss * keep + down) * inv];
+        Some(self.value())
+    }
+
+    /// The first `period + 1` closes: plain sums of gains and losses, then their averages.
+    #[inline(always)]
+    fn warm_up(&mut self, close: f64) -> Option<f64> {
+        let changes = self.seen;
+        self.seen += 1;
+        let prev = std::mem::replace(&mut self.prev, close);
+        if changes == 0 {
+            return None;
+        }
+        let diff = close - prev;
+        if diff < 0.0 {
+            self.avg[1] -= diff;
+        } else {
+            self.avg[0] += diff;
+        }
+        if changes < self.period {
+            return None;
+        }
+        let n = self.period as f64;
+        self.avg = [self.avg[0] / n, self.avg[1] / n];
+        Some(self.value())
+    }
+
+    #[inline(always)]
+    fn value(&self) -> f64 {
+        // TA-Lib's test for a zero total is |total| < 1e-8; the averages are never negative,
+        // so the lower bound always holds (and NaN fails either way).
+        let [gain, loss] = self.avg;
+        let total = gain + loss;
+        if total < 0.000_000_01 { 0.0 } else { 100.0 * (gain / total) }
     }
 }
 
@@ -73,41 +99,73 @@ pub struct MacdValue {
 pub struct Macd {
     fast_period: usize,
     slow_period: usize,
-    recent: Window,
-    slow: Ema,
-    fast: Option<Ema>,
+    /// Counts the closes up to the first value.
+    warm: WarmUp,
+    /// Closes seen, counted up to `slow` (from there on both EMAs run).
+    seen: usize,
+    /// The slow and the fast EMA side by side, updated together; during the warm-up, the sums
+    /// of the closes that seed them.
+    emas: [f64; 2],
+    /// Their smoothing factors, `2 / (period + 1)`.
+    k: [f64; 2],
     signal: Ema,
 }
 
 impl Macd {
     pub fn new(fast: usize, slow: usize, signal: usize) -> Macd {
         let (fast, slow) = if slow < fast { (slow.max(1), fast.max(1)) } else { (fast.max(1), slow.max(1)) };
+        let signal = signal.max(1);
+        let k = |period: usize| 2.0 / (period as f64 + 1.0);
         Macd {
             fast_period: fast,
             slow_period: slow,
-            recent: Window::new(fast),
-            slow: Ema::new(slow),
-            fast: None,
-            signal: Ema::new(signal.max(1)),
+            warm: WarmUp::new(slow.saturating_add(signal - 1)),
+            seen: 0,
+            // The fast sum starts at `-0.0`, as a float `sum()` does (`-0.0 + x` is `x`).
+            emas: [0.0, -0.0],
+            k: [k(slow), k(fast)],
+            signal: Ema::new(signal),
         }
     }
 
     #[inline]
     pub fn push(&mut self, close: f64) -> Option<MacdValue> {
-        if self.fast.is_none() {
-            self.recent.push(close);
+        if self.warm.tick() {
+            return self.warm_up(close);
         }
-        let slow = self.slow.push(close)?;
-        let fast = match &mut self.fast {
-            Some(f) => f.push(close)?,
-            None => {
-                let seed = self.recent.iter().sum::<f64>() / self.fast_period as f64;
-                self.fast = Some(Ema::seeded(self.fast_period, seed));
-                seed
+        let macd = self.step(close);
+        let signal = self.signal.step(macd);
+        Some(MacdValue { macd, signal, histogram: macd - signal })
+    }
+
+    /// Both EMAs one step on (TA-Lib's `(x - prev) * k + prev`); returns fast minus slow.
+    #[inline(always)]
+    fn step(&mut self, close: f64) -> f64 {
+        let [slow, fast] = self.emas;
+        let [k_slow, k_fast] = self.k;
+        self.emas = [((close - slow) * k_slow) + slow, ((close - fast) * k_fast) + fast];
+        self.emas[1] - self.emas[0]
+    }
+
+    /// The first `slow + signal - 1` closes: the slow EMA's seed and the sum of the last
+    /// `fast` closes up to it, then the signal EMA's seed.
+    #[inline(always)]
+    fn warm_up(&mut self, close: f64) -> Option<MacdValue> {
+        let macd = if self.seen < self.slow_period {
+            let i = self.seen;
+            self.seen += 1;
+            self.emas[0] += close;
+            if i >= self.slow_period - self.fast_period {
+                self.emas[1] += close;
             }
+            if self.seen < self.slow_period {
+                return None;
+            }
+            self.emas = [self.emas[0] / self.slow_period as f64, self.emas[1] / self.fast_period as f64];
+            self.emas[1] - self.emas[0]
+        } else {
+            self.step(close)
         };
-        let _ = self.slow_period;
-        let macd = fast - slow;
         let signal = self.signal.push(macd)?;
         Some(MacdValue { macd, signal, histogram: macd - signal })
     }
@@ -117,20 +175,21 @@ impl Macd {
 #[derive(Debug, Clone)]
 pub struct Change {
     window: Window,
+    warm: WarmUp,
 }
 
 impl Change {
     pub fn new(bars: usize) -> Change {
-        Change { window: Window::new(bars.max(1) + 1) }
+        let bars = bars.max(1);
+        Change { window: Window::new(bars), warm: WarmUp::new(bars) }
     }
 
     #[inline]
     pub fn push(&mut self, x: f64) -> Option<f64> {
-        self.window.push(x);
-        if !self.window.is_full() {
+        let then = self.window.replace(x);
+        if self.warm.tick() {
             return None;
         }
-        let then = self.window.oldest();
         (then != 0.0).then(|| (x / then - 1.0) * 100.0)
     }
 }

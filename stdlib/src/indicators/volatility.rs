@@ -1,37 +1,41 @@
 //! Standard deviation, Bollinger bands and average true range.
 
-use super::{Sma, Window};
+use super::{Ring, Sma, WarmUp};
 
 /// Population standard deviation over `period` values, from running sums of values and squares.
 #[derive(Debug, Clone)]
 pub struct StdDev {
-    period: usize,
-    window: Window,
-    sum: f64,
-    sum_sq: f64,
+    n: f64,
+    /// The last `period` values and their squares.
+    window: Ring<[f64; 2]>,
+    /// Sums of the values and of their squares, updated side by side.
+    sums: [f64; 2],
+    /// Counts the values up to the first deviation.
+    warm: WarmUp,
 }
 
 impl StdDev {
     pub fn new(period: usize) -> StdDev {
-        StdDev { period: period.max(1), window: Window::new(period), sum: 0.0, sum_sq: 0.0 }
+        let period = period.max(1);
+        StdDev { n: period as f64, window: Ring::new(period), sums: [0.0; 2], warm: WarmUp::new(period - 1) }
     }
 
     /// Mean and standard deviation of the last `period` values, once there are that many.
-    /// The running sums then drop the oldest value, as TA-Lib's do.
+    /// The running sums drop the oldest value before adding the newest, as TA-Lib's do.
     #[inline]
     fn moments(&mut self, x: f64) -> Option<(f64, f64)> {
-        self.window.push(x);
-        self.sum += x;
-        self.sum_sq += x * x;
-        if !self.window.is_full() {
+        let new = [x, x * x];
+        let old = self.window.replace(new);
+        let [sum, sum_sq] = self.sums;
+        self.sums = [(sum - old[0]) + new[0], (sum_sq - old[1]) + new[1]];
+        if self.warm.tick() {
             return None;
         }
-        let n = self.period as f64;
-        let mean = self.sum / n;
-        let var = self.sum_sq / n - mean * mean;
-        let old = self.window.oldest();
-        self.sum -= old;
-        self.sum_sq -= old * old;
+        // Both means in one division of the pair. They are divisions, as TA-Lib's are, not
+        // multiplications by 1/n: the variance is a difference of two close numbers, so a
+        // rounding step in either shows up a thousandfold in the deviation.
+        let [mean, mean_sq] = [self.sums[0] / self.n, self.sums[1] / self.n];
+        let var = mean_sq - mean * mean;
         // TA-Lib treats a variance within 1e-8 of zero (or below it) as zero; NaN fails too.
         Some((mean, if var >= 0.000_000_01 { var.sqrt() } else { 0.0 }))
     }

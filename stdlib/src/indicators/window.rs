@@ -1,50 +1,51 @@
 //! A fixed-size ring of the last `n` values.
 
+/// The last `n` values pushed, starting as `n` zeros. Each push replaces the value pushed `n`
+/// pushes earlier and hands it back, so running sums update the same way during the warm-up
+/// (the value handed back is then zero, and `s - 0.0` is `s`).
 #[derive(Debug, Clone)]
-pub(crate) struct Window {
-    values: Vec<f64>,
+pub(crate) struct Ring<T> {
+    values: Box<[T]>,
+    /// Where the next value goes: the oldest value held (`values.len()` stands for slot 0).
     head: usize,
-    len: usize,
 }
 
-impl Window {
-    pub(crate) fn new(n: usize) -> Window {
-        Window { values: vec![0.0; n.max(1)], head: 0, len: 0 }
+/// A ring of single values.
+pub(crate) type Window = Ring<f64>;
+
+impl<T: Copy + Default> Ring<T> {
+    pub(crate) fn new(n: usize) -> Ring<T> {
+        Ring { values: vec![T::default(); n.max(1)].into_boxed_slice(), head: 0 }
     }
 
-    /// Adds `x`; returns the value that fell out when the window was full.
-    #[inline]
-    pub(crate) fn push(&mut self, x: f64) -> Option<f64> {
-        let cap = self.values.len();
-        if self.len < cap {
-            // While filling, `head` stays 0 and values go in order.
-            self.values[self.len] = x;
-            self.len += 1;
-            None
-        } else {
-            let old = std::mem::replace(&mut self.values[self.head], x);
-            self.head += 1;
-            if self.head == cap {
-                self.head = 0;
-            }
-            Some(old)
+    /// Stores `x` and returns the value pushed `n` pushes ago (zero before there were `n`).
+    #[inline(always)]
+    pub(crate) fn replace(&mut self, x: T) -> T {
+        // The bounds check doubles as the wrap-around test: one predictable branch, and no
+        // index arithmetic beyond the increment.
+        let i = self.head;
+        if let Some(slot) = self.values.get_mut(i) {
+            self.head = i + 1;
+            return std::mem::replace(slot, x);
+        }
+        self.head = 1;
+        match self.values.first_mut() {
+            Some(slot) => std::mem::replace(slot, x),
+            None => T::default(), // never: a ring holds at least one value
         }
     }
+}
 
-    #[inline]
-    pub(crate) fn is_full(&self) -> bool {
-        self.len == self.values.len()
-    }
+#[cfg(test)]
+mod tests {
+    use super::Window;
 
-    /// The oldest value held.
-    #[inline]
-    pub(crate) fn oldest(&self) -> f64 {
-        self.values[self.head]
-    }
-
-    /// Values from oldest to newest.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = f64> + '_ {
-        let cap = self.values.len();
-        (0..self.len).map(move |i| self.values[(self.head + i) % cap])
+    #[test]
+    fn hands_back_the_value_from_n_pushes_ago() {
+        let mut w = Window::new(3);
+        let out: Vec<f64> = (1..=8).map(|i| w.replace(f64::from(i))).collect();
+        assert_eq!(out, [0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        let mut one = Window::new(1);
+        assert_eq!([one.replace(5.0), one.replace(6.0), one.replace(7.0)], [0.0, 5.0, 6.0]);
     }
 }
