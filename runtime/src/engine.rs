@@ -147,6 +147,17 @@ pub fn run_in(
     let no_locals = BTreeMap::new();
     let daily = market.daily;
     let news_triggers = plan.triggers.has_news();
+    let clock_jumps = host.clock.jumps();
+    // The account as last read from the broker (cash, shares held by symbol), for the mark at
+    // each step; read again whenever orders moved.
+    let mut cash = host.broker.account().cash_f64();
+    let mut held: Vec<(usize, f64)> = Vec::new();
+    let read_account = |account: &crate::broker::Account, cash: &mut f64, held: &mut Vec<(usize, f64)>| {
+        *cash = account.cash_f64();
+        held.clear();
+        held.extend(account.held().iter().filter_map(|&s| account.position(s).map(|p| (s, p.qty as f64))));
+    };
+    let every_bar = host.broker.needs_every_bar();
     let once = match mode {
         Mode::Triggers => None,
         Mode::Once { graph, symbol } => {
@@ -172,20 +183,26 @@ pub fn run_in(
         }
         let Some(t) = host.market.next(&mut closed) else { break };
         index += 1;
-        host.clock.advance_to(t);
+        if !clock_jumps {
+            host.clock.advance_to(t);
+        }
         // A new session: the daily P&L counts from the last mark of the one before.
         if prev.is_some_and(|p| p.date() != t.date()) {
             gate.day_start_equity = last_equity;
         }
         // 1. The broker works its orders against the bars that closed.
         let mut reported = false;
-        for (sym, bar) in &closed {
-            reported |= host.broker.on_bar(*sym, bar);
+        let mut moved = false;
+        if every_bar || book.has_pending() {
+            for (sym, bar) in &closed {
+                reported |= host.broker.on_bar(*sym, bar);
+            }
         }
         if reported {
             host.broker.updates(&mut updates);
         }
         if !updates.is_empty() {
+            moved = true;
             for o in book.apply(&updates) {
                 host.broker.submit(&o);
             }
@@ -214,7 +231,7 @@ pub fn run_in(
             news_seen = Some(news_until);
         }
         fired.clear();
-        if fires {
+        if fires && !plan.triggers.idle(&closed) {
             let env = market.env();
             if plan.triggers.reads_world(&closed) {
                 let world = ExecWorld {
@@ -245,6 +262,7 @@ pub fn run_in(
         let first_execution = report.executions.len();
         let first_log = report.log.len();
         if !fired.is_empty() {
+            moved = true;
             fired.sort_by_key(|f| (f.graph, f.symbol));
             fired.dedup_by_key(|f| (f.graph, f.symbol));
             let jobs: Vec<Job> = fired
@@ -269,6 +287,9 @@ pub fn run_in(
                     }
                 })
                 .collect();
+            if clock_jumps {
+                host.clock.advance_to(t);
+            }
             let mut ctx = Ctx {
                 graphs: &plan.graphs,
                 market: &market,
@@ -295,7 +316,10 @@ pub fn run_in(
             }
         }
         // 5. Mark, journal, report.
-        let equity = host.broker.account().equity_f64(|s| close(&market, s));
+        if moved {
+            read_account(host.broker.account(), &mut cash, &mut held);
+        }
+        let equity = held.iter().fold(cash, |e, &(s, q)| e + q * close(&market, s));
         report.equity_curve.push(t, equity);
         gate.peak_equity = gate.peak_equity.max(equity);
         last_equity = equity;
@@ -342,6 +366,9 @@ pub fn run_in(
         if watching {
             observer.step(&view);
         }
+    }
+    if let (true, Some(t)) = (clock_jumps, prev) {
+        host.clock.advance_to(t);
     }
     if let Some((graph, symbol)) = once {
         let t = prev.unwrap_or_default();

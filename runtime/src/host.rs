@@ -14,6 +14,11 @@ pub trait Clock {
     fn now(&self) -> NaiveDateTime;
     /// Moves to `t`: a simulated clock jumps there, a paced or real one waits for it.
     fn advance_to(&mut self, t: NaiveDateTime);
+    /// Whether moving is only bookkeeping (a simulated clock), so the engine may move it only
+    /// when something reads it: before an execution and at the end.
+    fn jumps(&self) -> bool {
+        false
+    }
     /// Milliseconds elapsed on a monotonic clock, for durations (a simulated clock gives
     /// simulated time, so backtests stay deterministic).
     fn monotonic_ms(&self) -> f64;
@@ -52,6 +57,12 @@ pub trait Broker {
     fn on_bar(&mut self, symbol: usize, bar: &Bar) -> bool;
     /// What happened to the orders since the last call, oldest first.
     fn updates(&mut self, out: &mut Vec<Update>);
+    /// Whether it must see every bar even with no order open (the paper broker filling at
+    /// the deciding bar's close keeps the last bars); otherwise bars reach it only while
+    /// orders are open.
+    fn needs_every_bar(&self) -> bool {
+        false
+    }
     fn account(&self) -> &Account;
 }
 
@@ -76,6 +87,9 @@ impl Broker for crate::broker::PaperBroker {
     #[inline]
     fn account(&self) -> &Account {
         crate::broker::PaperBroker::account(self)
+    }
+    fn needs_every_bar(&self) -> bool {
+        crate::broker::PaperBroker::fills_at_same_close(self)
     }
 }
 

@@ -25,6 +25,9 @@ impl Clock for SimClock {
     fn monotonic_ms(&self) -> f64 {
         0.0
     }
+    fn jumps(&self) -> bool {
+        true
+    }
 }
 
 /// Bars held in memory, replayed in time order: at each distinct timestamp of any series, the
@@ -76,14 +79,13 @@ impl MarketData for Replay<'_> {
     #[inline]
     fn next(&mut self, closed: &mut Vec<(usize, Bar)>) -> Option<NaiveDateTime> {
         if let [one] = self.series.as_slice() {
-            let bar = *one.get(self.cursors[0])?;
+            let bar = one.get(self.cursors[0])?;
             self.cursors[0] += 1;
-            match closed.as_mut_slice() {
-                [only] => *only = (0, bar),
-                _ => {
-                    closed.clear();
-                    closed.push((0, bar));
-                }
+            if let [only] = closed.as_mut_slice() {
+                only.1 = *bar;
+            } else {
+                closed.clear();
+                closed.push((0, *bar));
             }
             return Some(bar.time);
         }

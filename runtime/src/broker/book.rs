@@ -8,6 +8,8 @@ use chrono::NaiveDate;
 #[derive(Debug, Clone, Default)]
 pub struct Book {
     orders: Vec<Order>,
+    /// How many orders are pending.
+    pending: usize,
     /// Indexes of orders new or changed since the last [`Book::take_changed`].
     changed: Vec<usize>,
 }
@@ -43,6 +45,7 @@ impl Book {
             stop_loss: r.stop_loss,
             take_profit: r.take_profit,
         });
+        self.pending += usize::from(status == Status::Pending);
         self.changed.push(self.orders.len() - 1);
         id
     }
@@ -70,6 +73,9 @@ impl Book {
                 continue;
             };
             let o = &mut self.orders[i];
+            if o.status == Status::Pending {
+                self.pending -= 1;
+            }
             match u {
                 Update::Filled { time, price, commission, .. } => {
                     o.status = Status::Filled;
@@ -139,6 +145,13 @@ impl Book {
             .take_while(|o| o.time.date() >= day)
             .filter(|o| o.by == by && o.time.date() == day && o.status != Status::Rejected)
             .count() as u64
+    }
+
+    /// Whether any order is pending (sent to the broker and not yet filled, cancelled or
+    /// rejected).
+    #[inline]
+    pub fn has_pending(&self) -> bool {
+        self.pending > 0
     }
 
     /// Whether anything changed since the last call.

@@ -46,6 +46,11 @@ impl PaperBroker {
         }
     }
 
+    /// Whether market orders fill at the deciding bar's close (so it keeps every last bar).
+    pub fn fills_at_same_close(&self) -> bool {
+        self.costs.fill == FillAt::SameClose
+    }
+
     pub fn account(&self) -> &Account {
         &self.account
     }

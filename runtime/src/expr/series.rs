@@ -141,7 +141,12 @@ impl Series {
         let Some(entries) = self.by_symbol.get_mut(symbol) else { return };
         for e in entries {
             let at = e.slot as usize;
-            if let Some(out) = self.slots.get_mut(at..at + e.outputs as usize) {
+            // Moving averages are the common case: updated here, the rest out of line.
+            if let Indicator::Sma(x) = &mut e.indicator
+                && let Some(out) = self.slots.get_mut(at)
+            {
+                *out = x.push(bar.close).unwrap_or(f64::NAN);
+            } else if let Some(out) = self.slots.get_mut(at..at + e.outputs as usize) {
                 e.indicator.push(bar, out);
             }
         }

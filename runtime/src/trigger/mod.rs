@@ -106,6 +106,9 @@ pub struct Triggers {
     evaluated: Vec<u64>,
     step: u64,
     candidates: Vec<u32>,
+    /// Per symbol: nothing it wakes can fire on a bar stamped before this (its only triggers
+    /// are `bar(…)` ones, and their next interval does not end sooner); `None`: any bar may.
+    quiet_until: Vec<Option<NaiveDateTime>>,
     /// The session close of the last day asked about.
     session: Option<(chrono::NaiveDate, Option<chrono::NaiveTime>)>,
 }
@@ -158,7 +161,11 @@ fn threshold(n: &Node, market: &Market) -> Option<(Source, usize, Cmp, f64)> {
 
 impl Triggers {
     pub fn new(symbols: usize) -> Triggers {
-        Triggers { by_symbol: vec![BySymbol::default(); symbols], ..Triggers::default() }
+        Triggers {
+            by_symbol: vec![BySymbol::default(); symbols],
+            quiet_until: vec![None; symbols],
+            ..Triggers::default()
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -171,6 +178,21 @@ impl Triggers {
 
     pub fn get(&self, id: u32) -> &Trigger {
         &self.triggers[id as usize]
+    }
+
+    /// Whether nothing can fire at a step where these bars closed: no schedule, news or
+    /// every-step condition, and each symbol quiet until later than its bar. The engine then
+    /// skips [`Triggers::step`].
+    #[inline]
+    pub fn idle(&self, closed: &[(usize, crate::market::Bar)]) -> bool {
+        self.schedules.is_empty()
+            && self.news.is_empty()
+            && self.conditions_every_step.is_empty()
+            && closed.iter().all(|(s, b)| match self.quiet_until.get(*s) {
+                Some(Some(until)) => b.time < *until,
+                Some(None) => self.by_symbol[*s].is_empty(),
+                None => true,
+            })
     }
 
     /// Whether a step where these bars closed evaluates conditions (which may read the
@@ -341,11 +363,22 @@ impl Triggers {
             if !wakes.sources.is_empty() {
                 Self::scan(&wakes.sources, &mut self.sources, bar, env, &mut candidates);
             }
+            let only_bars = wakes.sources.is_empty() && !conditions;
+            let mut next: Option<NaiveDateTime> = None;
             for &(id, length) in &wakes.bars {
-                if closes_bucket(&mut self.session, bar.time, intervals[*sym], length) {
+                let interval = intervals[*sym];
+                if closes_bucket(&mut self.session, bar.time, interval, length) {
                     candidates.push(id);
                 }
+                if only_bars {
+                    let at = next_bucket_close(&mut self.session, bar.time, interval, length);
+                    next = match (next, at) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (_, at) => at,
+                    };
+                }
             }
+            self.quiet_until[*sym] = if only_bars { next } else { None };
             if conditions {
                 self.evaluate(*sym, env, world, &mut candidates);
             }
@@ -442,6 +475,39 @@ impl Triggers {
             }
         }
     }
+}
+
+/// The earliest stamp after `t` of a bar that would close a `length`-second bar (so nothing
+/// before it can): `None` when every bar may.
+fn next_bucket_close(
+    session: &mut Option<(chrono::NaiveDate, Option<chrono::NaiveTime>)>,
+    t: NaiveDateTime,
+    interval: i64,
+    length: i64,
+) -> Option<NaiveDateTime> {
+    if interval >= length || interval <= 0 {
+        return None;
+    }
+    let day = t.date();
+    let midnight = day.and_time(chrono::NaiveTime::MIN);
+    let secs = i64::from(chrono::Timelike::num_seconds_from_midnight(&t.time()));
+    if length >= 86_400 {
+        // The bar that ends at the close; once past it, nothing before the next day.
+        closes_bucket(session, t, interval, length);
+        let close = match *session {
+            Some((d, Some(c))) if d == day => i64::from(chrono::Timelike::num_seconds_from_midnight(&c)),
+            _ => return None,
+        };
+        let last = close - interval;
+        return Some(if secs < last {
+            midnight + chrono::Duration::seconds(last)
+        } else {
+            midnight + chrono::Duration::days(1)
+        });
+    }
+    // The next stamp whose bar ends on a multiple of `length` from midnight.
+    let end = (secs + interval) / length * length + length;
+    Some(midnight + chrono::Duration::seconds(end - interval))
 }
 
 /// Whether a bar at `t`, `interval` seconds long, is the last one of a `length`-second bar.
