@@ -302,10 +302,8 @@ pub fn run_in(
                 stats: &mut report.stats,
                 next_id: &mut next_id,
             };
-            for job in &jobs {
-                let ex = ctx.execute(job);
-                report.executions.push(ex);
-            }
+            let done = ctx.execute_all(&jobs);
+            report.executions.extend(done);
             // Orders a same-close broker filled at once.
             host.broker.updates(&mut updates);
             if !updates.is_empty() {

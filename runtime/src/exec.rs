@@ -17,6 +17,17 @@ use crate::value::Value;
 use chrono::NaiveDateTime;
 use std::collections::BTreeMap;
 
+/// Where a walk stopped.
+enum Walked {
+    Done,
+    /// At a model call, with its request, to resume when the answer comes.
+    Asking {
+        at: usize,
+        locals: BTreeMap<String, Value>,
+        request: crate::llm::LlmRequest,
+    },
+}
+
 /// A firing to execute.
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -286,24 +297,72 @@ impl Ctx<'_, '_> {
 
     /// Runs one firing of a graph to its end, and records it.
     pub fn execute(&mut self, job: &Job) -> Execution {
-        let started = self.host.clock.monotonic_ms();
-        let mut ex = self.new_execution(job);
-        let graph = &self.graphs[job.graph];
-        if let Some(s) = self.stats.get_mut(&graph.name) {
-            s.total_executions += 1;
+        let mut all = self.execute_all(std::slice::from_ref(job));
+        all.pop().unwrap_or_else(|| self.new_execution(job))
+    }
+
+    /// Runs the firings of one step, in order, and records them. The first model call of each
+    /// agent and workflow is sent with the others' (`Llm::complete_all`, which may run them at
+    /// the same time); then each goes on in order. Teams run after, in their turn.
+    pub fn execute_all(&mut self, jobs: &[Job]) -> Vec<Execution> {
+        let graphs = self.graphs;
+        type Paused = Option<(usize, BTreeMap<String, Value>)>;
+        let mut runs: Vec<(Execution, Paused, f64)> = Vec::with_capacity(jobs.len());
+        let mut requests = Vec::new();
+        for job in jobs {
+            let started = self.host.clock.monotonic_ms();
+            let mut ex = self.new_execution(job);
+            let graph = &graphs[job.graph];
+            if let Some(s) = self.stats.get_mut(&graph.name) {
+                s.total_executions += 1;
+            }
+            if graph.kind == strat_lang::ir::GraphKind::Team {
+                runs.push((ex, None, started));
+                continue;
+            }
+            let locals = BTreeMap::from([("trigger".to_string(), trigger_value(job, self.market))]);
+            match self.walk(job, &mut ex, locals, graph.start, None, true) {
+                Walked::Done => runs.push((ex, None, started)),
+                Walked::Asking { at, locals, request } => {
+                    requests.push(request);
+                    runs.push((ex, Some((at, locals)), started));
+                }
+            }
         }
-        if graph.kind == strat_lang::ir::GraphKind::Team {
-            crate::team::run(self, job, &mut ex);
-        } else {
-            self.walk(job, &mut ex);
+        let mut replies =
+            if requests.is_empty() { Vec::new() } else { self.host.llm.complete_all(&requests) }.into_iter();
+        let mut out = Vec::with_capacity(jobs.len());
+        for (job, (mut ex, paused, started)) in jobs.iter().zip(runs) {
+            let graph = &graphs[job.graph];
+            let started =
+                if graph.kind == strat_lang::ir::GraphKind::Team { self.host.clock.monotonic_ms() } else { started };
+            match paused {
+                Some((at, locals)) => {
+                    let reply = replies.next().unwrap_or_else(|| {
+                        Err(crate::llm::LlmError {
+                            kind: crate::llm::ErrorKind::Transport,
+                            message: "the model host gave fewer answers than it was asked".into(),
+                        })
+                    });
+                    self.walk(job, &mut ex, locals, at, Some(reply), false);
+                }
+                None if graph.kind == strat_lang::ir::GraphKind::Team => crate::team::run(self, job, &mut ex),
+                None => {}
+            }
+            self.finish(&mut ex, started);
+            out.push(ex);
         }
+        out
+    }
+
+    /// Records an execution's duration, outcome and spending in the statistics.
+    fn finish(&mut self, ex: &mut Execution, started: f64) {
         ex.duration_ms = self.host.clock.monotonic_ms() - started;
         if ex.status == Outcome::Success && ex.duration_ms > self.sandbox.max_execution_ms {
             ex.status = Outcome::Failed;
             ex.error = Some(Exceeded::Time.describe(self.sandbox));
         }
-        let name = &self.graphs[job.graph].name;
-        if let Some(s) = self.stats.get_mut(name) {
+        if let Some(s) = self.stats.get_mut(&ex.graph) {
             match ex.status {
                 Outcome::Rejected => s.rejected_executions += 1,
                 Outcome::Failed => s.failed_executions += 1,
@@ -317,18 +376,29 @@ impl Ctx<'_, '_> {
             let m = format!("failed: {e}");
             self.note(&ex.graph.clone(), m);
         }
-        ex
     }
 
-    fn walk(&mut self, job: &Job, ex: &mut Execution) {
+    /// Walks a graph from `at` with its bindings. With `batch`, it stops at the first model
+    /// call not yet answered and hands back its request; `answer` is the reply to the call it
+    /// stopped at, when resuming there.
+    fn walk(
+        &mut self,
+        job: &Job,
+        ex: &mut Execution,
+        mut locals: BTreeMap<String, Value>,
+        mut at: usize,
+        mut answer: Option<Result<crate::llm::LlmReply, crate::llm::LlmError>>,
+        batch: bool,
+    ) -> Walked {
         let (graphs, market) = (self.graphs, self.market);
         let graph = &graphs[job.graph];
-        let mut locals = BTreeMap::from([("trigger".to_string(), trigger_value(job, market))]);
-        let mut at = graph.start;
         for _ in 0..self.sandbox.max_steps {
-            ex.path.push(graph.ids[at]);
+            // A resumed walk does not record the model call's node twice.
+            if answer.is_none() {
+                ex.path.push(graph.ids[at]);
+            }
             let when: Option<String> = match &graph.steps[at] {
-                Step::End => return,
+                Step::End => return Walked::Done,
                 Step::Start => None,
                 Step::Condition(c) => {
                     let env = market.env();
@@ -366,13 +436,25 @@ impl Ctx<'_, '_> {
                     None
                 }
                 Step::Llm(plan) => {
-                    let context = ex.context.clone().unwrap_or_else(|| minimal_context(&locals, market));
-                    match self.ask(graph, plan, &context, &locals, ex) {
+                    let decoded = match answer.take() {
+                        Some(reply) => self.receive(graph, plan, reply, ex),
+                        None => {
+                            let context = ex.context.clone().unwrap_or_else(|| minimal_context(&locals, market));
+                            if batch {
+                                return match self.prepare(graph, plan, &context, &locals, ex) {
+                                    Ok(request) => Walked::Asking { at, locals, request },
+                                    Err(()) => Walked::Done,
+                                };
+                            }
+                            self.ask(graph, plan, &context, &locals, ex)
+                        }
+                    };
+                    match decoded {
                         Ok(v) => {
                             ex.decision = Some(v.to_json());
                             locals.insert(plan.bind.clone(), v);
                         }
-                        Err(()) => return,
+                        Err(()) => return Walked::Done,
                     }
                     None
                 }
@@ -413,16 +495,17 @@ impl Ctx<'_, '_> {
                 Step::AgentCall { .. } | Step::Vote { .. } | Step::Supervise { .. } | Step::Debate { .. } => {
                     ex.status = Outcome::Failed;
                     ex.error = Some("a team node outside a team".to_string());
-                    return;
+                    return Walked::Done;
                 }
             };
             match graph.next(at, when.as_deref()) {
                 Some(n) => at = n,
-                None => return,
+                None => return Walked::Done,
             }
         }
         ex.status = Outcome::Failed;
         ex.error = Some(Exceeded::Steps.describe(self.sandbox));
+        Walked::Done
     }
 
     /// Asks a model and decodes its answer. A failure is recorded on `ex` (status and error),
