@@ -7,6 +7,10 @@
 //!    node).
 //! 3. 1,000 calls in one batch (`complete_all`) against a fake provider that takes 100 ms per
 //!    call, at several concurrency settings, against the ideal ⌈1000 / c⌉ × 100 ms.
+//! 4. 1,000 agent executions through the engine: a program of 1,000 agents that all fire on
+//!    the same bar of a backtest, against the same slow fake provider. The engine sends the
+//!    first call of every execution of a step as one batch, so the run should take what the
+//!    configured concurrency allows, plus the backtest itself.
 //!
 //! Run with `cargo bench -p strat-runtime --bench providers`.
 #![allow(clippy::disallowed_methods)] // a benchmark reads the clock
@@ -137,4 +141,63 @@ fn main() {
             slow.max_in_flight()
         );
     }
+
+    let data = falling_market();
+    let program = thousand_agents();
+    println!("1,000 agent executions through the engine, 100 ms per call:");
+    for c in [64usize, 256] {
+        let mut p = provider(&slow, Dialect::Anthropic, c);
+        let s = Instant::now();
+        let r = strat_runtime::engine::backtest_with(
+            &program,
+            &data,
+            &strat_runtime::engine::Config::default(),
+            &mut p,
+            &mut strat_runtime::engine::Quiet,
+        )
+        .expect("runs");
+        let took = s.elapsed();
+        let answered = r.executions.iter().filter(|e| e.llm_response.is_some()).count();
+        let ideal = Duration::from_millis(100 * 1000usize.div_ceil(c) as u64);
+        println!(
+            "  concurrency {c:>3}: {:.2} s (ideal {:.2} s, {:.0}% of it), {} executions, {answered} answered",
+            took.as_secs_f64(),
+            ideal.as_secs_f64(),
+            100.0 * ideal.as_secs_f64() / took.as_secs_f64(),
+            r.executions.len(),
+        );
+    }
+}
+
+/// Twenty daily bars of SPY falling a dollar a day from $100.
+fn falling_market() -> BTreeMap<String, Vec<strat_runtime::market::Bar>> {
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default();
+    let bars = (0..20)
+        .map(|i| {
+            let c = 100.0 - f64::from(i);
+            strat_runtime::market::Bar {
+                time: start + chrono::Duration::days(i64::from(i)),
+                open: c,
+                high: c,
+                low: c,
+                close: c,
+                volume: 1_000.0,
+            }
+        })
+        .collect();
+    BTreeMap::from([("SPY".to_string(), bars)])
+}
+
+/// 1,000 agents that all fire once, on the bar SPY first closes under $90.
+fn thousand_agents() -> strat_lang::ir::Program {
+    let mut src = String::from("limits { max_position $50_000 }\nmodel claude = anthropic(\"claude-sonnet-4-5\")\n");
+    for i in 0..1000 {
+        src.push_str(&format!(
+            "agent A{i} {{ model claude  context indicators(SPY)  prompt \"buy the dip\"  on price(SPY) < $90 throttle 1 per 30d }}\n"
+        ));
+    }
+    let mut ws = strat_lang::Workspace::new();
+    let id = ws.set_file("agents.strat", src.into_bytes());
+    let c = ws.compile(&[id]);
+    c.program.unwrap_or_else(|| panic!("{:?}", c.diagnostics))
 }

@@ -313,3 +313,30 @@ fn a_vote_asks_its_members_together_and_a_pipeline_one_by_one() {
         assert_eq!(r.executions[0].calls.len(), want.iter().sum::<usize>(), "{mode}");
     }
 }
+
+#[test]
+fn agents_that_fire_on_the_same_bar_are_asked_together() {
+    let closes: Vec<(f64, f64)> = (0..20).map(|i| (100.0 - f64::from(i), 1_000.0)).collect();
+    let data = bars(&closes);
+    let src = r#"limits { max_position $50_000 }
+        model m = offline("rules")
+        agent A { model m  context indicators(SPY)  prompt "a"  on price(SPY) < $90 throttle 1 per 30d }
+        agent B { model m  context indicators(SPY)  prompt "b"  on price(SPY) < $90 throttle 1 per 30d }
+        agent C { model m  context indicators(SPY)  prompt "c"  on price(SPY) < $85 throttle 1 per 30d }"#;
+    let mut llm = Batches(strat_runtime::offline::Offline, Vec::new());
+    let r = strat_runtime::engine::backtest_with(
+        &program(src),
+        &data,
+        &Config::default(),
+        &mut llm,
+        &mut strat_runtime::engine::Quiet,
+    )
+    .expect("runs");
+    // A and B cross $90 on the same bar and go out as one batch; C crosses $85 later, alone.
+    assert_eq!(llm.1, vec![2, 1]);
+    let order: Vec<&str> = r.executions.iter().map(|e| e.graph.as_str()).collect();
+    assert_eq!(order, ["A", "B", "C"]);
+    assert!(r.executions.iter().all(|e| e.llm_response.is_some()));
+    assert_eq!(r.executions[0].time, r.executions[1].time);
+    assert!(r.executions[2].time > r.executions[0].time);
+}
