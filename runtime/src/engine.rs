@@ -269,21 +269,21 @@ pub fn run_in(
                 .iter()
                 .map(|f| {
                     let tr = plan.triggers.get(f.trigger);
-                    let symbol = f.symbol.and_then(|s| symbols.get(s)).cloned();
+                    let symbol = f.symbol.and_then(|s| symbols.get(s as usize)).cloned();
                     let reason = match &symbol {
                         Some(s) => format!("{} fired for {s} at {t}", tr.text),
                         None => format!("{} fired at {t}", tr.text),
                     };
                     Job {
                         graph: f.graph as usize,
-                        symbol: f.symbol,
+                        symbol: f.symbol.map(|s| s as usize),
                         trigger: TriggerRecord {
                             kind: tr.kind_name.to_string(),
                             text: tr.text.clone(),
                             symbol,
                             reason,
                         },
-                        article: f.article.and_then(|a| articles.get(a)).cloned(),
+                        article: f.article.and_then(|a| articles.get(a as usize)).cloned(),
                     }
                 })
                 .collect();

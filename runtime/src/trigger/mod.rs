@@ -54,9 +54,9 @@ pub struct Trigger {
 pub struct Fired {
     pub graph: u32,
     pub trigger: u32,
-    pub symbol: Option<usize>,
-    /// The article, for news triggers.
-    pub article: Option<usize>,
+    pub symbol: Option<u32>,
+    /// The article (its index in the step's articles), for news triggers.
+    pub article: Option<u32>,
 }
 
 /// A watched value: a field of a symbol's bar or an indicator slot.
@@ -89,6 +89,9 @@ struct Admission {
     symbol: Option<u32>,
     market_hours: bool,
     throttled: bool,
+    /// For a throttled trigger, the earliest time (seconds) its throttle could allow a firing:
+    /// candidates before it are refused without reading the throttle.
+    opens_at: i64,
 }
 
 #[derive(Default)]
@@ -319,6 +322,7 @@ impl Triggers {
             symbol: symbol.map(|s| s as u32),
             market_hours,
             throttled: !throttles.is_empty(),
+            opens_at: i64::MIN,
         });
         self.triggers.push(Trigger {
             graph,
@@ -459,18 +463,27 @@ impl Triggers {
             !market_hours || daily || *open.get_or_insert_with(|| crate::market::calendar::is_open(t))
         };
         for &id in candidates {
-            let a = self.admission[id as usize];
-            if in_hours(a.market_hours) && (!a.throttled || self.triggers[id as usize].throttle.try_fire(secs)) {
-                out.push(Fired { graph: a.graph, trigger: id, symbol: a.symbol.map(|s| s as usize), article: None });
+            let a = &mut self.admission[id as usize];
+            if !in_hours(a.market_hours) || secs < a.opens_at {
+                continue;
             }
+            if a.throttled {
+                let throttle = &mut self.triggers[id as usize].throttle;
+                let allowed = throttle.try_fire(secs);
+                a.opens_at = throttle.opens_at(secs);
+                if !allowed {
+                    continue;
+                }
+            }
+            out.push(Fired { graph: a.graph, trigger: id, symbol: a.symbol, article: None });
         }
         for (i, a) in articles.iter().enumerate() {
             for &id in &self.news {
                 let tr = &mut self.triggers[id as usize];
                 let hit = matches!(&tr.kind, Kind::News(f) if f.matches(a));
                 if hit && in_hours(tr.market_hours) && tr.throttle.try_fire(secs) {
-                    let symbol = env.symbols.iter().position(|s| *s == a.symbol);
-                    out.push(Fired { graph: tr.graph, trigger: id, symbol, article: Some(i) });
+                    let symbol = env.symbols.iter().position(|s| *s == a.symbol).map(|s| s as u32);
+                    out.push(Fired { graph: tr.graph, trigger: id, symbol, article: Some(i as u32) });
                 }
             }
         }

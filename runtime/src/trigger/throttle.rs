@@ -36,6 +36,26 @@ impl Throttle {
         }
         allowed
     }
+
+    /// The earliest time (seconds) at which a firing could be allowed, given the firings so
+    /// far and none before then: every rule whose window is full must see its oldest counted
+    /// firing age out. `t` is the time last tried; times never go back.
+    pub fn opens_at(&self, t: i64) -> i64 {
+        self.rules
+            .iter()
+            .map(|(count, window)| {
+                let recent = self.fired.iter().rev().take_while(|f| t - **f < *window).count();
+                let count = *count as usize;
+                if recent < count {
+                    i64::MIN
+                } else {
+                    // The firing that must leave the window: `count` back from the newest.
+                    self.fired.get(self.fired.len() - count).map_or(i64::MIN, |f| f.saturating_add(*window))
+                }
+            })
+            .max()
+            .unwrap_or(i64::MIN)
+    }
 }
 
 #[cfg(test)]
@@ -58,5 +78,26 @@ mod tests {
         assert_eq!(allowed, vec![0, 900, 1800, 2700, 3600, 4500, 5400, 6300]);
         let mut none = Throttle::new(&[]);
         assert!((0..5).all(|_| none.try_fire(0)));
+    }
+
+    #[test]
+    fn no_firing_is_allowed_before_it_opens_and_one_is_at_it() {
+        // At every second of three hours, against a reference that just tries: whatever the
+        // rules, a time before `opens_at` is refused and `opens_at` itself would be allowed.
+        for rules in [vec![(1, 900)], vec![(1, 900), (4, 3600)], vec![(3, 600)], vec![(2, 60), (3, 7200)]] {
+            let mut t = Throttle::new(&rules);
+            let mut opens = i64::MIN;
+            for s in (0..3 * 3600).step_by(7) {
+                let allowed = t.try_fire(s);
+                assert_eq!(allowed, s >= opens, "{rules:?} at {s}");
+                opens = t.opens_at(s);
+                if opens > s {
+                    let mut at = t.clone();
+                    assert!(at.try_fire(opens), "{rules:?}: not allowed at {opens}");
+                    let mut before = t.clone();
+                    assert!(!before.try_fire(opens - 1), "{rules:?}: allowed before {opens}");
+                }
+            }
+        }
     }
 }
