@@ -173,7 +173,40 @@ pub fn run_in(
         }
     };
     let fires = once.is_none();
+    // Quiet stretches: with nobody watching, no journal, no news and crossings that read
+    // only indicators, a step where nothing fires and no order is open only moves the
+    // indicators and marks the portfolio; such steps are run straight from the slice of a
+    // one-symbol replay (same results, no call and no bookkeeping per bar).
+    let stretches =
+        !watching && !journal && !every_bar && clock_jumps && !news_triggers && !market.crossings_need_world();
     loop {
+        if stretches
+            && !book.has_pending()
+            && let Some((ahead, cursor)) = host.market.ahead()
+            && let Some(until) = if fires { plan.triggers.quiet_before(0) } else { Some(NaiveDateTime::MAX) }
+        {
+            // A one-symbol market holds nothing or that symbol.
+            let qty = held.first().map(|&(_, q)| q);
+            let mut used = 0;
+            for bar in ahead {
+                let t = bar.time;
+                if t >= until {
+                    break;
+                }
+                used += 1;
+                if prev.is_some_and(|p| p.date() != t.date()) {
+                    gate.day_start_equity = last_equity;
+                }
+                market.step_one(0, bar);
+                let equity = qty.map_or(cash, |q| cash + q * bar.close);
+                report.equity_curve.push(t, equity);
+                gate.peak_equity = gate.peak_equity.max(equity);
+                last_equity = equity;
+                prev = Some(t);
+            }
+            *cursor += used;
+            index += used;
+        }
         // Only a watching observer is asked whether to stop.
         if watching && observer.stop() {
             if let Some(t) = prev {

@@ -76,6 +76,11 @@ impl MarketData for Replay<'_> {
     fn steps(&self) -> Option<usize> {
         Some(self.steps)
     }
+    fn ahead(&mut self) -> Option<(&[Bar], &mut usize)> {
+        let [one] = self.series.as_slice() else { return None };
+        let rest = one.get(self.cursors[0]..)?;
+        Some((rest, &mut self.cursors[0]))
+    }
     #[inline]
     fn next(&mut self, closed: &mut Vec<(usize, Bar)>) -> Option<NaiveDateTime> {
         if let [one] = self.series.as_slice() {

@@ -340,3 +340,68 @@ fn agents_that_fire_on_the_same_bar_are_asked_together() {
     assert_eq!(r.executions[0].time, r.executions[1].time);
     assert!(r.executions[2].time > r.executions[0].time);
 }
+
+/// Watches every step, which keeps the engine on its step-by-step path.
+struct Watch(usize);
+
+impl strat_runtime::engine::Observer for Watch {
+    fn step(&mut self, _: &strat_runtime::engine::StepView<'_>) {
+        self.0 += 1;
+    }
+}
+
+#[test]
+fn quiet_stretches_take_the_same_decisions_as_step_by_step() {
+    // A year of one-minute bars: a daily bar trigger (quiet between closes), an hourly
+    // one with bracket and limit orders left open across quiet bars, a throttled threshold, and
+    // a crossing of a price with an average (its operands read the bar, not only slots).
+    let m = strat_runtime::market::simulated::simulate(&strat_runtime::market::simulated::Config {
+        days: 250,
+        bar_minutes: 1,
+        ..Default::default()
+    });
+    let data = BTreeMap::from([("SPY".to_string(), m.bars["SPY"].clone())]);
+    let sma = include_str!("../../examples/sma_crossover.strat").to_string();
+    let first = data["SPY"][0].close;
+    let sources = [
+        sma,
+        "limits l { max_allocation 100%  allow [SPY] }
+         workflow Hourly {
+           limits l
+           on bar(SPY, 1h)
+           if not holding(SPY) { buy SPY size 10 stop_loss 0.5% take_profit 0.5% }
+           else { sell SPY size 5 limit close(SPY) * 1.002 tif gtc }
+         }"
+        .to_string(),
+        format!(
+            "limits l {{ max_allocation 100%  allow [SPY] }}
+             workflow Threshold {{
+               limits l
+               on price(SPY) > ${first} throttle 1 per 2h
+               if holding(SPY) {{ sell SPY size all }} else {{ buy SPY size 3 }}
+             }}"
+        ),
+        "limits l { max_allocation 100%  allow [SPY] }
+         workflow Cross {
+           limits l
+           on bar(SPY, 1d)
+           if close(SPY) crosses above sma(SPY, 50) { buy SPY size 2 }
+           else if close(SPY) crosses below sma(SPY, 50) and holding(SPY) { sell SPY size all }
+         }"
+        .to_string(),
+    ];
+    for src in &sources {
+        let p = program(src);
+        let config = Config::default();
+        let quiet = backtest(&p, &data, &config).expect("runs");
+        let mut watch = Watch(0);
+        let stepped =
+            strat_runtime::engine::backtest_with(&p, &data, &config, &mut strat_runtime::offline::Offline, &mut watch)
+                .expect("runs");
+        assert_eq!(watch.0, data["SPY"].len(), "the watched run went step by step");
+        assert!(!quiet.orders.is_empty(), "the program trades, so the comparison means something:\n{src}");
+        assert_eq!(quiet.equity_curve.len(), data["SPY"].len());
+        let json = |r: &Report| serde_json::to_string(r).expect("serialises");
+        assert_eq!(json(&quiet), json(&stepped), "{src}");
+    }
+}

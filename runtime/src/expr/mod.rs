@@ -242,6 +242,24 @@ impl Market {
         }
     }
 
+    /// [`Market::step`] and [`Market::update_crossings`] at a step where one symbol alone
+    /// closes a bar, for a market whose crossings do not read the world.
+    #[inline(always)]
+    pub fn step_one(&mut self, sym: usize, bar: &Bar) {
+        debug_assert!(!self.crossings_need_world);
+        self.now = bar.time;
+        self.step_no += 1;
+        if let Some(slot) = self.bars.get_mut(sym) {
+            *slot = Some(*bar);
+            self.series.update(sym, bar);
+        }
+        if let Some(ids) = self.crossings_by_symbol.get(sym) {
+            for &id in ids {
+                self.update_crossing(id, &NoWorld);
+            }
+        }
+    }
+
     /// Updates the crossings due at this step: those reading a symbol that closed a bar, and
     /// those reading the portfolio or the clock.
     #[inline(always)]

@@ -188,14 +188,22 @@ impl Triggers {
     /// skips [`Triggers::step`].
     #[inline]
     pub fn idle(&self, closed: &[(usize, crate::market::Bar)]) -> bool {
-        self.schedules.is_empty()
-            && self.news.is_empty()
-            && self.conditions_every_step.is_empty()
-            && closed.iter().all(|(s, b)| match self.quiet_until.get(*s) {
-                Some(Some(until)) => b.time < *until,
-                Some(None) => self.by_symbol[*s].is_empty(),
-                None => true,
-            })
+        closed.iter().all(|(s, b)| self.quiet_before(*s).is_some_and(|until| b.time < until))
+    }
+
+    /// The time before which nothing can fire at a step where only `symbol` closes a bar, as
+    /// the last [`Triggers::step`] left it (`NaiveDateTime::MAX`: never); `None` when something
+    /// may fire at any step.
+    #[inline]
+    pub fn quiet_before(&self, symbol: usize) -> Option<NaiveDateTime> {
+        if !(self.schedules.is_empty() && self.news.is_empty() && self.conditions_every_step.is_empty()) {
+            return None;
+        }
+        match self.quiet_until.get(symbol) {
+            Some(Some(until)) => Some(*until),
+            Some(None) => self.by_symbol.get(symbol).is_none_or(|w| w.is_empty()).then_some(NaiveDateTime::MAX),
+            None => Some(NaiveDateTime::MAX),
+        }
     }
 
     /// Whether a step where these bars closed evaluates conditions (which may read the
