@@ -218,12 +218,13 @@ pub fn trigger_value(job: &Job, market: &Market) -> Value {
     if let Some(p) = price {
         data.insert("price".to_string(), Value::Num(p));
     }
-    data.insert("time".to_string(), Value::Text(market.now.to_string()));
+    let now = market.now.to_string();
+    data.insert("time".to_string(), Value::Text(now.clone()));
     let mut t = BTreeMap::from([
         ("kind".to_string(), Value::Text(job.trigger.kind.clone())),
         ("type".to_string(), Value::Text(job.trigger.kind.clone())),
         ("reason".to_string(), Value::Text(job.trigger.reason.clone())),
-        ("time".to_string(), Value::Text(market.now.to_string())),
+        ("time".to_string(), Value::Text(now)),
     ]);
     if let Some(s) = symbol {
         t.insert("symbol".to_string(), Value::Symbol(s.clone()));

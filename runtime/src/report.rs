@@ -214,6 +214,11 @@ impl Report {
         let (mut peak, mut worst) = (f64::MIN, 1.0f64);
         let (mut n, mut sum, mut squares, mut prev) = (0u64, 0.0, 0.0, f64::NAN);
         for &e in self.equity_curve.values() {
+            // A flat step (nothing held moved): no new peak or trough, and a zero return.
+            if e == prev && prev > 0.0 {
+                n += 1;
+                continue;
+            }
             if e > peak {
                 peak = e;
             } else if peak > 0.0 && e < worst * peak {
@@ -256,5 +261,64 @@ impl Report {
                 s.avg_execution_time_ms = times.iter().sum::<f64>() / times.len() as f64;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(values: &[f64]) -> Report {
+        let start =
+            chrono::NaiveDate::from_ymd_opt(2024, 1, 2).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default();
+        let mut curve = EquityCurve::with_capacity(values.len());
+        for (i, v) in values.iter().enumerate() {
+            curve.push(start + chrono::Duration::days(i as i64), *v);
+        }
+        Report {
+            initial_cash: values[0],
+            final_equity: 0.0,
+            r#return: 0.0,
+            max_drawdown: 0.0,
+            sharpe: None,
+            win_rate: None,
+            orders: Vec::new(),
+            equity_curve: curve,
+            log: Vec::new(),
+            executions: Vec::new(),
+            stats: BTreeMap::new(),
+            warnings: Vec::new(),
+            indicators: 0,
+            triggers: 0,
+            indexed_triggers: 0,
+            llm: String::new(),
+            market: String::new(),
+            broker: String::new(),
+        }
+    }
+
+    #[test]
+    fn drawdown_and_sharpe_count_flat_steps_as_zero_returns() {
+        // Peak 110, trough 99: a 10% drawdown. Flat steps are returns of zero, counted.
+        let values = [100.0, 100.0, 110.0, 110.0, 99.0, 99.0, 99.0, 121.0];
+        let mut r = report(&values);
+        let last = *values.last().unwrap_or(&0.0);
+        r.finish(&crate::broker::Account::new(100.0, 1), &[], 86_400, last);
+        assert!((r.max_drawdown - 10.0).abs() < 1e-12, "{}", r.max_drawdown);
+        assert!((r.r#return - 21.0).abs() < 1e-12);
+        let returns: Vec<f64> = values.windows(2).map(|w| w[1] / w[0] - 1.0).collect();
+        let mean = returns.iter().sum::<f64>() / returns.len() as f64;
+        let var = returns.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (returns.len() - 1) as f64;
+        let expected = mean / var.sqrt() * 252f64.sqrt();
+        let sharpe = r.sharpe.unwrap_or(f64::NAN);
+        assert!((sharpe - expected).abs() < 1e-12 * expected.abs(), "{sharpe} vs {expected}");
+    }
+
+    #[test]
+    fn a_flat_curve_has_no_drawdown_and_no_sharpe() {
+        let mut r = report(&[50.0; 6]);
+        r.finish(&crate::broker::Account::new(50.0, 1), &[], 86_400, 50.0);
+        assert_eq!(r.max_drawdown, 0.0);
+        assert_eq!(r.sharpe, None, "no variation, no ratio");
     }
 }
