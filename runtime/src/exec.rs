@@ -321,7 +321,11 @@ impl Ctx<'_, '_> {
                 runs.push((ex, None, started));
                 continue;
             }
-            let locals = BTreeMap::from([("trigger".to_string(), trigger_value(job, self.market))]);
+            let locals = if graph.reads_trigger {
+                BTreeMap::from([("trigger".to_string(), trigger_value(job, self.market))])
+            } else {
+                BTreeMap::new()
+            };
             match self.walk(job, &mut ex, locals, graph.start, None, true) {
                 Walked::Done => runs.push((ex, None, started)),
                 Walked::Asking { at, locals, request } => {

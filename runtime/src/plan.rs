@@ -72,6 +72,8 @@ pub struct GraphPlan {
     pub agent: Option<(usize, usize)>,
     /// For a team's member: its share of the portfolio, percent (`allocate`, or an equal split).
     pub share: Option<f64>,
+    /// Whether a walk can read the `trigger` record (otherwise it is not built).
+    pub reads_trigger: bool,
 }
 
 impl GraphPlan {
@@ -291,6 +293,7 @@ impl Plan {
                 overlap: g.overlap,
                 start: pos.get(&g.start).copied().unwrap_or(0),
                 ids: g.nodes.iter().map(|n| n.id).collect(),
+                reads_trigger: g.kind == GraphKind::Team || steps_read_trigger(&steps),
                 steps,
                 edges,
                 limits,
@@ -499,4 +502,31 @@ pub fn trigger_symbols(program: &Program, graph: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Whether any of these steps can read `trigger`: a model call or a context (their prompts and
+/// snapshots show it), a call of an agent or a team step, or an expression that names it.
+fn steps_read_trigger(steps: &[Step]) -> bool {
+    let names = |c: &Compiled| c.reads_local("trigger");
+    steps.iter().any(|s| match s {
+        Step::Start | Step::End | Step::Decision { .. } => false,
+        Step::Condition(c) | Step::Switch(c) | Step::Fetch(_, c) | Step::Log(c) | Step::Notify(c) => names(c),
+        Step::Cancel(c) => c.as_ref().is_some_and(names),
+        Step::Order(o) => {
+            let size = match &o.size {
+                SizePlan::All => None,
+                SizePlan::Shares(c) | SizePlan::Value(c) | SizePlan::Fraction(c, _) => Some(c),
+            };
+            [Some(&o.symbol), size, o.limit.as_ref(), o.stop.as_ref(), o.stop_loss.as_ref(), o.take_profit.as_ref()]
+                .into_iter()
+                .flatten()
+                .any(names)
+        }
+        Step::Context(_)
+        | Step::Llm(_)
+        | Step::AgentCall { .. }
+        | Step::Vote { .. }
+        | Step::Supervise { .. }
+        | Step::Debate { .. } => true,
+    })
 }

@@ -405,3 +405,29 @@ fn quiet_stretches_take_the_same_decisions_as_step_by_step() {
         assert_eq!(json(&quiet), json(&stepped), "{src}");
     }
 }
+
+#[test]
+fn a_workflow_that_names_trigger_reads_it_and_one_that_does_not_runs_the_same() {
+    // The `trigger` record is built only for graphs that can read it: one that names it in an
+    // order and a log sees it; one that does not decides as before.
+    let data = bars(&[(100.0, 1_000.0), (101.0, 1_000.0), (102.0, 1_000.0)]);
+    let src = "limits { max_position $500 }
+        workflow W { on price(SPY) > $101
+          log \"{{trigger.symbol}}: {{trigger.kind}} ({{trigger.reason}})\"
+          buy trigger.symbol size 1 shares }";
+    let r = run(src, &data, &Config::default());
+    assert_eq!(
+        r.log.iter().map(|l| l.message.as_str()).collect::<Vec<_>>(),
+        ["SPY: condition (price(SPY) > $101 fired for SPY at 2024-01-03 00:00:00)"]
+    );
+    assert_eq!(r.orders.len(), 1);
+    assert_eq!(r.orders[0].symbol, "SPY");
+    let plain = run(
+        "limits { max_position $500 }
+        workflow W { on price(SPY) > $101\n log \"bought\"\n buy SPY size 1 shares }",
+        &data,
+        &Config::default(),
+    );
+    assert_eq!(plain.orders.len(), 1);
+    assert_eq!(plain.executions[0].trigger, r.executions[0].trigger, "the execution record keeps its trigger");
+}

@@ -410,6 +410,13 @@ pub struct Compiled {
 }
 
 impl Compiled {
+    /// Whether it reads the binding `name` (`let`, a model's answer, `trigger`).
+    pub fn reads_local(&self, name: &str) -> bool {
+        let mut found = false;
+        self.root.visit(&mut |n| found |= matches!(n, Node::Local(l) if l == name));
+        found
+    }
+
     pub fn value(&self, env: &Env<'_>, world: &dyn World) -> Option<Value> {
         node::value(&self.root, env, world)
     }
