@@ -247,7 +247,7 @@ impl Lowerer<'_> {
         let mut sources = Vec::new();
         let mut prompt = Vec::new();
         let mut system = None;
-        let mut output = ty_ir(&std_record("decision"));
+        let mut output = ir::Type::default_decision();
         let mut can_trade = true;
         let mut actions = vec!["buy".to_string(), "sell".to_string()];
         self.locals.clear();

@@ -37,21 +37,7 @@ impl Timing for Real {
 }
 
 fn request(provider: &str, model: &str, i: usize) -> LlmRequest {
-    let decision = strat_lang::ir::Type::Record {
-        name: Some("decision".into()),
-        fields: vec![
-            (
-                "decision".into(),
-                strat_lang::ir::Type::Enum { variants: vec!["buy".into(), "sell".into(), "hold".into()] },
-            ),
-            ("symbol".into(), strat_lang::ir::Type::Symbol),
-            ("quantity".into(), strat_lang::ir::Type::Quantity),
-            ("order_type".into(), strat_lang::ir::Type::Enum { variants: vec!["market".into(), "limit".into()] }),
-            ("limit_price".into(), strat_lang::ir::Type::Price),
-            ("reasoning".into(), strat_lang::ir::Type::Text),
-            ("confidence".into(), strat_lang::ir::Type::Number),
-        ],
-    };
+    let decision = strat_lang::ir::Type::default_decision();
     LlmRequest {
         agent: "Bench".into(),
         model: ModelSpec {

@@ -144,7 +144,6 @@ pub fn run_in(
     let mut index = 0usize;
     let watching = observer.watching();
     let journal = host.store.is_some();
-    let no_locals = BTreeMap::new();
     let daily = market.daily;
     let news_triggers = plan.triggers.has_news();
     let clock_jumps = host.clock.jumps();
@@ -244,15 +243,7 @@ pub fn run_in(
         // 2. The market state; 3. what fires.
         market.step(t, &closed);
         if market.crossings_need_world() {
-            let world = ExecWorld {
-                account: host.broker.account(),
-                market: &market,
-                locals: &no_locals,
-                limits: None,
-                graph: None,
-                news: host.news,
-                day_start_equity: gate.day_start_equity,
-            };
+            let world = ExecWorld::of_step(host.broker.account(), &market, host.news, gate.day_start_equity);
             market.update_crossings(&closed, &world);
         } else {
             market.update_crossings(&closed, &crate::expr::NoWorld);
@@ -266,30 +257,11 @@ pub fn run_in(
         fired.clear();
         if fires && !plan.triggers.idle(&closed) {
             let env = market.env();
-            if plan.triggers.reads_world(&closed) {
-                let world = ExecWorld {
-                    account: host.broker.account(),
-                    market: &market,
-                    locals: &no_locals,
-                    limits: None,
-                    graph: None,
-                    news: host.news,
-                    day_start_equity: gate.day_start_equity,
-                };
-                plan.triggers.step(t, prev, &closed, &articles, &env, &world, &intervals, daily, &mut fired);
-            } else {
-                plan.triggers.step(
-                    t,
-                    prev,
-                    &closed,
-                    &articles,
-                    &env,
-                    &crate::expr::NoWorld,
-                    &intervals,
-                    daily,
-                    &mut fired,
-                );
-            }
+            let world = ExecWorld::of_step(host.broker.account(), &market, host.news, gate.day_start_equity);
+            // Only conditions read the world; thresholds, bars and schedules do not.
+            let world: &dyn crate::expr::World =
+                if plan.triggers.reads_world(&closed) { &world } else { &crate::expr::NoWorld };
+            plan.triggers.step(t, prev, &closed, &articles, &env, world, &intervals, daily, &mut fired);
         }
         // 4. Each graph that fired runs once per symbol, in the file's order.
         let first_execution = report.executions.len();

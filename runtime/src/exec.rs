@@ -83,7 +83,21 @@ pub struct ExecWorld<'a> {
     pub day_start_equity: f64,
 }
 
-impl ExecWorld<'_> {
+/// No bindings: what the market state and the triggers read at a step.
+static NO_LOCALS: BTreeMap<String, Value> = BTreeMap::new();
+
+impl<'a> ExecWorld<'a> {
+    /// The world of a step outside any graph: the account, the market and the news, with no
+    /// bindings, limits or graph.
+    pub fn of_step(
+        account: &'a Account,
+        market: &'a Market,
+        news: &'a dyn News,
+        day_start_equity: f64,
+    ) -> ExecWorld<'a> {
+        ExecWorld { account, market, locals: &NO_LOCALS, limits: None, graph: None, news, day_start_equity }
+    }
+
     fn price(&self, sym: usize) -> f64 {
         self.market.bars.get(sym).copied().flatten().map_or(0.0, |b| b.close)
     }
@@ -243,7 +257,8 @@ impl Ctx<'_, '_> {
         self.market.now
     }
 
-    fn world<'a>(&'a self, locals: &'a BTreeMap<String, Value>, graph: &'a GraphPlan) -> ExecWorld<'a> {
+    /// What a graph's expressions read: the step's world with its bindings, limits and name.
+    pub(crate) fn world<'a>(&'a self, locals: &'a BTreeMap<String, Value>, graph: &'a GraphPlan) -> ExecWorld<'a> {
         ExecWorld {
             account: self.host.broker.account(),
             market: self.market,

@@ -59,16 +59,7 @@ fn ask(
             };
             let open = market.daily || crate::market::calendar::is_open(market.now);
             let extra = Extra { trigger: &trigger, previous, market_open: open, news: &news };
-            let world = crate::exec::ExecWorld {
-                account: ctx.host.broker.account(),
-                market,
-                locals: &locals,
-                limits: member.limits.as_ref(),
-                graph: Some(&member.name),
-                news: ctx.host.news,
-                day_start_equity: ctx.gate.day_start_equity,
-            };
-            plan.build(&env, &world, &extra)
+            plan.build(&env, &ctx.world(&locals, member), &extra)
         };
         requests.push(ctx.prepare(member, llm, &context, &locals, ex)?);
         contexts.push(context);
