@@ -184,27 +184,31 @@ pub fn run_in(
             && let Some((ahead, cursor)) = host.market.ahead()
             && let Some(until) = if fires { plan.triggers.quiet_before(0) } else { Some(NaiveDateTime::MAX) }
         {
-            // A one-symbol market holds nothing or that symbol.
-            let qty = held.first().map(|&(_, q)| q);
-            let mut used = 0;
-            for bar in ahead {
-                let t = bar.time;
-                if t >= until {
-                    break;
+            // The bars before `until` (read in sequence: a binary search over a long series
+            // waits on memory at every probe).
+            let run =
+                ahead.get(..ahead.iter().position(|b| b.time >= until).unwrap_or(ahead.len())).unwrap_or_default();
+            if let Some(last) = run.last() {
+                // A one-symbol market holds nothing or that symbol.
+                let qty = held.first().map(|&(_, q)| q);
+                let mark = |b: &Bar| qty.map_or(cash, |q| cash + q * b.close);
+                // The daily P&L counts from the last mark before the latest session began.
+                let day = last.time.date();
+                match run.iter().rposition(|b| b.time.date() != day).and_then(|i| run.get(i)) {
+                    Some(before) => gate.day_start_equity = mark(before),
+                    None if prev.is_some_and(|p| p.date() != day) => gate.day_start_equity = last_equity,
+                    None => {}
                 }
-                used += 1;
-                if prev.is_some_and(|p| p.date() != t.date()) {
-                    gate.day_start_equity = last_equity;
-                }
-                market.step_one(0, bar);
-                let equity = qty.map_or(cash, |q| cash + q * bar.close);
-                report.equity_curve.push(t, equity);
-                gate.peak_equity = gate.peak_equity.max(equity);
-                last_equity = equity;
-                prev = Some(t);
+                let from = report.equity_curve.len();
+                report.equity_curve.extend(run, mark);
+                let marks = report.equity_curve.values().get(from..).unwrap_or_default();
+                gate.peak_equity = marks.iter().fold(gate.peak_equity, |p, &e| p.max(e));
+                last_equity = mark(last);
+                prev = Some(last.time);
+                market.step_run(0, run);
+                *cursor += run.len();
+                index += run.len();
             }
-            *cursor += used;
-            index += used;
         }
         // Only a watching observer is asked whether to stop.
         if watching && observer.stop() {

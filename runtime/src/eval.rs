@@ -99,6 +99,57 @@ mod tests {
     }
 
     #[test]
+    fn a_run_of_steps_leaves_the_market_as_stepping_one_by_one() {
+        // Whole numbers, flat for every third stretch of 40 bars: differences of exactly zero
+        // (a crossing carries the sign before them), warm-ups, and runs longer than a batch.
+        let mut x = 50.0f64;
+        let mut seed = 3u64;
+        let xs: Vec<f64> = (0..1_400)
+            .map(|i| {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                if (i / 40) % 3 != 0 {
+                    x = (x + [-1.0, 0.0, 1.0][((seed >> 33) % 3) as usize]).max(1.0);
+                }
+                x
+            })
+            .collect();
+        let data = closes(&xs);
+        let bars = &data["X"];
+        for src in [
+            "sma(X, 2) crosses above sma(X, 5)",
+            "sma(X, 2) crosses below sma(X, 5)",
+            "macd(X, 3, 6, 2).macd crosses above macd(X, 3, 6, 2).signal",
+            "ema(X, 4) crosses below sma(X, 700)",
+            "rsi(X, 3) crosses above 50",
+            "bollinger(X, 5, 2).upper",
+        ] {
+            let e = strat_lang::check_expression(src).expr.unwrap_or_else(|| panic!("{src}"));
+            let one_by_one = run(src, &xs);
+            let mut checked = 0;
+            for k in (1..bars.len()).step_by(7) {
+                for len in [1, 29, 600] {
+                    let a = k.saturating_sub(len);
+                    let mut market = Market::new(vec!["X".to_string()], vec![86_400]);
+                    let compiled = Compiler::price_history(&mut market).compile(&e).expect("compiles");
+                    let step = |market: &mut Market, b: &Bar| {
+                        market.step(b.time, &[(0, *b)]);
+                        market.update_crossings(&[(0, *b)], &NoWorld);
+                    };
+                    bars[..a].iter().for_each(|b| step(&mut market, b));
+                    market.step_run(0, &bars[a..k]);
+                    step(&mut market, &bars[k]);
+                    assert_eq!(compiled.value(&market.env(), &NoWorld), one_by_one[k], "{src} at {k} after {a}..{k}");
+                    checked += 1;
+                }
+            }
+            assert!(checked > 500);
+        }
+        // The crossings do happen, so the comparison means something.
+        assert!(true_at(&run("sma(X, 2) crosses above sma(X, 5)", &xs)).len() > 20);
+        assert_eq!(true_at(&run("ema(X, 4) crosses below sma(X, 700)", &xs)).len(), 2);
+    }
+
+    #[test]
     fn warm_up_is_empty_and_arithmetic_keeps_units() {
         let v = run("sma(X, 3) * 2", &[1.0, 2.0, 3.0, 4.0]);
         assert_eq!(v, vec![None, None, Some(Value::Num(4.0)), Some(Value::Num(6.0))]);

@@ -37,8 +37,8 @@ pub trait MarketData {
     /// The next instant at which bars close, with those bars (`(symbol index, bar)`) in
     /// `closed`; `None` when the data ends.
     fn next(&mut self, closed: &mut Vec<(usize, Bar)>) -> Option<NaiveDateTime>;
-    /// When the data is one symbol's bars already in memory: the bars still to come and the
-    /// cursor that [`MarketData::next`] reads them at. The engine runs a stretch where nothing
+    /// When the data is one symbol's bars already in memory: the bars still to come, in time
+    /// order, and the cursor that [`MarketData::next`] reads them at. The engine runs a stretch where nothing
     /// can happen but indicators and marks straight from the slice, then moves the cursor past
     /// the bars it used. `None` (the default): every step goes through `next`.
     fn ahead(&mut self) -> Option<(&[Bar], &mut usize)> {

@@ -3,6 +3,7 @@
 
 use crate::broker::{Account, Order, Status, dec};
 use crate::gate::Verdict;
+use crate::market::Bar;
 use chrono::NaiveDateTime;
 use std::collections::BTreeMap;
 
@@ -13,9 +14,24 @@ pub struct EquityCurve {
     start: Option<NaiveDateTime>,
     seconds: Vec<u32>,
     values: Vec<f64>,
-    /// The day of the last point and its midnight in seconds from the start (days repeat
-    /// from step to step, so the calendar arithmetic is done once a day).
+    /// The day of the last point and its midnight in seconds from the start.
     day: Option<(chrono::NaiveDate, i64)>,
+}
+
+/// `t` in seconds from `start`, with `day` the last day seen and its midnight in seconds from
+/// `start` (days repeat from step to step, so the calendar arithmetic is done once a day).
+#[inline(always)]
+fn seconds_from(start: NaiveDateTime, day: &mut Option<(chrono::NaiveDate, i64)>, t: NaiveDateTime) -> u32 {
+    let date = t.date();
+    let midnight = match *day {
+        Some((d, m)) if d == date => m,
+        _ => {
+            let m = (date.and_time(chrono::NaiveTime::MIN) - start).num_seconds();
+            *day = Some((date, m));
+            m
+        }
+    };
+    (midnight + i64::from(chrono::Timelike::num_seconds_from_midnight(&t.time()))).clamp(0, i64::from(u32::MAX)) as u32
 }
 
 impl EquityCurve {
@@ -26,19 +42,19 @@ impl EquityCurve {
     #[inline]
     pub fn push(&mut self, t: NaiveDateTime, equity: f64) {
         let start = *self.start.get_or_insert(t);
-        let date = t.date();
-        let midnight = match self.day {
-            Some((d, m)) if d == date => m,
-            _ => {
-                let m = (date.and_time(chrono::NaiveTime::MIN) - start).num_seconds();
-                self.day = Some((date, m));
-                m
-            }
-        };
-        let secs = (midnight + i64::from(chrono::Timelike::num_seconds_from_midnight(&t.time())))
-            .clamp(0, i64::from(u32::MAX)) as u32;
+        let secs = seconds_from(start, &mut self.day, t);
         self.seconds.push(secs);
         self.values.push(equity);
+    }
+
+    /// One point per bar, at its time, of `value(bar)`; as [`EquityCurve::push`] of each.
+    pub fn extend(&mut self, bars: &[Bar], value: impl Fn(&Bar) -> f64) {
+        let Some(first) = bars.first() else { return };
+        let start = *self.start.get_or_insert(first.time);
+        let mut day = self.day;
+        self.seconds.extend(bars.iter().map(|b| seconds_from(start, &mut day, b.time)));
+        self.day = day;
+        self.values.extend(bars.iter().map(value));
     }
 
     pub fn len(&self) -> usize {

@@ -391,19 +391,91 @@ fn quiet_stretches_take_the_same_decisions_as_step_by_step() {
         .to_string(),
     ];
     for src in &sources {
-        let p = program(src);
-        let config = Config::default();
-        let quiet = backtest(&p, &data, &config).expect("runs");
-        let mut watch = Watch(0);
-        let stepped =
-            strat_runtime::engine::backtest_with(&p, &data, &config, &mut strat_runtime::offline::Offline, &mut watch)
-                .expect("runs");
-        assert_eq!(watch.0, data["SPY"].len(), "the watched run went step by step");
-        assert!(!quiet.orders.is_empty(), "the program trades, so the comparison means something:\n{src}");
-        assert_eq!(quiet.equity_curve.len(), data["SPY"].len());
-        let json = |r: &Report| serde_json::to_string(r).expect("serialises");
-        assert_eq!(json(&quiet), json(&stepped), "{src}");
+        assert_quiet_matches_stepped(src, &data);
     }
+}
+
+/// Backtests `src` with nobody watching (quiet stretches) and watched step by step, and
+/// requires the same report; returns how many orders it placed.
+fn assert_quiet_matches_stepped(src: &str, data: &BTreeMap<String, Vec<Bar>>) -> usize {
+    let p = program(src);
+    let config = Config::default();
+    let quiet = backtest(&p, data, &config).expect("runs");
+    let mut watch = Watch(0);
+    let stepped =
+        strat_runtime::engine::backtest_with(&p, data, &config, &mut strat_runtime::offline::Offline, &mut watch)
+            .expect("runs");
+    assert_eq!(watch.0, data["SPY"].len(), "the watched run went step by step");
+    assert!(!quiet.orders.is_empty(), "the program trades, so the comparison means something:\n{src}");
+    assert_eq!(quiet.equity_curve.len(), data["SPY"].len());
+    let json = |r: &Report| serde_json::to_string(r).expect("serialises");
+    assert_eq!(json(&quiet), json(&stepped), "{src}");
+    quiet.orders.len()
+}
+
+#[test]
+fn quiet_stretches_keep_crossings_through_warm_ups_flat_prices_and_long_runs() {
+    // Whole-dollar prices on the simulated market's minute times; every third session is flat,
+    // so both averages of a window of equal prices are equal and the crossing's difference is
+    // exactly zero (it must carry the sign before it). Weekly bars give runs of about 1,950
+    // quiet steps (several batches), a long average stays undefined across many runs, MACD's
+    // line and signal are two slots of one instance, and a crossing of a constant is read
+    // from its operands step by step.
+    let m = strat_runtime::market::simulated::simulate(&strat_runtime::market::simulated::Config {
+        days: 120,
+        bar_minutes: 1,
+        ..Default::default()
+    });
+    let mut price = 100.0f64;
+    let mut seed = 7u64;
+    let mut last_day = None;
+    let mut flat = false;
+    let spy: Vec<Bar> = m.bars["SPY"]
+        .iter()
+        .map(|b| {
+            let d = b.time.date();
+            if last_day != Some(d) {
+                last_day = Some(d);
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                flat = (seed >> 33).is_multiple_of(3);
+            }
+            if !flat {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                price = (price + [-1.0, 0.0, 1.0][((seed >> 33) % 3) as usize]).max(1.0);
+            }
+            Bar { time: b.time, open: price, high: price, low: price, close: price, volume: b.volume }
+        })
+        .collect();
+    let flat_closes = spy.windows(2).filter(|w| w[0].close == w[1].close).count();
+    assert!(flat_closes > spy.len() / 3, "{flat_closes} of {} steps are flat", spy.len());
+    let data = BTreeMap::from([("SPY".to_string(), spy)]);
+    let workflow = |on: &str, up: &str, down: &str| {
+        format!(
+            "limits l {{ max_allocation 100%  allow [SPY] }}
+             workflow W {{
+               limits l
+               on {on}
+               if {up} and not holding(SPY) {{ buy SPY size 10 }}
+               else if {down} and holding(SPY) {{ sell SPY size all }}
+             }}"
+        )
+    };
+    let cases = [
+        workflow("bar(SPY, 1d)", "sma(SPY, 10) crosses above sma(SPY, 30)", "sma(SPY, 10) crosses below sma(SPY, 30)"),
+        workflow(
+            "bar(SPY, 1w)",
+            "macd(SPY).macd crosses above macd(SPY).signal",
+            "macd(SPY).macd crosses below macd(SPY).signal",
+        ),
+        workflow(
+            "bar(SPY, 1h)",
+            "ema(SPY, 5) crosses above sma(SPY, 1200)",
+            "ema(SPY, 5) crosses below sma(SPY, 1200)",
+        ),
+        workflow("bar(SPY, 1h)", "rsi(SPY, 14) crosses above 50", "rsi(SPY, 14) crosses below 50"),
+    ];
+    let orders: Vec<usize> = cases.iter().map(|src| assert_quiet_matches_stepped(src, &data)).collect();
+    assert!(orders.iter().all(|&n| n >= 2), "each case buys and sells: {orders:?}");
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod series;
 pub use compile::{Compiler, window_bars};
 pub use node::{BinOp, Node};
 pub use series::{Indicator, Series};
+use series::{RUN, Trace};
 
 use crate::market::Bar;
 use crate::value::Value;
@@ -186,6 +187,8 @@ pub struct Market {
     crossings_need_world: bool,
     /// Steps taken (from 1).
     step_no: u64,
+    /// The slots crossings read, followed over a run of steps ([`Market::step_run`]).
+    trace: Option<Trace>,
     pub now: NaiveDateTime,
     pub daily: bool,
 }
@@ -206,6 +209,7 @@ impl Market {
             crossings_every_step: Vec::new(),
             crossings_need_world: false,
             step_no: 0,
+            trace: None,
             now: NaiveDateTime::default(),
             daily,
         }
@@ -242,21 +246,52 @@ impl Market {
         }
     }
 
-    /// [`Market::step`] and [`Market::update_crossings`] at a step where one symbol alone
-    /// closes a bar, for a market whose crossings do not read the world.
-    #[inline(always)]
-    pub fn step_one(&mut self, sym: usize, bar: &Bar) {
+    /// [`Market::step`] and [`Market::update_crossings`] over a run of steps at each of which
+    /// one symbol alone closes a bar, for a market whose crossings do not read the world and
+    /// where nothing reads the market between these steps. The state ends as after stepping
+    /// bar by bar: the indicators are fed one at a time over the run, and a crossing of two
+    /// slots keeps the sign of its last non-zero difference, which it reads back from the
+    /// traced values (a crossing that happened inside the run is past by the next step).
+    pub fn step_run(&mut self, sym: usize, bars: &[Bar]) {
         debug_assert!(!self.crossings_need_world);
-        self.now = bar.time;
-        self.step_no += 1;
-        if let Some(slot) = self.bars.get_mut(sym) {
-            *slot = Some(*bar);
-            self.series.update(sym, bar);
-        }
-        if let Some(ids) = self.crossings_by_symbol.get(sym) {
-            for &id in ids {
-                self.update_crossing(id, &NoWorld);
+        let Some(last) = bars.last() else { return };
+        let ids = self.crossings_by_symbol.get(sym).map_or(&[][..], Vec::as_slice);
+        if ids.iter().any(|&id| self.crossings.get(id as usize).is_some_and(|c| c.slots.is_none())) {
+            // Operands beyond two slots are evaluated on the market of each step.
+            for bar in bars {
+                let closed = [(sym, *bar)];
+                self.step(bar.time, &closed);
+                self.update_crossings(&closed, &NoWorld);
             }
+            return;
+        }
+        let trace = self
+            .trace
+            .get_or_insert_with(|| Trace::new(self.crossings.iter().filter_map(|c| c.slots).flat_map(|(a, b)| [a, b])));
+        for run in bars.chunks(RUN) {
+            self.series.update_run(sym, run, trace);
+            self.step_no += run.len() as u64;
+            let series = &self.series;
+            for c in ids.iter().filter_map(|&id| self.crossings.get(id as usize)) {
+                let Some((a, b)) = c.slots else { continue };
+                let at = |i: usize| {
+                    let v = |s: u32| trace.get(s, i).unwrap_or_else(|| series.raw(s));
+                    v(a) - v(b)
+                };
+                c.defined.set(!at(run.len() - 1).is_nan());
+                if let Some(d) = (0..run.len()).rev().map(at).find(|d| !d.is_nan() && *d != 0.0) {
+                    c.sign.set(if d > 0.0 { 1 } else { -1 });
+                }
+                c.updated.set(self.step_no);
+            }
+        }
+        if let Some(slot) = self.bars.get_mut(sym) {
+            *slot = Some(*last);
+        }
+        self.now = last.time;
+        // Crossings of constants: the same difference at every step.
+        for &id in &self.crossings_every_step {
+            self.update_crossing(id, &NoWorld);
         }
     }
 

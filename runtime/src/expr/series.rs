@@ -93,6 +93,48 @@ fn vwap(x: &mut Vwap, b: &Bar) -> f64 {
     x.push(session, b.high, b.low, b.close, b.volume).unwrap_or(f64::NAN)
 }
 
+/// The longest run [`Series::update_run`] takes at once.
+pub(crate) const RUN: usize = 512;
+
+/// The value of chosen slots at every bar of a run, for what needs more than the last one
+/// (crossings).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Trace {
+    /// The row of each slot followed, by slot.
+    rows: Vec<Option<u32>>,
+    /// [`RUN`] values per row.
+    values: Vec<f64>,
+}
+
+impl Trace {
+    /// A trace following `slots` (repeats are followed once).
+    pub(crate) fn new(slots: impl IntoIterator<Item = u32>) -> Trace {
+        let mut t = Trace::default();
+        for s in slots {
+            let s = s as usize;
+            if t.rows.len() <= s {
+                t.rows.resize(s + 1, None);
+            }
+            if t.rows[s].is_none() {
+                t.rows[s] = Some((t.values.len() / RUN) as u32);
+                t.values.resize(t.values.len() + RUN, f64::NAN);
+            }
+        }
+        t
+    }
+
+    fn row_mut(&mut self, slot: u32) -> Option<&mut [f64]> {
+        let row = (*self.rows.get(slot as usize)?)? as usize;
+        self.values.get_mut(row * RUN..(row + 1) * RUN)
+    }
+
+    /// The value of `slot` at bar `i` of the last run, if it is followed.
+    pub(crate) fn get(&self, slot: u32, i: usize) -> Option<f64> {
+        let row = (*self.rows.get(slot as usize)?)? as usize;
+        self.values.get(row * RUN + i).copied()
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Entry {
     indicator: Indicator,
@@ -148,6 +190,43 @@ impl Series {
                 *out = x.push(bar.close).unwrap_or(f64::NAN);
             } else if let Some(out) = self.slots.get_mut(at..at + e.outputs as usize) {
                 e.indicator.push(bar, out);
+            }
+        }
+    }
+
+    /// Feeds a run of a symbol's bars (at most [`RUN`]) to each of its instances, one
+    /// instance at a time over the whole run, so each keeps its state in registers. The slots
+    /// end as after the last bar; the slots `trace` follows get their value at every bar.
+    pub(crate) fn update_run(&mut self, symbol: usize, bars: &[Bar], trace: &mut Trace) {
+        let Some(entries) = self.by_symbol.get_mut(symbol) else { return };
+        let bars = bars.get(..RUN).unwrap_or(bars);
+        for e in entries {
+            let at = e.slot as usize;
+            if let Indicator::Sma(x) = &mut e.indicator
+                && let Some(out) = self.slots.get_mut(at)
+            {
+                let closes = bars.iter().map(|b| b.close);
+                match trace.row_mut(e.slot) {
+                    Some(row) => {
+                        let mut cells = row.iter_mut();
+                        x.push_run(closes, |v| {
+                            *out = v;
+                            if let Some(c) = cells.next() {
+                                *c = v;
+                            }
+                        });
+                    }
+                    None => x.push_run(closes, |v| *out = v),
+                }
+            } else if let Some(out) = self.slots.get_mut(at..at + e.outputs as usize) {
+                for (i, b) in bars.iter().enumerate() {
+                    e.indicator.push(b, out);
+                    for (k, v) in out.iter().enumerate() {
+                        if let Some(cell) = trace.row_mut(e.slot + k as u32).and_then(|row| row.get_mut(i)) {
+                            *cell = *v;
+                        }
+                    }
+                }
             }
         }
     }

@@ -31,6 +31,18 @@ impl Sma {
         }
         Some(self.sum / self.n)
     }
+
+    /// [`Sma::push`] of each value in turn, handing each result (NaN for `None`) to `each`:
+    /// the same values, with the state held in registers across the run.
+    #[inline]
+    pub fn push_run(&mut self, xs: impl IntoIterator<Item = f64>, mut each: impl FnMut(f64)) {
+        let (mut sum, mut warm, n) = (self.sum, self.warm, self.n);
+        self.window.replace_run(xs, |old, x| {
+            sum = (sum - old) + x;
+            each(if warm.tick() { f64::NAN } else { sum / n });
+        });
+        (self.sum, self.warm) = (sum, warm);
+    }
 }
 
 /// Exponential moving average with `k = 2 / (period + 1)`, seeded by the SMA of the first

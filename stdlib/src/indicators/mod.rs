@@ -109,6 +109,24 @@ mod tests {
     }
 
     #[test]
+    fn an_sma_run_gives_each_push_bit_for_bit() {
+        // A walk with values of every magnitude, so the running sum rounds at each step.
+        let xs: Vec<f64> =
+            (0..300).map(|i| (f64::from(i) * 0.37).sin() * 10f64.powi(i % 7) + 1e-3 * f64::from(i)).collect();
+        for period in [1, 2, 9, 30, 299, 300, 301] {
+            let mut one = Sma::new(period);
+            let single: Vec<u64> = xs.iter().map(|x| one.push(*x).unwrap_or(f64::NAN).to_bits()).collect();
+            let mut run = Sma::new(period);
+            let mut batched = Vec::new();
+            for part in xs.chunks(37) {
+                run.push_run(part.iter().copied(), |v| batched.push(v.to_bits()));
+            }
+            assert_eq!(batched, single, "period {period}");
+            assert_eq!(run.push(5.0), one.push(5.0));
+        }
+    }
+
+    #[test]
     fn rsi_of_a_flat_series_is_zero_and_of_a_rising_one_is_100() {
         let mut r = Rsi::new(3);
         assert_eq!(run(&[5.0; 5], |x| r.push(x))[3], Some(0.0));
