@@ -267,12 +267,13 @@ pub fn run_in(
                 if plan.triggers.reads_world(&closed) { &world } else { &crate::expr::NoWorld };
             plan.triggers.step(t, prev, &closed, &articles, &env, world, &intervals, daily, &mut fired);
         }
-        // 4. Each graph that fired runs once per symbol, in the file's order.
+        // 4. Each graph that fired runs once per symbol, in the file's order, for the first of
+        //    its triggers that fired (in the file's order too).
         let first_execution = report.executions.len();
         let first_log = report.log.len();
         if !fired.is_empty() {
             moved = true;
-            fired.sort_by_key(|f| (f.graph, f.symbol));
+            fired.sort_by_key(|f| (f.graph, f.symbol, f.trigger));
             fired.dedup_by_key(|f| (f.graph, f.symbol));
             let jobs: Vec<Job> = fired
                 .iter()

@@ -503,3 +503,21 @@ fn a_workflow_that_names_trigger_reads_it_and_one_that_does_not_runs_the_same() 
     assert_eq!(plain.orders.len(), 1);
     assert_eq!(plain.executions[0].trigger, r.executions[0].trigger, "the execution record keeps its trigger");
 }
+
+#[test]
+fn a_workflow_whose_triggers_fire_together_runs_once_for_the_first_in_the_file() {
+    // One trigger is throttled (admitted one by one), the other is not (handed out by the
+    // index ready made); whichever order they come in, the record is the first declared.
+    let data = bars(&[(100.0, 1_000.0), (101.0, 1_000.0), (102.0, 1_000.0)]);
+    let throttled = "price(SPY) > $90 throttle 1 per 1h";
+    let free = "price(SPY) > $80";
+    for (first, second) in [(throttled, free), (free, throttled)] {
+        let src = format!("workflow W {{\n  on {first}\n  on {second}\n  log \"seen\"\n}}");
+        let r = run(&src, &data, &Config::default());
+        assert_eq!(fired_days(&r, "W"), vec![0, 1, 2], "{src}");
+        let texts: Vec<&str> = r.executions.iter().map(|e| e.trigger.text.as_str()).collect();
+        // The record names the condition (its throttle is not part of it).
+        let condition = first.split(" throttle").next().unwrap_or(first);
+        assert_eq!(texts, vec![condition; 3], "{src}");
+    }
+}

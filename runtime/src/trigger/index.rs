@@ -19,30 +19,31 @@ pub enum Cmp {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Level {
+struct Level<T> {
     threshold: f64,
     /// `>`/`<` rather than `>=`/`<=`.
     strict: bool,
-    trigger: u32,
+    trigger: T,
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Edge {
+struct Edge<T> {
     threshold: f64,
     above: bool,
-    trigger: u32,
+    trigger: T,
     /// Sign of `value - threshold` at the last value (0 before any, or while equal from the start).
     sign: i8,
 }
 
-/// The thresholds on one watched value.
-#[derive(Debug, Clone, Default)]
-pub struct Thresholds {
+/// The thresholds on one watched value, each with what it hands out when it fires (a trigger's
+/// id, or its firing ready made).
+#[derive(Debug, Clone)]
+pub struct Thresholds<T> {
     /// `value > t` / `value >= t`, by threshold ascending.
-    greater: Vec<Level>,
+    greater: Vec<Level<T>>,
     /// `value < t` / `value <= t`, by threshold ascending.
-    less: Vec<Level>,
-    edges: Vec<Edge>,
+    less: Vec<Level<T>>,
+    edges: Vec<Edge<T>>,
     /// The last defined value (NaN before the first).
     last: f64,
     /// Edges whose signs were set from a first value.
@@ -89,13 +90,28 @@ fn sign(d: f64, before: i8) -> i8 {
     }
 }
 
-impl Thresholds {
-    pub fn new() -> Thresholds {
-        Thresholds { last: f64::NAN, ..Thresholds::default() }
+impl<T> Default for Thresholds<T> {
+    fn default() -> Thresholds<T> {
+        Thresholds {
+            greater: Vec::new(),
+            less: Vec::new(),
+            edges: Vec::new(),
+            last: f64::NAN,
+            primed: false,
+            greater_at: 0,
+            less_at: 0,
+            edges_at: 0,
+        }
+    }
+}
+
+impl<T: Copy> Thresholds<T> {
+    pub fn new() -> Thresholds<T> {
+        Thresholds::default()
     }
 
     /// Adds a trigger; call [`Thresholds::seal`] after the last one.
-    pub fn add(&mut self, cmp: Cmp, threshold: f64, trigger: u32) {
+    pub fn add(&mut self, cmp: Cmp, threshold: f64, trigger: T) {
         match cmp {
             Cmp::Gt | Cmp::Ge => self.greater.push(Level { threshold, strict: cmp == Cmp::Gt, trigger }),
             Cmp::Lt | Cmp::Le => self.less.push(Level { threshold, strict: cmp == Cmp::Lt, trigger }),
@@ -124,7 +140,7 @@ impl Thresholds {
     /// Takes a new value and appends the triggers it fires to `out`. An undefined value (NaN)
     /// fires nothing and leaves crossings as they were.
     #[inline]
-    pub fn update(&mut self, v: f64, out: &mut Vec<u32>) {
+    pub fn update(&mut self, v: f64, out: &mut Vec<T>) {
         if v.is_nan() {
             return;
         }
@@ -173,7 +189,7 @@ impl Thresholds {
 mod tests {
     use super::*;
 
-    fn fired(t: &mut Thresholds, v: f64) -> Vec<u32> {
+    fn fired(t: &mut Thresholds<u32>, v: f64) -> Vec<u32> {
         let mut out = Vec::new();
         t.update(v, &mut out);
         out.sort_unstable();

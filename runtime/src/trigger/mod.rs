@@ -50,7 +50,7 @@ pub struct Trigger {
 }
 
 /// A trigger that fired at this step.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Fired {
     pub graph: u32,
     pub trigger: u32,
@@ -94,11 +94,20 @@ struct Admission {
     opens_at: i64,
 }
 
+/// The thresholds on one watched value. A trigger with neither a throttle nor a market-hours
+/// guard needs no admitting, so its thresholds hand out its firing ready made; the others hand
+/// out their ids, which go through [`Triggers::admit`].
+struct Watched {
+    source: Source,
+    admitted: Thresholds<u32>,
+    free: Thresholds<Fired>,
+}
+
 #[derive(Default)]
 pub struct Triggers {
     triggers: Vec<Trigger>,
     admission: Vec<Admission>,
-    sources: Vec<(Source, Thresholds)>,
+    sources: Vec<Watched>,
     source_keys: BTreeMap<Source, usize>,
     by_symbol: Vec<BySymbol>,
     conditions_every_step: Vec<u32>,
@@ -221,7 +230,7 @@ impl Triggers {
 
     /// How many triggers sit in the threshold index.
     pub fn indexed(&self) -> usize {
-        self.sources.iter().map(|(_, t)| t.len()).sum()
+        self.sources.iter().map(|w| w.admitted.len() + w.free.len()).sum()
     }
 
     /// Adds a condition trigger; a threshold on one value goes into the index.
@@ -240,11 +249,17 @@ impl Triggers {
         let kind = match threshold(condition.node(), market) {
             Some((src, sym, cmp, c)) => {
                 let at = *self.source_keys.entry(src).or_insert_with(|| {
-                    self.sources.push((src, Thresholds::new()));
+                    self.sources.push(Watched { source: src, admitted: Thresholds::new(), free: Thresholds::new() });
                     self.by_symbol[sym].sources.push(self.sources.len() - 1);
                     self.sources.len() - 1
                 });
-                self.sources[at].1.add(cmp, c, id);
+                let w = &mut self.sources[at];
+                if throttles.is_empty() && !market_hours {
+                    let fired = Fired { graph, trigger: id, symbol: symbol.map(|s| s as u32), article: None };
+                    w.free.add(cmp, c, fired);
+                } else {
+                    w.admitted.add(cmp, c, id);
+                }
                 Kind::Threshold
             }
             None => {
@@ -346,8 +361,9 @@ impl Triggers {
 
     /// Sorts the index; call once after the last trigger is added.
     pub fn seal(&mut self) {
-        for (_, t) in &mut self.sources {
-            t.seal();
+        for w in &mut self.sources {
+            w.admitted.seal();
+            w.free.seal();
         }
     }
 
@@ -373,7 +389,7 @@ impl Triggers {
             let Some(wakes) = self.by_symbol.get(*sym).filter(|w| !w.is_empty()) else { continue };
             let conditions = !wakes.conditions.is_empty();
             if !wakes.sources.is_empty() {
-                Self::scan(&wakes.sources, &mut self.sources, bar, env, &mut candidates);
+                Self::scan(&wakes.sources, &mut self.sources, bar, env, &mut candidates, out);
             }
             let only_bars = wakes.sources.is_empty() && !conditions;
             let mut next: Option<NaiveDateTime> = None;
@@ -419,14 +435,15 @@ impl Triggers {
     #[inline(never)]
     fn scan(
         at: &[usize],
-        sources: &mut [(Source, Thresholds)],
+        sources: &mut [Watched],
         bar: &crate::market::Bar,
         env: &Env<'_>,
         candidates: &mut Vec<u32>,
+        out: &mut Vec<Fired>,
     ) {
         for &i in at {
-            let (src, thresholds) = &mut sources[i];
-            let v = match *src {
+            let w = &mut sources[i];
+            let v = match w.source {
                 Source::Bar(_, field) => match field {
                     0 => bar.open,
                     1 => bar.high,
@@ -436,7 +453,8 @@ impl Triggers {
                 },
                 Source::Slot(s) => env.series.raw(s),
             };
-            thresholds.update(v, candidates);
+            w.admitted.update(v, candidates);
+            w.free.update(v, out);
         }
     }
 
