@@ -144,6 +144,35 @@ mod tests {
             }
             assert!(checked > 500);
         }
+        // A crossing registered after a run (a fresh average, from then on) is traced too.
+        let compile = |market: &mut Market, src: &str| {
+            let e = strat_lang::check_expression(src).expr.unwrap_or_else(|| panic!("{src}"));
+            Compiler::price_history(market).compile(&e).expect("compiles")
+        };
+        let step = |market: &mut Market, b: &Bar| {
+            market.step(b.time, &[(0, *b)]);
+            market.update_crossings(&[(0, *b)], &NoWorld);
+        };
+        let mut agree = 0;
+        for k in (300..bars.len()).step_by(5) {
+            let (mut run, mut one) =
+                (Market::new(vec!["X".into()], vec![86_400]), Market::new(vec!["X".into()], vec![86_400]));
+            for m in [&mut run, &mut one] {
+                compile(m, "sma(X, 3) crosses above sma(X, 4)");
+            }
+            run.step_run(0, &bars[..200]);
+            bars[..200].iter().for_each(|b| step(&mut one, b));
+            let late = "sma(X, 2) crosses below sma(X, 6)";
+            let (in_run, in_one) = (compile(&mut run, late), compile(&mut one, late));
+            run.step_run(0, &bars[200..k]);
+            bars[200..k].iter().for_each(|b| step(&mut one, b));
+            step(&mut run, &bars[k]);
+            step(&mut one, &bars[k]);
+            let v = in_one.value(&one.env(), &NoWorld);
+            assert_eq!(in_run.value(&run.env(), &NoWorld), v, "at {k}");
+            agree += usize::from(v == Some(Value::Bool(true)));
+        }
+        assert!(agree > 5, "{agree} crossings among the points compared");
         // The crossings do happen, so the comparison means something.
         assert!(true_at(&run("sma(X, 2) crosses above sma(X, 5)", &xs)).len() > 20);
         assert_eq!(true_at(&run("ema(X, 4) crosses below sma(X, 700)", &xs)).len(), 2);

@@ -407,6 +407,8 @@ impl Market {
             _ => None,
         };
         self.crossings_need_world |= reads_world;
+        // The trace follows the slots of the crossings known when it was made.
+        self.trace = None;
         self.crossings.push(Crossing {
             lhs,
             rhs,
