@@ -121,6 +121,8 @@ mod tests {
             "macd(X, 3, 6, 2).macd crosses above macd(X, 3, 6, 2).signal",
             "ema(X, 4) crosses below sma(X, 700)",
             "rsi(X, 3) crosses above 50",
+            "close(X) crosses above sma(X, 4)",
+            "sma(X, 3) crosses below -$1 + sma(X, 8)",
             "bollinger(X, 5, 2).upper",
         ] {
             let e = strat_lang::check_expression(src).expr.unwrap_or_else(|| panic!("{src}"));

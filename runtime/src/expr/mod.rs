@@ -148,6 +148,53 @@ impl Env<'_> {
     }
 }
 
+/// An operand of a crossing that is read without evaluating a tree: an indicator's slot, a field
+/// of a symbol's bar, or a constant.
+#[derive(Debug, Clone, Copy)]
+enum Operand {
+    Slot(u32),
+    Bar(u32, node::BarField),
+    Const(f64),
+}
+
+impl Operand {
+    fn of(n: &Node) -> Option<Operand> {
+        match n {
+            Node::Slot(s) => Some(Operand::Slot(*s)),
+            Node::Bar(sym, field) => Some(Operand::Bar(*sym, *field)),
+            Node::Num(v) => Some(Operand::Const(*v)),
+            Node::Neg(x) => match Operand::of(x)? {
+                Operand::Const(v) => Some(Operand::Const(-v)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Its value at this step (NaN while undefined).
+    #[inline]
+    fn now(self, market: &Market) -> f64 {
+        match self {
+            Operand::Slot(s) => market.series.raw(s),
+            Operand::Bar(sym, field) => {
+                market.bars.get(sym as usize).copied().flatten().map_or(f64::NAN, |b| field.of(&b))
+            }
+            Operand::Const(v) => v,
+        }
+    }
+
+    /// Its value at bar `i` of a run of `sym`'s bars that `market` has been fed in full.
+    fn at(self, i: usize, run: &[Bar], sym: usize, trace: &Trace, market: &Market) -> f64 {
+        match self {
+            Operand::Slot(s) if market.series.symbol_of(s) == Some(sym) => {
+                trace.get(s, i).unwrap_or_else(|| market.series.raw(s))
+            }
+            Operand::Bar(s, field) if s as usize == sym => run.get(i).map_or(f64::NAN, |b| field.of(b)),
+            other => other.now(market),
+        }
+    }
+}
+
 /// `lhs crosses above/below rhs`, kept once per pair of operands and updated at every step
 /// where a symbol they read closes a bar. Its state changes while the market is only read
 /// (operands may read the portfolio, which needs the market), hence the cells.
@@ -155,8 +202,8 @@ impl Env<'_> {
 struct Crossing {
     lhs: Node,
     rhs: Node,
-    /// Both operands are indicator slots: read them directly.
-    slots: Option<(u32, u32)>,
+    /// Both operands read directly, without evaluating their trees.
+    direct: Option<(Operand, Operand)>,
     /// Sign of `lhs - rhs` at the last defined step (0 before any); a zero difference carries
     /// the sign before it, so one crossing is reported once.
     sign: Cell<i8>,
@@ -249,15 +296,16 @@ impl Market {
     /// [`Market::step`] and [`Market::update_crossings`] over a run of steps at each of which
     /// one symbol alone closes a bar, for a market whose crossings do not read the world and
     /// where nothing reads the market between these steps. The state ends as after stepping
-    /// bar by bar: the indicators are fed one at a time over the run, and a crossing of two
-    /// slots keeps the sign of its last non-zero difference, which it reads back from the
-    /// traced values (a crossing that happened inside the run is past by the next step).
+    /// bar by bar: the indicators are fed one at a time over the run, and a crossing of direct
+    /// operands keeps the sign of its last non-zero difference, which it reads back from the
+    /// traced slots and the run's bars (a crossing that happened inside the run is past by the
+    /// next step).
     pub fn step_run(&mut self, sym: usize, bars: &[Bar]) {
         debug_assert!(!self.crossings_need_world);
         let Some(last) = bars.last() else { return };
         let ids = self.crossings_by_symbol.get(sym).map_or(&[][..], Vec::as_slice);
-        if ids.iter().any(|&id| self.crossings.get(id as usize).is_some_and(|c| c.slots.is_none())) {
-            // Operands beyond two slots are evaluated on the market of each step.
+        if ids.iter().any(|&id| self.crossings.get(id as usize).is_some_and(|c| c.direct.is_none())) {
+            // Operands that are trees are evaluated on the market of each step.
             for bar in bars {
                 let closed = [(sym, *bar)];
                 self.step(bar.time, &closed);
@@ -265,19 +313,19 @@ impl Market {
             }
             return;
         }
-        let trace = self
-            .trace
-            .get_or_insert_with(|| Trace::new(self.crossings.iter().filter_map(|c| c.slots).flat_map(|(a, b)| [a, b])));
+        let mut trace = self.trace.take().unwrap_or_else(|| {
+            let slot = |o: Operand| match o {
+                Operand::Slot(s) => Some(s),
+                _ => None,
+            };
+            Trace::new(self.crossings.iter().filter_map(|c| c.direct).flat_map(|(a, b)| [slot(a), slot(b)]).flatten())
+        });
         for run in bars.chunks(RUN) {
-            self.series.update_run(sym, run, trace);
+            self.series.update_run(sym, run, &mut trace);
             self.step_no += run.len() as u64;
-            let series = &self.series;
             for c in ids.iter().filter_map(|&id| self.crossings.get(id as usize)) {
-                let Some((a, b)) = c.slots else { continue };
-                let at = |i: usize| {
-                    let v = |s: u32| trace.get(s, i).unwrap_or_else(|| series.raw(s));
-                    v(a) - v(b)
-                };
+                let Some((a, b)) = c.direct else { continue };
+                let at = |i: usize| a.at(i, run, sym, &trace, self) - b.at(i, run, sym, &trace, self);
                 c.defined.set(!at(run.len() - 1).is_nan());
                 if let Some(d) = (0..run.len()).rev().map(at).find(|d| !d.is_nan() && *d != 0.0) {
                     c.sign.set(if d > 0.0 { 1 } else { -1 });
@@ -285,6 +333,7 @@ impl Market {
                 c.updated.set(self.step_no);
             }
         }
+        self.trace = Some(trace);
         if let Some(slot) = self.bars.get_mut(sym) {
             *slot = Some(*last);
         }
@@ -314,8 +363,8 @@ impl Market {
         }
     }
 
-    /// `lhs - rhs` of a crossing whose operands are more than two slots (NaN when undefined).
-    /// Out of line, so the common case of two slots stays small.
+    /// `lhs - rhs` of a crossing whose operands are trees (NaN when undefined). Out of line, so
+    /// the common case of direct operands stays small.
     #[inline(never)]
     fn difference(&self, c: &Crossing, world: &dyn World) -> f64 {
         let env = self.env();
@@ -336,8 +385,8 @@ impl Market {
         if c.updated.replace(self.step_no) == self.step_no {
             return;
         }
-        let d = match c.slots {
-            Some((a, b)) => self.series.raw(a) - self.series.raw(b),
+        let d = match c.direct {
+            Some((a, b)) => a.now(self) - b.now(self),
             None => self.difference(c, world),
         };
         if d.is_nan() {
@@ -402,17 +451,14 @@ impl Market {
         for &s in &symbols {
             self.crossings_by_symbol[s].push(id);
         }
-        let slots = match (&lhs, &rhs) {
-            (Node::Slot(a), Node::Slot(b)) => Some((*a, *b)),
-            _ => None,
-        };
+        let direct = Operand::of(&lhs).zip(Operand::of(&rhs));
         self.crossings_need_world |= reads_world;
         // The trace follows the slots of the crossings known when it was made.
         self.trace = None;
         self.crossings.push(Crossing {
             lhs,
             rhs,
-            slots,
+            direct,
             sign: Cell::new(0),
             defined: Cell::new(false),
             updated: Cell::new(0),

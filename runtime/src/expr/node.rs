@@ -7,6 +7,7 @@
 //! anything computed from it is `None` too.
 
 use super::{Env, World};
+use crate::market::Bar;
 use crate::value::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +17,20 @@ pub enum BarField {
     Low,
     Close,
     Volume,
+}
+
+impl BarField {
+    /// This field of `b`.
+    #[inline]
+    pub fn of(self, b: &Bar) -> f64 {
+        match self {
+            BarField::Open => b.open,
+            BarField::High => b.high,
+            BarField::Low => b.low,
+            BarField::Close => b.close,
+            BarField::Volume => b.volume,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,16 +219,7 @@ pub fn num(n: &Node, env: &Env<'_>, w: &dyn World) -> Option<f64> {
     match n {
         Node::Num(v) => Some(*v),
         Node::Slot(s) => env.series.get(*s),
-        Node::Bar(sym, field) => {
-            let b = env.bars.get(*sym as usize)?.as_ref()?;
-            Some(match field {
-                BarField::Open => b.open,
-                BarField::High => b.high,
-                BarField::Low => b.low,
-                BarField::Close => b.close,
-                BarField::Volume => b.volume,
-            })
-        }
+        Node::Bar(sym, field) => env.bars.get(*sym as usize)?.as_ref().map(|b| field.of(b)),
         Node::Neg(x) => num(x, env, w).map(|v| -v),
         Node::Bin(op @ (BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div), a, b) => {
             let (a, b) = (num(a, env, w)?, num(b, env, w)?);
