@@ -88,35 +88,33 @@ impl MarketData for Replay<'_> {
             return Some(bar.time);
         }
         closed.clear();
-        let t = self.series.iter().zip(&self.cursors).filter_map(|(s, &c)| s.get(c).map(|b| b.time)).min()?;
-        for (i, s) in self.series.iter().enumerate() {
-            while let Some(b) = s.get(self.cursors[i]).filter(|b| b.time <= t) {
-                closed.push((i, *b));
-                self.cursors[i] += 1;
-            }
-        }
-        Some(t)
+        advance(&self.series, &mut self.cursors, |i, b| closed.push((i, *b)))
     }
 }
 
-/// How many distinct instants series in time order hold: the steps a replay takes. One pass
-/// through them side by side, as [`Replay`] steps (sorting them all was most of the setup of a
-/// replay of two series of a million bars).
+/// Moves several series in time order to their next instant: hands each bar stamped with it
+/// (`(series index, bar)`) to `each`, moves the cursors past them, and returns the instant;
+/// `None` when every series has ended.
+fn advance(series: &[&[Bar]], cursors: &mut [usize], mut each: impl FnMut(usize, &Bar)) -> Option<NaiveDateTime> {
+    let t = series.iter().zip(cursors.iter()).filter_map(|(s, &c)| s.get(c).map(|b| b.time)).min()?;
+    for (i, (s, c)) in series.iter().zip(cursors.iter_mut()).enumerate() {
+        while let Some(b) = s.get(*c).filter(|b| b.time <= t) {
+            each(i, b);
+            *c += 1;
+        }
+    }
+    Some(t)
+}
+
+/// How many distinct instants series in time order hold: the steps a replay takes, counted by
+/// stepping through them as [`Replay`] does (sorting them all was most of the setup of a replay
+/// of two series of a million bars).
 fn distinct_times(series: &[&[Bar]]) -> usize {
     if let [one] = series {
         return one.len();
     }
     let mut cursors = vec![0usize; series.len()];
-    let mut steps = 0;
-    while let Some(t) = series.iter().zip(&cursors).filter_map(|(s, &c)| s.get(c).map(|b| b.time)).min() {
-        steps += 1;
-        for (s, c) in series.iter().zip(cursors.iter_mut()) {
-            while s.get(*c).is_some_and(|b| b.time <= t) {
-                *c += 1;
-            }
-        }
-    }
-    steps
+    std::iter::from_fn(|| advance(series, &mut cursors, |_, _| {})).count()
 }
 
 /// The typical spacing of bars in seconds (median of the first gaps); a day for one bar.

@@ -341,6 +341,12 @@ fn agents_that_fire_on_the_same_bar_are_asked_together() {
     assert!(r.executions[2].time > r.executions[0].time);
 }
 
+/// `days` sessions of SPY's one-minute bars from the simulated market.
+fn simulated_minutes(days: usize) -> Vec<Bar> {
+    let config = strat_runtime::market::simulated::Config { days, bar_minutes: 1, ..Default::default() };
+    strat_runtime::market::simulated::simulate(&config).bars.remove("SPY").unwrap_or_default()
+}
+
 /// Watches every step, which keeps the engine on its step-by-step path.
 struct Watch(usize);
 
@@ -355,12 +361,8 @@ fn quiet_stretches_take_the_same_decisions_as_step_by_step() {
     // A year of one-minute bars: a daily bar trigger (quiet between closes), an hourly
     // one with bracket and limit orders left open across quiet bars, a throttled threshold, and
     // a crossing of a price with an average (its operands read the bar, not only slots).
-    let m = strat_runtime::market::simulated::simulate(&strat_runtime::market::simulated::Config {
-        days: 250,
-        bar_minutes: 1,
-        ..Default::default()
-    });
-    let data = BTreeMap::from([("SPY".to_string(), m.bars["SPY"].clone())]);
+    let spy = simulated_minutes(250);
+    let data = BTreeMap::from([("SPY".to_string(), spy)]);
     let sma = include_str!("../../examples/sma_crossover.strat").to_string();
     let first = data["SPY"][0].close;
     let sources = [
@@ -419,18 +421,13 @@ fn quiet_stretches_keep_crossings_through_warm_ups_flat_prices_and_long_runs() {
     // so both averages of a window of equal prices are equal and the crossing's difference is
     // exactly zero (it must carry the sign before it). Weekly bars give runs of about 1,950
     // quiet steps (several batches), a long average stays undefined across many runs, MACD's
-    // line and signal are two slots of one instance, and a crossing of a constant is read
-    // from its operands step by step.
-    let m = strat_runtime::market::simulated::simulate(&strat_runtime::market::simulated::Config {
-        days: 120,
-        bar_minutes: 1,
-        ..Default::default()
-    });
+    // line and signal are two slots of one instance, a crossing of a constant is read
+    // directly, and one of a difference (a tree) is evaluated step by step inside the runs.
     let mut price = 100.0f64;
     let mut seed = 7u64;
     let mut last_day = None;
     let mut flat = false;
-    let spy: Vec<Bar> = m.bars["SPY"]
+    let spy: Vec<Bar> = simulated_minutes(120)
         .iter()
         .map(|b| {
             let d = b.time.date();
@@ -473,6 +470,11 @@ fn quiet_stretches_keep_crossings_through_warm_ups_flat_prices_and_long_runs() {
             "ema(SPY, 5) crosses below sma(SPY, 1200)",
         ),
         workflow("bar(SPY, 1h)", "rsi(SPY, 14) crosses above 50", "rsi(SPY, 14) crosses below 50"),
+        workflow(
+            "bar(SPY, 1h)",
+            "close(SPY) - sma(SPY, 20) crosses above $0",
+            "close(SPY) - sma(SPY, 20) crosses below $0",
+        ),
     ];
     let orders: Vec<usize> = cases.iter().map(|src| assert_quiet_matches_stepped(src, &data)).collect();
     assert!(orders.iter().all(|&n| n >= 2), "each case buys and sells: {orders:?}");
