@@ -4,9 +4,10 @@ use crate::{ColorChoice, exit, files};
 use chrono::NaiveDate;
 use std::io::Write;
 use std::path::PathBuf;
-use strat_runtime::broker::{FillAt, Status};
-use strat_runtime::engine::{Config, Observer, StepView, backtest_with};
-use strat_runtime::report::Report;
+use strat_engine::broker::{FillAt, Status};
+use strat_engine::engine::{Config, Observer, backtest_with};
+use strat_engine::report::Report;
+use strat_engine::store::StepView;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -92,7 +93,7 @@ pub fn run(args: &Args) -> u8 {
         Fill::NextClose => FillAt::NextClose,
         Fill::SameClose => FillAt::SameClose,
     };
-    let sandbox = match args.budgets.apply(strat_runtime::sandbox::Limits::default()) {
+    let sandbox = match args.budgets.apply(strat_engine::sandbox::Limits::default()) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: {e}");
@@ -188,8 +189,8 @@ impl Observer for Progress {
 }
 
 /// Parses `--commission` and `--slippage`.
-fn costs(commission: &str, slippage: &str) -> Option<strat_runtime::broker::Costs> {
-    let mut c = strat_runtime::broker::Costs::default();
+fn costs(commission: &str, slippage: &str) -> Option<strat_engine::broker::Costs> {
+    let mut c = strat_engine::broker::Costs::default();
     for part in commission.split('+').map(str::trim).filter(|p| !p.is_empty() && *p != "0") {
         if let Some(v) = part.strip_suffix("/share") {
             c.per_share = v.trim().parse().ok().filter(|v: &f64| *v >= 0.0)?;
@@ -264,13 +265,13 @@ pub(crate) fn json(r: &Report) -> serde_json::Value {
 }
 
 pub(crate) fn money(x: f64) -> String {
-    strat_runtime::value::money(x)
+    strat_engine::value::money(x)
 }
 
 fn human(
     r: &Report,
     file: &std::path::Path,
-    data: &std::collections::BTreeMap<String, Vec<strat_runtime::market::Bar>>,
+    data: &std::collections::BTreeMap<String, Vec<strat_engine::market::Bar>>,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
     let first = data.values().filter_map(|b| b.first()).map(|b| b.time.date()).min();
@@ -318,7 +319,7 @@ fn human(
         )?;
     }
     for o in r.orders.iter().filter(|o| o.status == Status::Rejected).take(5) {
-        let side = if o.side == strat_runtime::broker::Side::Buy { "buy" } else { "sell" };
+        let side = if o.side == strat_engine::broker::Side::Buy { "buy" } else { "sell" };
         writeln!(
             out,
             "  rejected {side} {} {} on {}: {}",

@@ -2,7 +2,8 @@
 
 use crate::exit;
 use std::collections::BTreeMap;
-use strat_runtime::market::{Bar, parse_csv};
+use strat_data::parse_csv;
+use strat_engine::market::Bar;
 
 /// One `SYMBOL=PATH` read: its bars and the warnings about refused rows.
 pub struct Loaded {

@@ -2,8 +2,8 @@
 
 use crate::{ColorChoice, exit, render};
 use std::io::Write;
+use strat_engine::eval::{Value, evaluate};
 use strat_lang::Workspace;
-use strat_runtime::eval::{Value, evaluate};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum EvalFormat {

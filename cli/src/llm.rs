@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use strat_runtime::llm::Llm;
-use strat_runtime::providers::cassette::{Recorder, Replayer, Tape};
-use strat_runtime::providers::config::{File, parse_secrets};
-use strat_runtime::providers::{Router, Settings, Timing, tokio_sleep};
+use strat_engine::llm::Llm;
+use strat_models::cassette::{Recorder, Replayer, Tape};
+use strat_models::config::{File, parse_secrets};
+use strat_models::{Router, Settings, Timing, tokio_sleep};
 
 /// `--llm`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,7 +97,7 @@ fn read(path: &Path, what: &str) -> Result<String, String> {
 }
 
 /// The providers' settings from the environment and the files.
-fn settings(limits: &strat_runtime::sandbox::Limits) -> Result<Settings, String> {
+fn settings(limits: &strat_engine::sandbox::Limits) -> Result<Settings, String> {
     let config = std::env::var_os("STRAT_CONFIG").map_or_else(|| home().join("llm.conf"), PathBuf::from);
     let file = if config.exists() {
         File::parse(&read(&config, "configuration")?).map_err(|e| format!("{}: {e}", config.display()))?
@@ -146,7 +146,7 @@ fn warn_if_readable(_: &Path) {}
 pub fn models(
     mode: &Mode,
     program: &strat_lang::ir::Program,
-    limits: &strat_runtime::sandbox::Limits,
+    limits: &strat_engine::sandbox::Limits,
 ) -> Result<Models, String> {
     let used = program.models.values().map(|m| m.provider.clone());
     let router = |fallback: bool| -> Result<Router, String> {
@@ -191,7 +191,7 @@ pub struct Budgets {
 
 impl Budgets {
     /// The sandbox's limits with these budgets; a negative or non-finite amount is refused.
-    pub fn apply(&self, mut limits: strat_runtime::sandbox::Limits) -> Result<strat_runtime::sandbox::Limits, String> {
+    pub fn apply(&self, mut limits: strat_engine::sandbox::Limits) -> Result<strat_engine::sandbox::Limits, String> {
         let money = |v: Option<f64>, flag: &str| match v {
             Some(x) if !x.is_finite() || x < 0.0 => Err(format!("`{flag}` must be an amount of zero or more")),
             other => Ok(other),

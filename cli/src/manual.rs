@@ -6,10 +6,10 @@ use crate::{ColorChoice, exit, files};
 use chrono::NaiveDate;
 use std::io::Write;
 use std::path::PathBuf;
+use strat_engine::engine::{Config, Mode, Quiet, backtest_in};
+use strat_engine::llm::Recording;
+use strat_engine::report::{Execution, Report};
 use strat_lang::ir::GraphKind;
-use strat_runtime::engine::{Config, Mode, Quiet, backtest_in};
-use strat_runtime::llm::Recording;
-use strat_runtime::report::{Execution, Report};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -55,7 +55,7 @@ struct Outcome {
     symbol: Option<String>,
     at: String,
     execution: Execution,
-    requests: Vec<strat_runtime::llm::LlmRequest>,
+    requests: Vec<strat_engine::llm::LlmRequest>,
     report: Report,
 }
 
@@ -96,7 +96,7 @@ fn runs(args: &Args, send: bool) -> Result<Vec<Outcome>, u8> {
         eprintln!("error: the file declares no agent or team; name a workflow with `--agent NAME`");
         return Err(exit::USAGE);
     }
-    let sandbox = args.budgets.apply(strat_runtime::sandbox::Limits::default()).map_err(|e| {
+    let sandbox = args.budgets.apply(strat_engine::sandbox::Limits::default()).map_err(|e| {
         eprintln!("error: {e}");
         exit::USAGE
     })?;
@@ -110,7 +110,7 @@ fn runs(args: &Args, send: bool) -> Result<Vec<Outcome>, u8> {
     for graph in graphs {
         let symbol = match &args.symbol {
             Some(s) => Some(s.clone()),
-            None => strat_runtime::plan::trigger_symbols(&program, &graph).into_iter().find(|s| data.contains_key(s)),
+            None => strat_engine::plan::trigger_symbols(&program, &graph).into_iter().find(|s| data.contains_key(s)),
         };
         let mut llm = Recording { inner: models.llm.as_mut(), requests: Vec::new() };
         let mode = Mode::Once { graph: &graph, symbol: symbol.as_deref() };
@@ -180,7 +180,7 @@ pub fn prompt(args: &Args) -> u8 {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = match args.format {
         Format::Json => {
-            let all: Vec<&strat_runtime::llm::LlmRequest> = outcomes.iter().flat_map(|o| &o.requests).collect();
+            let all: Vec<&strat_engine::llm::LlmRequest> = outcomes.iter().flat_map(|o| &o.requests).collect();
             serde_json::to_writer_pretty(&mut out, &all).map_err(std::io::Error::other).and_then(|()| writeln!(out))
         }
         Format::Human => (|| {

@@ -9,12 +9,14 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use strat_runtime::broker::{Costs, PaperBroker, Side, Status};
-use strat_runtime::engine::{Observer, StepView, run as run_engine};
-use strat_runtime::host::{Clock, Host, MarketData};
-use strat_runtime::market::simulated;
-use strat_runtime::sim::{Replay, SimNews};
-use strat_runtime::store::{RedbStore, Store};
+use strat_engine::broker::{Costs, PaperBroker, Side, Status};
+use strat_engine::engine::{Observer, run as run_engine};
+use strat_engine::host::{Clock, Host, MarketData};
+use strat_engine::market::simulated;
+use strat_engine::sim::{Replay, SimNews};
+use strat_engine::store::StepView;
+use strat_engine::store::Store;
+use strat_store::RedbStore;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -124,7 +126,7 @@ pub fn run(args: &Args) -> u8 {
         bar_minutes: args.bar_minutes,
         ..simulated::Config::default()
     });
-    let limits = match args.budgets.apply(strat_runtime::sandbox::Limits::default()) {
+    let limits = match args.budgets.apply(strat_engine::sandbox::Limits::default()) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("error: {e}");
@@ -246,7 +248,7 @@ pub fn run(args: &Args) -> u8 {
 fn save(
     home: &std::path::Path,
     file: &std::path::Path,
-    report: &strat_runtime::report::Report,
+    report: &strat_engine::report::Report,
 ) -> std::io::Result<PathBuf> {
     let dir = home.join("runs");
     std::fs::create_dir_all(&dir)?;

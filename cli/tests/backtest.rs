@@ -92,7 +92,7 @@ fn an_agent_runs_on_the_offline_stand_in_behind_the_risk_gate() {
 #[test]
 fn fills_follow_the_fill_option() {
     let csv = std::fs::read_to_string(common::root().join("../shared/data/prices/SPY_D.csv")).expect("data");
-    let bars = strat_runtime::market::parse_csv(&csv).expect("parses").bars;
+    let bars = strat_data::parse_csv(&csv).expect("parses").bars;
     let at = |t: &str| bars.iter().find(|b| b.time.to_string() == t).copied().expect("a bar at that time");
     for (fill, same_bar, field) in
         [("next-open", false, "open"), ("next-close", false, "close"), ("same-close", true, "close")]

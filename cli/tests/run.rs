@@ -56,7 +56,8 @@ fn runs_to_the_end_and_saves_its_state() {
         serde_json::from_slice(&std::fs::read(h.join("runs/dip_buyer-2.json")).expect("saved")).expect("json");
     assert_eq!(without_durations(v.clone()), without_durations(again));
     // The store journals both runs, with the same executions and orders.
-    use strat_runtime::store::{RedbStore, Store};
+    use strat_engine::store::Store;
+    use strat_store::RedbStore;
     let store = RedbStore::open(&h.join("store.redb")).expect("store");
     let runs = store.runs().expect("runs");
     assert_eq!(
@@ -106,7 +107,8 @@ fn ctrl_c_stops_cleanly_with_state_saved() {
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("stopped after"), "{stdout}");
     assert!(h.join("runs/sma_crossover-1.json").exists());
-    use strat_runtime::store::{RedbStore, Store};
+    use strat_engine::store::Store;
+    use strat_store::RedbStore;
     let runs = RedbStore::open(&h.join("store.redb")).expect("store").runs().expect("runs");
     assert_eq!(runs[0].status, "stopped");
     assert!(runs[0].steps > 0 && runs[0].steps < 252, "{}", runs[0].steps);

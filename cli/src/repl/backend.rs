@@ -6,10 +6,10 @@ use crate::render;
 use chrono::{NaiveDate, NaiveDateTime};
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use strat_engine::eval::{Value, evaluate, evaluate_constant};
+use strat_engine::market::Bar;
 use strat_lang::syntax::ast::Item;
 use strat_lang::{Code, Diagnostic, Severity, Workspace};
-use strat_runtime::eval::{Value, evaluate, evaluate_constant};
-use strat_runtime::market::Bar;
 
 /// What one input produced: results on `out`, errors and warnings (rendered diagnostics
 /// included) on `err`, and whether it succeeded.

@@ -1,0 +1,18 @@
+//! Market data for strat: bars read from CSV text and Polygon aggregates responses, every bar
+//! checked the same way whatever its source, resampling to longer intervals, and the binary
+//! bar cache. Loading takes text, not paths: the caller reads the files.
+//!
+//! The bars are the engine's (`strat_engine::market::Bar`); so are the calendar and the
+//! simulated market, which need nothing from outside.
+
+pub mod cache;
+mod csv;
+mod polygon;
+mod resample;
+mod validate;
+
+use strat_engine::market::Bar;
+
+pub use csv::{Layout, Loaded, Problem, parse_csv};
+pub use polygon::parse_polygon_aggs;
+pub use resample::resample;

@@ -1,0 +1,245 @@
+//! Teams: members answer through their own context and model, the coordination mode combines
+//! the answers, and the result is executed like an agent's decision.
+//!
+//! - sequential: members in order, each seeing the earlier decisions (and their fields as
+//!   inputs); the run stops at a member that holds;
+//! - parallel: every member answers on the same context; a vote decides (majority, unanimous
+//!   or weighted by confidence; a tie holds);
+//! - hierarchical: members propose, the supervisor sees the proposals and decides;
+//! - consensus: rounds in which every member sees the previous round's answers, until all
+//!   agree or the rounds run out; then the fallback vote.
+
+use super::{Ctx, Job, trigger_value};
+use crate::context::Extra;
+use crate::plan::Step;
+use crate::report::{Execution, MemberCall};
+use crate::value::Value;
+use serde_json::{Value as J, json};
+use std::collections::BTreeMap;
+
+fn decision_of(v: &Value) -> &str {
+    v.field("decision").and_then(Value::text).unwrap_or("")
+}
+
+/// Asks member agents, each through its own context and model, given the earlier decisions:
+/// their calls go to the model host together (`Llm::complete_all`, which may run them at the
+/// same time). A failure is recorded on `ex` and `Err` returned.
+fn ask(
+    ctx: &mut Ctx<'_, '_>,
+    job: &Job,
+    agents: &[usize],
+    previous: &[J],
+    inputs: &BTreeMap<String, Value>,
+    ex: &mut Execution,
+) -> Result<Vec<Value>, ()> {
+    let graphs = ctx.graphs;
+    let market = ctx.market;
+    let trigger = trigger_value(job, market);
+    let mut locals = inputs.clone();
+    locals.insert("trigger".to_string(), trigger.clone());
+    let mut requests = Vec::with_capacity(agents.len());
+    let mut contexts = Vec::with_capacity(agents.len());
+    for &agent in agents {
+        let member = &graphs[agent];
+        let Some((c, l)) = member.agent else {
+            ex.status = crate::report::Outcome::Failed;
+            ex.error = Some(format!("member `{}` asks no model", member.name));
+            return Err(());
+        };
+        let (Step::Context(plan), Step::Llm(llm)) = (&member.steps[c], &member.steps[l]) else {
+            return Err(());
+        };
+        let context = {
+            let env = market.env();
+            let news = |sym: &str, window: i64| {
+                let mut out = Vec::new();
+                let now = super::news_now(market);
+                ctx.host.news.between(Some(sym), Some(now - chrono::Duration::seconds(window)), now, &mut out);
+                out
+            };
+            let open = market.daily || crate::market::calendar::is_open(market.now);
+            let extra = Extra { trigger: &trigger, previous, market_open: open, news: &news };
+            plan.build(&env, &ctx.world(&locals, member), &extra)
+        };
+        requests.push(ctx.prepare(member, llm, &context, &locals, ex)?);
+        contexts.push(context);
+    }
+    let replies = ctx.host.llm.complete_all(&requests);
+    let mut answers = Vec::with_capacity(agents.len());
+    for ((&agent, context), reply) in agents.iter().zip(contexts).zip(replies) {
+        let member = &graphs[agent];
+        let Some((_, l)) = member.agent else { return Err(()) };
+        let Step::Llm(llm) = &member.steps[l] else { return Err(()) };
+        ex.prompt = requests.iter().find(|r| r.agent == member.name).map(|r| r.prompt.clone());
+        let answer = ctx.receive(member, llm, reply, ex);
+        ex.calls.push(MemberCall {
+            agent: member.name.clone(),
+            context,
+            prompt: ex.prompt.take().unwrap_or_default(),
+            llm_response: ex.llm_response.take(),
+            decision: answer.as_ref().ok().map(Value::to_json),
+        });
+        answers.push(answer?);
+    }
+    Ok(answers)
+}
+
+fn said(agent: &str, answer: &Value, now: chrono::NaiveDateTime) -> J {
+    json!({"agent_id": agent, "agent_name": agent, "decision": answer.to_json(), "timestamp": now.to_string()})
+}
+
+/// Runs a team's graph (its nodes in order).
+pub fn run(ctx: &mut Ctx<'_, '_>, job: &Job, ex: &mut Execution) {
+    let graphs = ctx.graphs;
+    let team = &graphs[job.graph];
+    let mut order: Vec<usize> = (0..team.steps.len()).collect();
+    order.sort_by_key(|i| team.ids[*i]);
+    let mut answers: BTreeMap<String, Value> = BTreeMap::new();
+    let mut inputs: BTreeMap<String, Value> = BTreeMap::new();
+    let mut previous: Vec<J> = Vec::new();
+    let now = ctx.market.now;
+    // Members of a vote or a supervisor's workers answer together, on the same context.
+    let together = team.steps.iter().any(|s| matches!(s, Step::Vote { .. } | Step::Supervise { .. }));
+    let mut asked_together = false;
+    for i in order {
+        ex.path.push(team.ids[i]);
+        match &team.steps[i] {
+            Step::AgentCall { .. } if together => {
+                if std::mem::replace(&mut asked_together, true) {
+                    continue;
+                }
+                let calls: Vec<(usize, String)> = team
+                    .steps
+                    .iter()
+                    .filter_map(|s| match s {
+                        Step::AgentCall { agent, bind } => Some((*agent, bind.clone())),
+                        _ => None,
+                    })
+                    .collect();
+                let agents: Vec<usize> = calls.iter().map(|(a, _)| *a).collect();
+                let Ok(answers_now) = ask(ctx, job, &agents, &previous, &inputs, ex) else { return };
+                for ((agent, bind), answer) in calls.into_iter().zip(answers_now) {
+                    previous.push(said(&graphs[agent].name, &answer, now));
+                    answers.insert(bind, answer);
+                }
+            }
+            Step::AgentCall { agent, bind } => {
+                let Ok(mut one) = ask(ctx, job, &[*agent], &previous, &inputs, ex) else { return };
+                let Some(answer) = one.pop() else { return };
+                let name = &graphs[*agent].name;
+                previous.push(said(name, &answer, now));
+                if let Value::Record(fields) = &answer {
+                    inputs.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+                let holds = decision_of(&answer) == "hold";
+                answers.insert(bind.clone(), answer);
+                let stops_on_hold = team.edges[i].iter().any(|(w, _)| w.as_deref() == Some("hold"));
+                if holds && stops_on_hold {
+                    ctx.note(&team.name, format!("{name} holds; the pipeline stops"));
+                    return;
+                }
+            }
+            Step::Vote { rule, members } => {
+                let v = vote(rule, members.iter().filter_map(|m| answers.get(m)).collect());
+                answers.insert("vote".into(), v);
+            }
+            Step::Supervise { agent, proposals } => {
+                let shown: Vec<J> = proposals.iter().filter_map(|p| answers.get(p).map(|a| said(p, a, now))).collect();
+                let Ok(mut a) = ask(ctx, job, &[*agent], &shown, &inputs, ex) else { return };
+                let Some(a) = a.pop() else { return };
+                answers.insert(graphs[*agent].name.clone(), a);
+            }
+            Step::Debate { members, rounds, fallback } => {
+                let mut last: Vec<(String, Value)> = Vec::new();
+                let mut agreed = None;
+                for round in 0..(*rounds).max(1) {
+                    let shown: Vec<J> = last.iter().map(|(m, a)| said(m, a, now)).collect();
+                    let agents: Vec<usize> = members.iter().map(|(_, a)| *a).collect();
+                    let Ok(said_now) = ask(ctx, job, &agents, &shown, &inputs, ex) else { return };
+                    let this: Vec<(String, Value)> = members.iter().map(|(n, _)| n.clone()).zip(said_now).collect();
+                    let first = this.first().map(|(_, a)| decision_of(a).to_string());
+                    if first.is_some() && this.iter().all(|(_, a)| Some(decision_of(a)) == first.as_deref()) {
+                        ctx.note(
+                            &team.name,
+                            format!("consensus in round {}: {}", round + 1, first.unwrap_or_default()),
+                        );
+                        agreed = this.first().map(|(_, a)| a.clone());
+                        break;
+                    }
+                    last = this;
+                }
+                let result = match agreed {
+                    Some(a) => a,
+                    None => vote(fallback, last.iter().map(|(_, a)| a).collect()),
+                };
+                answers.insert("debate".into(), result);
+            }
+            Step::Decision { from, actions } => {
+                if let Some(d) = answers.get(from) {
+                    ex.decision = Some(d.to_json());
+                }
+                let decision = answers.get(from).cloned();
+                ctx.decide(team, decision.as_ref(), actions, job.symbol, ex);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Combines members' decisions: `majority` (most votes), `unanimous` (all agree) or `weighted`
+/// (by confidence); a tie, or no agreement, is `hold`.
+pub fn vote(rule: &str, answers: Vec<&Value>) -> Value {
+    let mut score: BTreeMap<String, f64> = BTreeMap::new();
+    let mut first: BTreeMap<String, &BTreeMap<String, Value>> = BTreeMap::new();
+    for a in &answers {
+        let Value::Record(f) = a else { continue };
+        let Some(d) = f.get("decision").and_then(Value::text) else { continue };
+        let weight = match (rule, f.get("confidence")) {
+            ("weighted", Some(Value::Num(c))) => *c,
+            _ => 1.0,
+        };
+        *score.entry(d.to_string()).or_default() += weight;
+        first.entry(d.to_string()).or_insert(f);
+    }
+    let best = score.values().copied().fold(f64::MIN, f64::max);
+    let leaders: Vec<&String> = score.iter().filter(|(_, s)| **s == best).map(|(d, _)| d).collect();
+    let winner = match (rule, leaders.as_slice()) {
+        ("unanimous", [d]) if score.len() == 1 => Some((*d).clone()),
+        ("unanimous", _) => None,
+        (_, [d]) => Some((*d).clone()),
+        _ => None,
+    };
+    let tally = score.iter().map(|(d, s)| format!("{d} {s}")).collect::<Vec<_>>().join(", ");
+    match winner.as_ref().and_then(|w| first.get(w)) {
+        Some(f) if winner.as_deref() != Some("hold") => {
+            let mut out = (*f).clone();
+            out.insert("reasoning".into(), Value::Text(format!("{rule} vote ({tally})")));
+            Value::Record(out)
+        }
+        _ => Value::record([
+            ("decision", Value::Text("hold".into())),
+            ("reasoning", Value::Text(format!("{rule} vote ({tally}): hold"))),
+        ]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn said(decision: &str, confidence: f64) -> Value {
+        Value::record([("decision", Value::Text(decision.into())), ("confidence", Value::Num(confidence))])
+    }
+
+    #[test]
+    fn vote_rules() {
+        let (b, s, h) = (said("buy", 0.9), said("sell", 0.3), said("hold", 0.4));
+        assert_eq!(decision_of(&vote("majority", vec![&b, &b, &s])), "buy");
+        assert_eq!(decision_of(&vote("majority", vec![&b, &s])), "hold", "a tie holds");
+        assert_eq!(decision_of(&vote("unanimous", vec![&b, &b, &s])), "hold");
+        assert_eq!(decision_of(&vote("unanimous", vec![&b, &b])), "buy");
+        // Weighted: one confident buy (0.9) outweighs two doubtful sells (0.3 + 0.3).
+        assert_eq!(decision_of(&vote("weighted", vec![&b, &s, &s])), "buy");
+        assert_eq!(decision_of(&vote("majority", vec![&b, &h, &h])), "hold");
+    }
+}

@@ -1,0 +1,114 @@
+//! The store's side of the host: what a run leaves behind — the run, every execution (the
+//! seed's `agent_executions`), every order as it changes, fills, positions, the log and
+//! per-graph statistics — behind a small trait, with the records it keeps and the view of one
+//! step it is handed. The implementations live in adapter crates (`strat-store`: redb).
+
+use crate::broker::Order;
+use crate::report::{Execution, LogLine, Stats};
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// One run: what ran, on what, and how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub id: u64,
+    pub file: String,
+    /// The IR's content hash: which exact program ran.
+    pub program_hash: String,
+    pub market: String,
+    pub started: String,
+    /// `running`, `finished` or `stopped`.
+    pub status: String,
+    pub steps: u64,
+    pub last_step: Option<String>,
+    pub equity: Option<f64>,
+    pub final_equity: Option<f64>,
+}
+
+/// A fill, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fill {
+    pub order: u64,
+    pub time: String,
+    pub symbol: String,
+    pub side: crate::broker::Side,
+    pub qty: u64,
+    pub price: f64,
+    pub commission: f64,
+    pub by: String,
+}
+
+/// A position, as recorded after the last step that changed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PositionRecord {
+    pub symbol: String,
+    pub qty: u64,
+    pub avg_cost: f64,
+}
+
+/// Where runs are kept.
+pub trait Store {
+    fn begin_run(&mut self, file: &str, program_hash: &str, market: &str, started: &str) -> Result<u64, StoreError>;
+    /// Records one step — its executions, log lines, order changes, fills and positions, and
+    /// the step count — in one commit.
+    fn record_step(&mut self, run: u64, step: &StepView<'_>) -> Result<(), StoreError>;
+    fn record_stats(&mut self, run: u64, stats: &BTreeMap<String, Stats>) -> Result<(), StoreError>;
+    fn finish_run(&mut self, run: u64, status: &str, final_equity: f64) -> Result<(), StoreError>;
+    fn runs(&self) -> Result<Vec<RunRecord>, StoreError>;
+    /// Each execution of the run, as JSON (the record's fields).
+    fn executions(&self, run: u64) -> Result<Vec<serde_json::Value>, StoreError>;
+    /// Each order of the run in its latest state, by id.
+    fn orders(&self, run: u64) -> Result<Vec<Order>, StoreError>;
+    fn fills(&self, run: u64) -> Result<Vec<Fill>, StoreError>;
+    fn positions(&self, run: u64) -> Result<Vec<PositionRecord>, StoreError>;
+    fn stats(&self, run: u64) -> Result<BTreeMap<String, Stats>, StoreError>;
+}
+
+/// What one step did, for observers and the store.
+pub struct StepView<'a> {
+    pub time: NaiveDateTime,
+    /// 1 for the first step.
+    pub index: usize,
+    /// Steps in the whole run, when known.
+    pub total: Option<usize>,
+    pub equity: f64,
+    pub log: &'a [LogLine],
+    /// Orders placed, refused, filled or cancelled at this step (empty unless asked for).
+    pub orders: &'a [Order],
+    pub executions: &'a [Execution],
+    /// The account's positions, when orders filled at this step and the run is journaled.
+    pub positions: Option<&'a [PositionRecord]>,
+}
+
+/// Why the store could not do what it was asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// The store's file could not be opened or created.
+    Open { path: String, reason: String },
+    /// The store was written with another layout of its tables.
+    Layout { path: String, found: u64, expected: u64 },
+    /// There is no run with this id.
+    NoRun(u64),
+    /// A record could not be written as, or read back from, its stored form.
+    Record(String),
+    /// The database refused a read, a write or a commit.
+    Database(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Open { path, reason } => write!(f, "cannot open the store `{path}`: {reason}"),
+            StoreError::Layout { path, found, expected } => write!(
+                f,
+                "the store `{path}` has layout version {found}, this strat reads version {expected}: move it aside to start a new one"
+            ),
+            StoreError::NoRun(id) => write!(f, "no run {id}"),
+            StoreError::Record(reason) | StoreError::Database(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}

@@ -1,0 +1,520 @@
+//! The engine end to end: the trigger index against plain evaluation, volume and news
+//! triggers, the sandbox's limits as recorded failures, and execution records.
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use std::collections::BTreeMap;
+use strat_engine::engine::{Config, backtest};
+use strat_engine::market::Bar;
+use strat_engine::news::{Article, Sentiment};
+use strat_engine::report::{Outcome, Report};
+use strat_engine::sandbox::Limits;
+
+fn program(src: &str) -> strat_lang::ir::Program {
+    let mut ws = strat_lang::Workspace::new();
+    let id = ws.set_file("t.strat", src.as_bytes().to_vec());
+    let c = ws.compile(&[id]);
+    c.program.unwrap_or_else(|| panic!("{:?}", c.diagnostics))
+}
+
+fn day(i: i64) -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2024, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default() + Duration::days(i)
+}
+
+fn bars(closes: &[(f64, f64)]) -> BTreeMap<String, Vec<Bar>> {
+    let bars = closes
+        .iter()
+        .enumerate()
+        .map(|(i, (c, v))| Bar { time: day(i as i64), open: *c, high: *c, low: *c, close: *c, volume: *v })
+        .collect();
+    BTreeMap::from([("SPY".to_string(), bars)])
+}
+
+fn run(src: &str, data: &BTreeMap<String, Vec<Bar>>, config: &Config) -> Report {
+    backtest(&program(src), data, config).expect("runs")
+}
+
+fn fired_days(r: &Report, graph: &str) -> Vec<i64> {
+    r.executions.iter().filter(|e| e.graph == graph).map(|e| (e.time - day(0)).num_days()).collect()
+}
+
+/// A random walk of whole dollars, so prices often sit exactly on thresholds.
+fn walk(n: usize) -> Vec<(f64, f64)> {
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut p = 100.0f64;
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            p = (p + (state % 5) as f64 - 2.0).max(1.0);
+            (p, 1_000.0)
+        })
+        .collect()
+}
+
+#[test]
+fn indexed_thresholds_fire_exactly_where_evaluation_does() {
+    // `… and true` is not a plain threshold, so it is evaluated rather than indexed.
+    let data = bars(&walk(400));
+    for cond in [
+        "price(SPY) > $100",
+        "price(SPY) >= $100",
+        "price(SPY) < $98",
+        "price(SPY) <= $98",
+        "$103 < price(SPY)",
+        "price(SPY) crosses above $101",
+        "price(SPY) crosses below $99",
+    ] {
+        let src = format!(
+            "workflow Indexed {{ on {cond}\n log \"i\" }}\nworkflow Evaluated {{ on {cond} and true\n log \"e\" }}"
+        );
+        let r = run(&src, &data, &Config::default());
+        assert_eq!(r.triggers, 2);
+        assert_eq!(r.indexed_triggers, 1, "{cond}: one of the two sits in the index");
+        let (a, b) = (fired_days(&r, "Indexed"), fired_days(&r, "Evaluated"));
+        assert!(!a.is_empty(), "{cond} never fired");
+        assert_eq!(a, b, "{cond}");
+    }
+}
+
+#[test]
+fn volume_triggers_fire_on_the_spike() {
+    let mut closes = vec![(100.0, 1_000.0); 30];
+    closes[25].1 = 5_000.0;
+    let data = bars(&closes);
+    let src = "workflow Above { on volume(SPY) > 2 * avg_volume(SPY, 5d)\n log \"a\" }
+               workflow Spike { on volume_spike(SPY, 2)\n log \"s\" }";
+    let r = run(src, &data, &Config::default());
+    assert_eq!(fired_days(&r, "Above"), vec![25]);
+    // The spike's average is over 20 days, so it is defined from day 19.
+    assert_eq!(fired_days(&r, "Spike"), vec![25]);
+}
+
+fn article(day_index: i64, symbol: &str, title: &str, sentiment: Sentiment) -> Article {
+    Article {
+        published: day(day_index) + Duration::hours(9),
+        symbol: symbol.into(),
+        symbols: vec![symbol.into()],
+        title: title.into(),
+        summary: String::new(),
+        sentiment,
+        relevance: 0.9,
+        source: "test".into(),
+        url: String::new(),
+    }
+}
+
+#[test]
+fn news_triggers_fire_on_matching_articles_with_the_article() {
+    let data = bars(&[(100.0, 1_000.0); 10]);
+    let news = vec![
+        article(2, "SPY", "SPY guidance raised", Sentiment::Positive),
+        article(4, "SPY", "SPY quiet day", Sentiment::Positive),
+        article(6, "QQQ", "QQQ guidance raised", Sentiment::Positive),
+        article(7, "SPY", "SPY guidance cut", Sentiment::Negative),
+    ];
+    let src = r#"workflow N {
+        on news(keywords: ["guidance"], symbols: [SPY], sentiment: positive, min_relevance: 0.5)
+        log "read: {{trigger.article.title}}"
+    }"#;
+    let r = run(src, &data, &Config { news, ..Config::default() });
+    let lines: Vec<(i64, &str)> = r.log.iter().map(|l| ((l.time - day(0)).num_days(), l.message.as_str())).collect();
+    // A daily bar stands for its whole session: news of its morning is known at its step.
+    assert_eq!(lines, vec![(2, "read: SPY guidance raised")]);
+    assert_eq!(r.executions[0].trigger.kind, "news");
+}
+
+#[test]
+fn a_run_without_news_warns_that_news_triggers_cannot_fire() {
+    let data = bars(&[(100.0, 1_000.0); 3]);
+    let r = run("workflow N { on news(keywords: [\"x\"])\n log \"n\" }", &data, &Config::default());
+    assert!(r.warnings.iter().any(|w| w.contains("news triggers of `N` cannot fire")), "{:?}", r.warnings);
+}
+
+#[test]
+fn exceeding_the_step_limit_is_a_recorded_failure() {
+    let data = bars(&[(100.0, 1_000.0); 3]);
+    let src = "workflow W { on price(SPY) > $0\n if price(SPY) > $50 { log \"big\" } else { log \"small\" } }";
+    let sandbox = Limits { max_steps: 2, ..Limits::default() };
+    let r = run(src, &data, &Config { sandbox, ..Config::default() });
+    assert_eq!(r.executions.len(), 3);
+    for e in &r.executions {
+        assert_eq!(e.status, Outcome::Failed);
+        assert_eq!(e.error.as_deref(), Some("more than 2 steps in one execution"));
+    }
+    assert_eq!(r.stats["W"].failed_executions, 3);
+    assert!(r.log.iter().all(|l| l.message == "failed: more than 2 steps in one execution"), "{:?}", r.log);
+}
+
+#[test]
+fn a_spent_model_call_budget_skips_executions_with_no_order() {
+    let mut closes: Vec<(f64, f64)> = (0..40).map(|i| (100.0 - f64::from(i), 1_000.0)).collect();
+    closes.push((60.0, 1_000.0));
+    let data = bars(&closes);
+    let src = r#"limits { max_position $50_000 }
+        model m = offline("rules")
+        agent A { model m  context indicators(SPY)  prompt "buy the dip"  on rsi(SPY, 14) < 30 }"#;
+    let sandbox = Limits { max_llm_calls: 3, ..Limits::default() };
+    let r = run(src, &data, &Config { sandbox, ..Config::default() });
+    let asked = r.executions.iter().filter(|e| e.llm_response.is_some()).count();
+    assert_eq!(asked, 3);
+    let skipped: Vec<_> = r.executions.iter().filter(|e| e.status == Outcome::Skipped).collect();
+    assert!(!skipped.is_empty());
+    assert!(
+        skipped.iter().all(|e| e.error.as_deref() == Some("more than 3 model calls in the run") && e.orders.is_empty())
+    );
+}
+
+#[test]
+fn an_execution_records_its_path_and_the_gate_verdicts() {
+    let data = bars(&[(100.0, 1_000.0), (101.0, 1_000.0), (102.0, 1_000.0)]);
+    let src = "limits { max_position $150 }
+        workflow W { on price(SPY) > $0
+          if holding(SPY) { log \"held\" } else { buy SPY size 1 shares } }";
+    let r = run(src, &data, &Config::default());
+    let first = &r.executions[0];
+    assert_eq!(first.trigger.text, "price(SPY) > $0");
+    assert_eq!(first.trigger.reason, "price(SPY) > $0 fired for SPY at 2024-01-01 00:00:00");
+    // start → condition (false) → order → end.
+    assert_eq!(first.path.len(), 4);
+    assert_eq!(first.orders, vec![1]);
+    assert!(first.validation[0].approved);
+    // At day 1 the buy has filled (at the open of 101): the other branch runs.
+    let second = &r.executions[1];
+    assert!(second.orders.is_empty() && second.validation.is_empty());
+    assert_eq!(r.log[0].message, "held");
+}
+
+#[test]
+fn a_team_members_own_orders_stay_within_its_allocation() {
+    // A falling market: RSI(14) stays under 30, so A asks to buy 5% of the portfolio each day.
+    let closes: Vec<(f64, f64)> = (0..40).map(|i| (200.0 - 2.0 * f64::from(i), 1_000.0)).collect();
+    let data = bars(&closes);
+    let src = r#"limits { max_position $1_000_000 }
+        model m = offline("rules")
+        agent A { model m  context indicators(SPY)  prompt "a"  on rsi(SPY, 14) < 30 }
+        agent B { model m  context indicators(SPY)  prompt "b" }
+        team T { members A, B  coordination parallel  allocate A 12%, B 88% }"#;
+    let r = run(src, &data, &Config::default());
+    let mine: Vec<_> = r.orders.iter().filter(|o| o.by == "A").collect();
+    let filled = mine.iter().filter(|o| o.status == strat_engine::broker::Status::Filled).count();
+    let refused: Vec<&str> = mine
+        .iter()
+        .filter(|o| o.status == strat_engine::broker::Status::Rejected)
+        .filter_map(|o| o.reason.as_deref())
+        .collect();
+    // Two buys of about 5% fit in 12%; the third does not.
+    assert_eq!(filled, 2, "{mine:?}");
+    assert!(!refused.is_empty() && refused.iter().all(|r| r.contains("over its 12% allocation")), "{refused:?}");
+}
+
+/// The offline stand-in, with a price on each answer: what a paid provider's replies carry.
+struct Priced(strat_engine::offline::Offline, f64);
+
+impl strat_engine::llm::Llm for Priced {
+    fn label(&self) -> String {
+        "priced stand-in".into()
+    }
+    fn complete(
+        &mut self,
+        r: &strat_engine::llm::LlmRequest,
+    ) -> Result<strat_engine::llm::LlmReply, strat_engine::llm::LlmError> {
+        let mut reply = self.0.complete(r)?;
+        reply.cost = self.1;
+        reply.input_tokens = 100;
+        Ok(reply)
+    }
+}
+
+#[test]
+fn an_agents_cost_budget_is_enforced_fail_closed() {
+    let closes: Vec<(f64, f64)> = (0..40).map(|i| (100.0 - f64::from(i), 1_000.0)).collect();
+    let data = bars(&closes);
+    let src = r#"limits { max_position $50_000 }
+        model m = offline("rules")
+        agent A { model m  context indicators(SPY)  prompt "a"  on rsi(SPY, 14) < 30 }
+        agent B { model m  context indicators(SPY)  prompt "b"  on rsi(SPY, 14) < 30 }"#;
+    let sandbox = Limits { max_agent_cost: Some(0.05), ..Limits::default() };
+    let config = Config { sandbox, ..Config::default() };
+    let mut llm = Priced(strat_engine::offline::Offline, 0.02);
+    let r =
+        strat_engine::engine::backtest_with(&program(src), &data, &config, &mut llm, &mut strat_engine::engine::Quiet)
+            .expect("runs");
+    for agent in ["A", "B"] {
+        let mine: Vec<_> = r.executions.iter().filter(|e| e.graph == agent).collect();
+        let asked = mine.iter().filter(|e| e.llm_response.is_some()).count();
+        // 0.02 a call: after three calls (0.06) the agent has spent its 0.05; each agent has its own.
+        assert_eq!(asked, 3, "{agent}");
+        assert!((r.stats[agent].cost - 0.06).abs() < 1e-9, "{agent}: {}", r.stats[agent].cost);
+        let skipped = mine.iter().filter(|e| e.status == Outcome::Skipped).count();
+        assert_eq!(skipped, mine.len() - 3, "{agent}");
+        assert!(
+            mine.iter()
+                .filter(|e| e.status == Outcome::Skipped)
+                .all(|e| e.error.as_deref() == Some("more than $0.05 of model calls for this agent in the run"))
+        );
+    }
+}
+
+/// The offline stand-in, noting the size of each batch of calls it is given.
+struct Batches(strat_engine::offline::Offline, Vec<usize>);
+
+impl strat_engine::llm::Llm for Batches {
+    fn label(&self) -> String {
+        "batch-counting stand-in".into()
+    }
+    fn complete(
+        &mut self,
+        r: &strat_engine::llm::LlmRequest,
+    ) -> Result<strat_engine::llm::LlmReply, strat_engine::llm::LlmError> {
+        self.0.complete(r)
+    }
+    fn complete_all(
+        &mut self,
+        rs: &[strat_engine::llm::LlmRequest],
+    ) -> Vec<Result<strat_engine::llm::LlmReply, strat_engine::llm::LlmError>> {
+        self.1.push(rs.len());
+        rs.iter().map(|r| self.0.complete(r)).collect()
+    }
+}
+
+#[test]
+fn a_vote_asks_its_members_together_and_a_pipeline_one_by_one() {
+    let closes: Vec<(f64, f64)> = (0..20).map(|i| (100.0 - f64::from(i), 1_000.0)).collect();
+    let data = bars(&closes);
+    for (mode, want) in [("parallel", vec![3]), ("sequential", vec![1, 1, 1]), ("hierarchical", vec![3, 1])] {
+        let extra = if mode == "hierarchical" { "supervisor S" } else { "" };
+        let src = format!(
+            r#"limits {{ max_position $50_000 }}
+            model m = offline("rules")
+            agent A {{ model m  context indicators(SPY)  prompt "a" }}
+            agent B {{ model m  context indicators(SPY)  prompt "b" }}
+            agent C {{ model m  context indicators(SPY)  prompt "c" }}
+            agent S {{ model m  context indicators(SPY)  prompt "s" }}
+            team T {{ members A, B, C  coordination {mode}  {extra}  on price(SPY) < $82 throttle 1 per 30d }}"#
+        );
+        let mut llm = Batches(strat_engine::offline::Offline, Vec::new());
+        let r = strat_engine::engine::backtest_with(
+            &program(&src),
+            &data,
+            &Config::default(),
+            &mut llm,
+            &mut strat_engine::engine::Quiet,
+        )
+        .expect("runs");
+        assert_eq!(r.executions.len(), 1, "{mode}");
+        // The stand-in buys on RSI under 35 in this falling market, so the pipeline runs through.
+        assert_eq!(llm.1, want, "{mode}");
+        assert_eq!(r.executions[0].calls.len(), want.iter().sum::<usize>(), "{mode}");
+    }
+}
+
+#[test]
+fn agents_that_fire_on_the_same_bar_are_asked_together() {
+    let closes: Vec<(f64, f64)> = (0..20).map(|i| (100.0 - f64::from(i), 1_000.0)).collect();
+    let data = bars(&closes);
+    let src = r#"limits { max_position $50_000 }
+        model m = offline("rules")
+        agent A { model m  context indicators(SPY)  prompt "a"  on price(SPY) < $90 throttle 1 per 30d }
+        agent B { model m  context indicators(SPY)  prompt "b"  on price(SPY) < $90 throttle 1 per 30d }
+        agent C { model m  context indicators(SPY)  prompt "c"  on price(SPY) < $85 throttle 1 per 30d }"#;
+    let mut llm = Batches(strat_engine::offline::Offline, Vec::new());
+    let r = strat_engine::engine::backtest_with(
+        &program(src),
+        &data,
+        &Config::default(),
+        &mut llm,
+        &mut strat_engine::engine::Quiet,
+    )
+    .expect("runs");
+    // A and B cross $90 on the same bar and go out as one batch; C crosses $85 later, alone.
+    assert_eq!(llm.1, vec![2, 1]);
+    let order: Vec<&str> = r.executions.iter().map(|e| e.graph.as_str()).collect();
+    assert_eq!(order, ["A", "B", "C"]);
+    assert!(r.executions.iter().all(|e| e.llm_response.is_some()));
+    assert_eq!(r.executions[0].time, r.executions[1].time);
+    assert!(r.executions[2].time > r.executions[0].time);
+}
+
+/// `days` sessions of SPY's one-minute bars from the simulated market.
+fn simulated_minutes(days: usize) -> Vec<Bar> {
+    let config = strat_engine::market::simulated::Config { days, bar_minutes: 1, ..Default::default() };
+    strat_engine::market::simulated::simulate(&config).bars.remove("SPY").unwrap_or_default()
+}
+
+/// Watches every step, which keeps the engine on its step-by-step path.
+struct Watch(usize);
+
+impl strat_engine::engine::Observer for Watch {
+    fn step(&mut self, _: &strat_engine::store::StepView<'_>) {
+        self.0 += 1;
+    }
+}
+
+#[test]
+fn quiet_stretches_take_the_same_decisions_as_step_by_step() {
+    // A year of one-minute bars: a daily bar trigger (quiet between closes), an hourly
+    // one with bracket and limit orders left open across quiet bars, a throttled threshold, and
+    // a crossing of a price with an average (its operands read the bar, not only slots).
+    let spy = simulated_minutes(250);
+    let data = BTreeMap::from([("SPY".to_string(), spy)]);
+    let sma = include_str!("../../../examples/sma_crossover.strat").to_string();
+    let first = data["SPY"][0].close;
+    let sources = [
+        sma,
+        "limits l { max_allocation 100%  allow [SPY] }
+         workflow Hourly {
+           limits l
+           on bar(SPY, 1h)
+           if not holding(SPY) { buy SPY size 10 stop_loss 0.5% take_profit 0.5% }
+           else { sell SPY size 5 limit close(SPY) * 1.002 tif gtc }
+         }"
+        .to_string(),
+        format!(
+            "limits l {{ max_allocation 100%  allow [SPY] }}
+             workflow Threshold {{
+               limits l
+               on price(SPY) > ${first} throttle 1 per 2h
+               if holding(SPY) {{ sell SPY size all }} else {{ buy SPY size 3 }}
+             }}"
+        ),
+        "limits l { max_allocation 100%  allow [SPY] }
+         workflow Cross {
+           limits l
+           on bar(SPY, 1d)
+           if close(SPY) crosses above sma(SPY, 50) { buy SPY size 2 }
+           else if close(SPY) crosses below sma(SPY, 50) and holding(SPY) { sell SPY size all }
+         }"
+        .to_string(),
+    ];
+    for src in &sources {
+        assert_quiet_matches_stepped(src, &data);
+    }
+}
+
+/// Backtests `src` with nobody watching (quiet stretches) and watched step by step, and
+/// requires the same report; returns how many orders it placed.
+fn assert_quiet_matches_stepped(src: &str, data: &BTreeMap<String, Vec<Bar>>) -> usize {
+    let p = program(src);
+    let config = Config::default();
+    let quiet = backtest(&p, data, &config).expect("runs");
+    let mut watch = Watch(0);
+    let stepped =
+        strat_engine::engine::backtest_with(&p, data, &config, &mut strat_engine::offline::Offline, &mut watch)
+            .expect("runs");
+    assert_eq!(watch.0, data["SPY"].len(), "the watched run went step by step");
+    assert!(!quiet.orders.is_empty(), "the program trades, so the comparison means something:\n{src}");
+    assert_eq!(quiet.equity_curve.len(), data["SPY"].len());
+    let json = |r: &Report| serde_json::to_string(r).expect("serialises");
+    assert_eq!(json(&quiet), json(&stepped), "{src}");
+    quiet.orders.len()
+}
+
+#[test]
+fn quiet_stretches_keep_crossings_through_warm_ups_flat_prices_and_long_runs() {
+    // Whole-dollar prices on the simulated market's minute times; every third session is flat,
+    // so both averages of a window of equal prices are equal and the crossing's difference is
+    // exactly zero (it must carry the sign before it). Weekly bars give runs of about 1,950
+    // quiet steps (several batches), a long average stays undefined across many runs, MACD's
+    // line and signal are two slots of one instance, a crossing of a constant is read
+    // directly, and one of a difference (a tree) is evaluated step by step inside the runs.
+    let mut price = 100.0f64;
+    let mut seed = 7u64;
+    let mut last_day = None;
+    let mut flat = false;
+    let spy: Vec<Bar> = simulated_minutes(120)
+        .iter()
+        .map(|b| {
+            let d = b.time.date();
+            if last_day != Some(d) {
+                last_day = Some(d);
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                flat = (seed >> 33).is_multiple_of(3);
+            }
+            if !flat {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                price = (price + [-1.0, 0.0, 1.0][((seed >> 33) % 3) as usize]).max(1.0);
+            }
+            Bar { time: b.time, open: price, high: price, low: price, close: price, volume: b.volume }
+        })
+        .collect();
+    let flat_closes = spy.windows(2).filter(|w| w[0].close == w[1].close).count();
+    assert!(flat_closes > spy.len() / 3, "{flat_closes} of {} steps are flat", spy.len());
+    let data = BTreeMap::from([("SPY".to_string(), spy)]);
+    let workflow = |on: &str, up: &str, down: &str| {
+        format!(
+            "limits l {{ max_allocation 100%  allow [SPY] }}
+             workflow W {{
+               limits l
+               on {on}
+               if {up} and not holding(SPY) {{ buy SPY size 10 }}
+               else if {down} and holding(SPY) {{ sell SPY size all }}
+             }}"
+        )
+    };
+    let cases = [
+        workflow("bar(SPY, 1d)", "sma(SPY, 10) crosses above sma(SPY, 30)", "sma(SPY, 10) crosses below sma(SPY, 30)"),
+        workflow(
+            "bar(SPY, 1w)",
+            "macd(SPY).macd crosses above macd(SPY).signal",
+            "macd(SPY).macd crosses below macd(SPY).signal",
+        ),
+        workflow(
+            "bar(SPY, 1h)",
+            "ema(SPY, 5) crosses above sma(SPY, 1200)",
+            "ema(SPY, 5) crosses below sma(SPY, 1200)",
+        ),
+        workflow("bar(SPY, 1h)", "rsi(SPY, 14) crosses above 50", "rsi(SPY, 14) crosses below 50"),
+        workflow(
+            "bar(SPY, 1h)",
+            "close(SPY) - sma(SPY, 20) crosses above $0",
+            "close(SPY) - sma(SPY, 20) crosses below $0",
+        ),
+    ];
+    let orders: Vec<usize> = cases.iter().map(|src| assert_quiet_matches_stepped(src, &data)).collect();
+    assert!(orders.iter().all(|&n| n >= 2), "each case buys and sells: {orders:?}");
+}
+
+#[test]
+fn a_workflow_that_names_trigger_reads_it_and_one_that_does_not_runs_the_same() {
+    // The `trigger` record is built only for graphs that can read it: one that names it in an
+    // order and a log sees it; one that does not decides as before.
+    let data = bars(&[(100.0, 1_000.0), (101.0, 1_000.0), (102.0, 1_000.0)]);
+    let src = "limits { max_position $500 }
+        workflow W { on price(SPY) > $101
+          log \"{{trigger.symbol}}: {{trigger.kind}} ({{trigger.reason}})\"
+          buy trigger.symbol size 1 shares }";
+    let r = run(src, &data, &Config::default());
+    assert_eq!(
+        r.log.iter().map(|l| l.message.as_str()).collect::<Vec<_>>(),
+        ["SPY: condition (price(SPY) > $101 fired for SPY at 2024-01-03 00:00:00)"]
+    );
+    assert_eq!(r.orders.len(), 1);
+    assert_eq!(r.orders[0].symbol, "SPY");
+    let plain = run(
+        "limits { max_position $500 }
+        workflow W { on price(SPY) > $101\n log \"bought\"\n buy SPY size 1 shares }",
+        &data,
+        &Config::default(),
+    );
+    assert_eq!(plain.orders.len(), 1);
+    assert_eq!(plain.executions[0].trigger, r.executions[0].trigger, "the execution record keeps its trigger");
+}
+
+#[test]
+fn a_workflow_whose_triggers_fire_together_runs_once_for_the_first_in_the_file() {
+    // One trigger is throttled (admitted one by one), the other is not (handed out by the
+    // index ready made); whichever order they come in, the record is the first declared.
+    let data = bars(&[(100.0, 1_000.0), (101.0, 1_000.0), (102.0, 1_000.0)]);
+    let throttled = "price(SPY) > $90 throttle 1 per 1h";
+    let free = "price(SPY) > $80";
+    for (first, second) in [(throttled, free), (free, throttled)] {
+        let src = format!("workflow W {{\n  on {first}\n  on {second}\n  log \"seen\"\n}}");
+        let r = run(&src, &data, &Config::default());
+        assert_eq!(fired_days(&r, "W"), vec![0, 1, 2], "{src}");
+        let texts: Vec<&str> = r.executions.iter().map(|e| e.trigger.text.as_str()).collect();
+        // The record names the condition (its throttle is not part of it).
+        let condition = first.split(" throttle").next().unwrap_or(first);
+        assert_eq!(texts, vec![condition; 3], "{src}");
+    }
+}

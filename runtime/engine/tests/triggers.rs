@@ -1,0 +1,88 @@
+//! Trigger semantics in the engine: bar length, throttles and the market-hours guard.
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use std::collections::BTreeMap;
+use strat_engine::engine::{Config, backtest};
+use strat_engine::market::Bar;
+use strat_engine::market::simulated::{Config as Sim, simulate};
+use strat_engine::report::Report;
+
+fn program(src: &str) -> strat_lang::ir::Program {
+    let mut ws = strat_lang::Workspace::new();
+    let id = ws.set_file("t.strat", src.as_bytes().to_vec());
+    let c = ws.compile(&[id]);
+    c.program.unwrap_or_else(|| panic!("{:?}", c.diagnostics))
+}
+
+fn run(src: &str, bars: Vec<Bar>) -> Report {
+    backtest(&program(src), &BTreeMap::from([("SPY".to_string(), bars)]), &Config { cash: 1000.0, ..Config::default() })
+        .expect("runs")
+}
+
+fn at(day: i64, h: u32, m: u32) -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2024, 3, 4).and_then(|d| d.and_hms_opt(h, m, 0)).unwrap_or_default() + Duration::days(day)
+}
+
+fn bar(time: NaiveDateTime) -> Bar {
+    Bar { time, open: 10.0, high: 10.0, low: 10.0, close: 10.0, volume: 1.0 }
+}
+
+fn fired_days(r: &Report) -> Vec<i64> {
+    r.log.iter().map(|l| (l.time - at(0, 0, 0)).num_days()).collect()
+}
+
+#[test]
+fn a_throttle_allows_n_firings_per_window() {
+    let bars = (0..12).map(|d| bar(at(d, 0, 0))).collect();
+    let r = run("workflow W { on price(SPY) > $0 throttle 2 per 5d\n log \"fired\" }", bars);
+    assert_eq!(fired_days(&r), vec![0, 1, 5, 6, 10, 11]);
+}
+
+#[test]
+fn a_daily_bar_trigger_fires_at_each_session_close_of_intraday_data() {
+    let m = simulate(&Sim { days: 3, bar_minutes: 5, ..Sim::default() });
+    let r = run("workflow W { on bar(SPY, 1d)\n log \"close\" }", m.bars["SPY"].clone());
+    let times: Vec<String> = r.log.iter().map(|l| l.time.time().to_string()).collect();
+    assert_eq!(times, vec!["15:55:00"; 3]);
+    let r = run("workflow W { on bar(SPY, 1h)\n log \"hour\" }", m.bars["SPY"].clone());
+    // Hour bars close at 10:00, 11:00, …, 16:00: seven a day (the first is cut short by the 09:30 open).
+    assert_eq!(r.log.len(), 3 * 7);
+}
+
+#[test]
+fn the_market_hours_guard_skips_bars_outside_the_session() {
+    // Monday 2024-03-04: 08:00 and 08:30 are before the open, 10:00 and 15:30 inside, 17:00 after.
+    let bars = vec![bar(at(0, 8, 0)), bar(at(0, 8, 30)), bar(at(0, 10, 0)), bar(at(0, 15, 30)), bar(at(0, 17, 0))];
+    let r = run("workflow W { on price(SPY) > $0 during market_hours\n log \"in\" }", bars);
+    let times: Vec<String> = r.log.iter().map(|l| l.time.time().to_string()).collect();
+    assert_eq!(times, vec!["10:00:00", "15:30:00"]);
+}
+
+#[test]
+fn a_schedule_fires_on_the_days_and_times_it_names() {
+    // 2024-03-04 is a Monday: seven daily bars, Monday to Sunday.
+    let bars = (0..7).map(|d| bar(at(d, 0, 0))).collect();
+    let r = run("workflow W { on schedule \"0 16 * * 1-5\" tz \"America/New_York\"\n log \"close\" }", bars);
+    assert_eq!(fired_days(&r), vec![0, 1, 2, 3, 4]);
+    // Intraday: once a day, at the first bar at or after 10:30 New York time.
+    let m = simulate(&Sim { days: 2, bar_minutes: 5, ..Sim::default() });
+    let r =
+        run("workflow W { on schedule \"30 10 * * *\" tz \"America/New_York\"\n log \"at\" }", m.bars["SPY"].clone());
+    let times: Vec<String> = r.log.iter().map(|l| l.time.time().to_string()).collect();
+    assert_eq!(times, vec!["10:30:00", "10:30:00"]);
+    // 15:30 in London is 10:30 in New York outside the weeks when only one has moved its clocks.
+    let r = run("workflow W { on schedule \"30 15 * * *\" tz \"Europe/London\"\n log \"at\" }", m.bars["SPY"].clone());
+    let times: Vec<String> = r.log.iter().map(|l| l.time.time().to_string()).collect();
+    assert_eq!(times, vec!["10:30:00", "10:30:00"]);
+}
+
+#[test]
+fn schedules_follow_their_own_time_zone_across_daylight_saving_changes() {
+    // New York moved its clocks on 2024-03-10, London only on 2024-03-31: in between, 15:30 in
+    // London is 11:30 in New York, an hour later than in January.
+    let start = NaiveDate::from_ymd_opt(2024, 3, 11).unwrap_or_default();
+    let m = simulate(&Sim { days: 2, bar_minutes: 5, start, ..Sim::default() });
+    let r = run("workflow W { on schedule \"30 15 * * *\" tz \"Europe/London\"\n log \"at\" }", m.bars["SPY"].clone());
+    let times: Vec<String> = r.log.iter().map(|l| l.time.to_string()).collect();
+    assert_eq!(times, vec!["2024-03-11 11:30:00", "2024-03-12 11:30:00"]);
+}

@@ -1,0 +1,256 @@
+//! The embedded store: one redb file behind the engine's `Store` trait. redb is ACID and
+//! durable when a transaction commits, so a stopped or crashed run keeps every step up to the
+//! last one committed. Each step is one transaction.
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use strat_engine::broker::{Order, Status};
+use strat_engine::report::Stats;
+use strat_engine::store::{Fill, PositionRecord, RunRecord, StepView, Store, StoreError};
+
+/// Bumped when the layout of the tables changes; a store of another version is refused.
+pub const SCHEMA_VERSION: u64 = 2;
+
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const RUNS: TableDefinition<u64, &str> = TableDefinition::new("runs");
+const EXECUTIONS: TableDefinition<(u64, u64), &str> = TableDefinition::new("executions");
+const LOG: TableDefinition<(u64, u64), &str> = TableDefinition::new("log");
+const ORDERS: TableDefinition<(u64, u64), &str> = TableDefinition::new("orders");
+const FILLS: TableDefinition<(u64, u64), &str> = TableDefinition::new("fills");
+const POSITIONS: TableDefinition<(u64, &str), &str> = TableDefinition::new("positions");
+const STATS: TableDefinition<(u64, &str), &str> = TableDefinition::new("stats");
+
+/// The embedded store: one redb file.
+pub struct RedbStore {
+    db: Database,
+    /// The account as last recorded per run, to write positions only when they change.
+    positions: BTreeMap<u64, Vec<PositionRecord>>,
+}
+
+/// A refusal of the database, with what it said.
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+/// A record that could not be encoded or decoded.
+fn bad_record(e: serde_json::Error) -> StoreError {
+    StoreError::Record(e.to_string())
+}
+
+fn json(v: &impl Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(bad_record)
+}
+
+impl RedbStore {
+    pub fn open(path: &Path) -> Result<RedbStore, StoreError> {
+        let db = Database::create(path)
+            .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
+        // Create the tables up front so readers never meet a missing table.
+        let tx = db.begin_write().map_err(err)?;
+        {
+            let mut meta = tx.open_table(META).map_err(err)?;
+            let version = meta.get("schema").map_err(err)?.map(|v| v.value());
+            match version {
+                None => {
+                    meta.insert("schema", SCHEMA_VERSION).map_err(err)?;
+                }
+                Some(v) if v == SCHEMA_VERSION => {}
+                Some(v) => {
+                    return Err(StoreError::Layout {
+                        path: path.display().to_string(),
+                        found: v,
+                        expected: SCHEMA_VERSION,
+                    });
+                }
+            }
+            tx.open_table(RUNS).map_err(err)?;
+            tx.open_table(EXECUTIONS).map_err(err)?;
+            tx.open_table(LOG).map_err(err)?;
+            tx.open_table(ORDERS).map_err(err)?;
+            tx.open_table(FILLS).map_err(err)?;
+            tx.open_table(POSITIONS).map_err(err)?;
+            tx.open_table(STATS).map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(RedbStore { db, positions: BTreeMap::new() })
+    }
+
+    fn run(&self, id: u64) -> Result<RunRecord, StoreError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let t = tx.open_table(RUNS).map_err(err)?;
+        let v = t.get(id).map_err(err)?.ok_or(StoreError::NoRun(id))?;
+        serde_json::from_str(v.value()).map_err(bad_record)
+    }
+
+    fn put_run(&self, r: &RunRecord) -> Result<(), StoreError> {
+        let body = json(r)?;
+        let tx = self.db.begin_write().map_err(err)?;
+        tx.open_table(RUNS).map_err(err)?.insert(r.id, body.as_str()).map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    fn range<T: serde::de::DeserializeOwned>(
+        &self,
+        table: TableDefinition<(u64, u64), &str>,
+        run: u64,
+    ) -> Result<Vec<T>, StoreError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let t = tx.open_table(table).map_err(err)?;
+        t.range((run, 0)..=(run, u64::MAX))
+            .map_err(err)?
+            .map(|kv| kv.map_err(err).and_then(|(_, v)| serde_json::from_str(v.value()).map_err(bad_record)))
+            .collect()
+    }
+
+    fn named<T: serde::de::DeserializeOwned>(
+        &self,
+        table: TableDefinition<(u64, &str), &str>,
+        run: u64,
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let t = tx.open_table(table).map_err(err)?;
+        t.range((run, "")..(run + 1, ""))
+            .map_err(err)?
+            .map(|kv| {
+                kv.map_err(err).and_then(|(k, v)| {
+                    Ok((k.value().1.to_string(), serde_json::from_str(v.value()).map_err(bad_record)?))
+                })
+            })
+            .collect()
+    }
+}
+
+/// The next free sequence number of a run's rows in a table.
+fn next_seq(t: &redb::Table<(u64, u64), &str>, run: u64) -> Result<u64, StoreError> {
+    Ok(t.range((run, 0)..=(run, u64::MAX))
+        .map_err(err)?
+        .next_back()
+        .transpose()
+        .map_err(err)?
+        .map_or(0, |(k, _)| k.value().1 + 1))
+}
+
+impl Store for RedbStore {
+    fn begin_run(&mut self, file: &str, program_hash: &str, market: &str, started: &str) -> Result<u64, StoreError> {
+        let id = {
+            let tx = self.db.begin_read().map_err(err)?;
+            let t = tx.open_table(RUNS).map_err(err)?;
+            t.last().map_err(err)?.map_or(1, |(k, _)| k.value() + 1)
+        };
+        self.put_run(&RunRecord {
+            id,
+            file: file.to_string(),
+            program_hash: program_hash.to_string(),
+            market: market.to_string(),
+            started: started.to_string(),
+            status: "running".to_string(),
+            steps: 0,
+            last_step: None,
+            equity: None,
+            final_equity: None,
+        })?;
+        Ok(id)
+    }
+
+    fn record_step(&mut self, run: u64, step: &StepView<'_>) -> Result<(), StoreError> {
+        let mut record = self.run(run)?;
+        record.steps += 1;
+        record.last_step = Some(step.time.to_string());
+        record.equity = Some(step.equity);
+        let body = json(&record)?;
+        let tx = self.db.begin_write().map_err(err)?;
+        {
+            let mut ex = tx.open_table(EXECUTIONS).map_err(err)?;
+            for e in step.executions {
+                ex.insert((run, e.id), json(e)?.as_str()).map_err(err)?;
+            }
+            let mut log = tx.open_table(LOG).map_err(err)?;
+            let first = next_seq(&log, run)?;
+            for (seq, l) in (first..).zip(step.log) {
+                log.insert((run, seq), json(l)?.as_str()).map_err(err)?;
+            }
+            let mut orders = tx.open_table(ORDERS).map_err(err)?;
+            let mut fills = tx.open_table(FILLS).map_err(err)?;
+            for o in step.orders {
+                orders.insert((run, o.id), json(o)?.as_str()).map_err(err)?;
+                if let (Status::Filled, Some(price), Some(time)) = (o.status, o.price, o.fill_time) {
+                    let f = Fill {
+                        order: o.id,
+                        time: time.to_string(),
+                        symbol: o.symbol.clone(),
+                        side: o.side,
+                        qty: o.qty,
+                        price,
+                        commission: o.commission,
+                        by: o.by.clone(),
+                    };
+                    fills.insert((run, o.id), json(&f)?.as_str()).map_err(err)?;
+                }
+            }
+            if let Some(now) = step.positions {
+                let before = self.positions.get(&run).cloned().unwrap_or_default();
+                if *now != before[..] {
+                    let mut t = tx.open_table(POSITIONS).map_err(err)?;
+                    for p in &before {
+                        t.remove((run, p.symbol.as_str())).map_err(err)?;
+                    }
+                    for p in now {
+                        t.insert((run, p.symbol.as_str()), json(p)?.as_str()).map_err(err)?;
+                    }
+                    self.positions.insert(run, now.to_vec());
+                }
+            }
+            tx.open_table(RUNS).map_err(err)?.insert(run, body.as_str()).map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    fn record_stats(&mut self, run: u64, stats: &BTreeMap<String, Stats>) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(err)?;
+        {
+            let mut t = tx.open_table(STATS).map_err(err)?;
+            for (graph, s) in stats {
+                t.insert((run, graph.as_str()), json(s)?.as_str()).map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    }
+
+    fn finish_run(&mut self, run: u64, status: &str, final_equity: f64) -> Result<(), StoreError> {
+        let mut r = self.run(run)?;
+        r.status = status.to_string();
+        r.final_equity = Some(final_equity);
+        self.put_run(&r)
+    }
+
+    fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let t = tx.open_table(RUNS).map_err(err)?;
+        t.iter()
+            .map_err(err)?
+            .map(|kv| kv.map_err(err).and_then(|(_, v)| serde_json::from_str(v.value()).map_err(bad_record)))
+            .collect()
+    }
+
+    fn executions(&self, run: u64) -> Result<Vec<serde_json::Value>, StoreError> {
+        self.range(EXECUTIONS, run)
+    }
+
+    fn orders(&self, run: u64) -> Result<Vec<Order>, StoreError> {
+        self.range(ORDERS, run)
+    }
+
+    fn fills(&self, run: u64) -> Result<Vec<Fill>, StoreError> {
+        self.range(FILLS, run)
+    }
+
+    fn positions(&self, run: u64) -> Result<Vec<PositionRecord>, StoreError> {
+        Ok(self.named(POSITIONS, run)?.into_iter().map(|(_, p)| p).collect())
+    }
+
+    fn stats(&self, run: u64) -> Result<BTreeMap<String, Stats>, StoreError> {
+        Ok(self.named(STATS, run)?.into_iter().collect())
+    }
+}
