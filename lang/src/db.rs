@@ -192,27 +192,6 @@ impl Workspace {
         self.run(roots, false, true)
     }
 
-    /// A self-contained copy of what editors ask about: the files of the project of `roots`
-    /// (text, tree, path) and the recording check. It holds no handle on the database, so it
-    /// can be read on any thread while the workspace takes further edits.
-    pub fn snapshot(&self, roots: &[FileId]) -> crate::ide::Snapshot {
-        let checked = self.analyze(roots);
-        let files = self
-            .closure(roots)
-            .into_iter()
-            .map(|f| {
-                let p = self.parsed(f);
-                let file = crate::ide::SnapshotFile {
-                    path: self.path(f).to_string(),
-                    text: Arc::from(p.text.as_str()),
-                    ast: p.ast.clone(),
-                };
-                (f, file)
-            })
-            .collect();
-        crate::ide::Snapshot::new(files, checked)
-    }
-
     /// Checks like [`Workspace::check`] and, when there are no errors, lowers to the DAG IR.
     pub fn compile(&self, roots: &[FileId]) -> Checked {
         self.run(roots, true, false)

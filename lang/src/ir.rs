@@ -261,14 +261,6 @@ pub enum Type {
     Optional { item: Box<Type> },
 }
 
-impl Type {
-    /// The stdlib's `decision` record: what an agent's model answers when its file declares no
-    /// other output.
-    pub fn default_decision() -> Type {
-        crate::lower::ty_ir(&crate::check::types::std_record("decision"))
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Part {

@@ -11,6 +11,12 @@ use crate::syntax::ast::{
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Lowers one checked expression with nothing but the standard library in scope.
+/// The stdlib's `decision` record as an IR type: what an agent's model answers when its file
+/// declares no other output.
+pub fn default_decision() -> ir::Type {
+    ty_ir(&crate::check::types::std_record("decision"))
+}
+
 pub fn lower_expr(e: &ast::Expr) -> ir::Expr {
     let scope = Scope::default();
     let units = BTreeMap::new();
@@ -247,7 +253,7 @@ impl Lowerer<'_> {
         let mut sources = Vec::new();
         let mut prompt = Vec::new();
         let mut system = None;
-        let mut output = ir::Type::default_decision();
+        let mut output = default_decision();
         let mut can_trade = true;
         let mut actions = vec!["buy".to_string(), "sell".to_string()];
         self.locals.clear();

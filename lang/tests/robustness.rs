@@ -163,7 +163,7 @@ fn ide_everywhere(text: &str) {
     let mut ws = Workspace::new();
     let id = ws.set_file("input.strat", text.as_bytes().to_vec());
     ws.load_imports(&[id], &mut |_| Err("imports are not available here".into()));
-    let s = ws.snapshot(&[id]);
+    let s = strat_lang::ide::Snapshot::of(&ws, &[id]);
     let len = s.text(id).len();
     for offset in 0..=len + 1 {
         let _ = ide::hover(&s, id, offset);

@@ -288,7 +288,7 @@ impl Owner {
         roots.sort();
         roots.dedup();
         self.ws.load_imports(&roots, &mut |path: &str| crate::read_file(path).map_err(|e| e.to_string()));
-        let snapshot = self.ws.snapshot(&roots);
+        let snapshot = strat_lang::ide::Snapshot::of(&self.ws, &roots);
         let mut uris = BTreeMap::new();
         let mut ids = BTreeMap::new();
         let mut lines = BTreeMap::new();

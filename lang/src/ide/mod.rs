@@ -26,7 +26,7 @@ pub use symbols::{Symbol, SymbolKind, document_symbols, folding_ranges, workspac
 pub use tokens::{SemanticToken, TokenKind, lexical_tokens, semantic_tokens};
 
 use crate::check::{DeclKind, DeclRef, RefFact, Target, TypeFact, types::Ty};
-use crate::db::Checked;
+use crate::db::{Checked, Workspace};
 use crate::span::{FileId, Span};
 use crate::syntax::ast::{self, Item};
 use std::collections::BTreeMap;
@@ -52,6 +52,24 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// A self-contained copy of what editors ask about: the files of the project of `roots`
+    /// (text, tree, path) and the recording check. It holds no handle on the database, so it
+    /// can be read on any thread while the workspace takes further edits.
+    pub fn of(ws: &Workspace, roots: &[FileId]) -> Snapshot {
+        let checked = ws.analyze(roots);
+        let files = ws
+            .closure(roots)
+            .into_iter()
+            .map(|f| {
+                let p = ws.parsed(f);
+                let file =
+                    SnapshotFile { path: ws.path(f).to_string(), text: Arc::from(p.text.as_str()), ast: p.ast.clone() };
+                (f, file)
+            })
+            .collect();
+        Snapshot::new(files, checked)
+    }
+
     pub fn new(files: BTreeMap<FileId, SnapshotFile>, checked: Checked) -> Snapshot {
         let mut refs: BTreeMap<FileId, Vec<RefFact>> = BTreeMap::new();
         for r in &checked.facts.refs {

@@ -9,7 +9,7 @@ fn snapshot() -> (Snapshot, FileId, FileId) {
     let main = ws.set_file("dir/main.strat", MAIN.as_bytes().to_vec());
     let lib = ws.set_file("dir/lib.strat", LIB.as_bytes().to_vec());
     ws.load_imports(&[main], &mut |_| Err("none".into()));
-    (ws.snapshot(&[main]), main, lib)
+    (Snapshot::of(&ws, &[main]), main, lib)
 }
 
 fn at(text: &str, needle: &str) -> usize {
@@ -79,7 +79,7 @@ fn completion_knows_where_it_is() {
     // Nothing inside a comment or plain text.
     let mut ws = Workspace::new();
     let f = ws.set_file("c.strat", b"// price\nworkflow W { on manual notify \"text {{portfolio.}}\" }".to_vec());
-    let s = ws.snapshot(&[f]);
+    let s = Snapshot::of(&ws, &[f]);
     assert!(complete(&s, f, 5).items.is_empty());
     let text = s.text(f).to_string();
     let inside = complete(&s, f, at(&text, "text") + 2).items;
@@ -94,14 +94,14 @@ fn signature_help_counts_arguments() {
     let mut ws = Workspace::new();
     let text = "workflow W { on manual if macd(AAPL, 12, sl";
     let f = ws.set_file("s.strat", text.as_bytes().to_vec());
-    let s = ws.snapshot(&[f]);
+    let s = Snapshot::of(&ws, &[f]);
     let h = signature_help(&s, f, text.len());
     assert_eq!(h.as_ref().and_then(|h| h.active), Some(2));
     let h = h.map(|h| h.label).unwrap_or_default();
     assert!(h.starts_with("macd(symbol: symbol, fast: number = 12"), "{h}");
     let named = "workflow W { on manual if rsi(AAPL, period: ";
     let f = ws.set_file("n.strat", named.as_bytes().to_vec());
-    let s = ws.snapshot(&[f]);
+    let s = Snapshot::of(&ws, &[f]);
     assert_eq!(signature_help(&s, f, named.len()).and_then(|h| h.active), Some(1));
 }
 

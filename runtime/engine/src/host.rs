@@ -73,33 +73,6 @@ pub trait Broker {
     fn account(&self) -> &Account;
 }
 
-impl Broker for crate::broker::PaperBroker {
-    fn label(&self) -> String {
-        crate::broker::PAPER_LABEL.to_string()
-    }
-    fn submit(&mut self, order: &Order) {
-        crate::broker::PaperBroker::submit(self, order);
-    }
-    fn cancel(&mut self, id: u64, reason: &str) {
-        crate::broker::PaperBroker::cancel(self, id, reason);
-    }
-    #[inline]
-    fn on_bar(&mut self, symbol: usize, bar: &Bar) -> bool {
-        crate::broker::PaperBroker::on_bar(self, symbol, bar)
-    }
-    #[inline]
-    fn updates(&mut self, out: &mut Vec<Update>) {
-        crate::broker::PaperBroker::updates(self, out);
-    }
-    #[inline]
-    fn account(&self) -> &Account {
-        crate::broker::PaperBroker::account(self)
-    }
-    fn needs_every_bar(&self) -> bool {
-        crate::broker::PaperBroker::fills_at_same_close(self)
-    }
-}
-
 pub use crate::llm::Llm;
 pub use crate::store::Store;
 

@@ -37,7 +37,7 @@ impl Timing for Real {
 }
 
 fn request(provider: &str, model: &str, i: usize) -> LlmRequest {
-    let decision = strat_lang::ir::Type::default_decision();
+    let decision = strat_lang::lower::default_decision();
     LlmRequest {
         agent: "Bench".into(),
         model: ModelSpec {

@@ -10,7 +10,7 @@ mod paper;
 
 pub use account::{Account, ClosedTrade, Position};
 pub use book::Book;
-pub use paper::{LABEL as PAPER_LABEL, PaperBroker};
+pub use paper::PaperBroker;
 
 use chrono::NaiveDateTime;
 use rust_decimal::Decimal;

@@ -252,6 +252,33 @@ impl PaperBroker {
     }
 }
 
+impl crate::host::Broker for PaperBroker {
+    fn label(&self) -> String {
+        LABEL.to_string()
+    }
+    fn submit(&mut self, order: &Order) {
+        PaperBroker::submit(self, order);
+    }
+    fn cancel(&mut self, id: u64, reason: &str) {
+        PaperBroker::cancel(self, id, reason);
+    }
+    #[inline]
+    fn on_bar(&mut self, symbol: usize, bar: &Bar) -> bool {
+        PaperBroker::on_bar(self, symbol, bar)
+    }
+    #[inline]
+    fn updates(&mut self, out: &mut Vec<Update>) {
+        PaperBroker::updates(self, out);
+    }
+    #[inline]
+    fn account(&self) -> &Account {
+        PaperBroker::account(self)
+    }
+    fn needs_every_bar(&self) -> bool {
+        PaperBroker::fills_at_same_close(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Book, Request, Status};
