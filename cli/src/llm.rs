@@ -151,7 +151,7 @@ pub fn models(
     let used = program.models.values().map(|m| m.provider.clone());
     let router = |fallback: bool| -> Result<Router, String> {
         let timing = Arc::new(SystemTiming { started: Instant::now() });
-        Ok(Router::new(&settings(limits)?, timing, fallback)?.using(used.clone()))
+        Ok(Router::new(&settings(limits)?, timing, fallback).map_err(|e| e.to_string())?.using(used.clone()))
     };
     Ok(match mode {
         Mode::Offline => Models { llm: Box::new(Router::all_offline()), tape: None },

@@ -79,7 +79,7 @@ pub fn run_in(
     let intervals = host.market.intervals().to_vec();
     let total = host.market.steps();
     let mut market = Market::new(symbols.clone(), intervals.clone());
-    let mut plan = Plan::new(program, &mut market)?;
+    let mut plan = Plan::new(program, &mut market).map_err(|e| e.to_string())?;
     let mut warnings = std::mem::take(&mut plan.warnings);
     if plan.uses_model {
         warnings.push(format!("models are answered by the {}", host.llm.label()));

@@ -148,21 +148,42 @@ fn substitute(e: &Expr, u: &str, sym: &str) -> Expr {
     }
 }
 
+/// Why a program cannot run against a market.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanError {
+    /// The stdlib's default system prompt is not a template (a defect of strat, not the file).
+    SystemPrompt(String),
+    /// A graph asks for something the market cannot give, or names what does not exist.
+    Graph { graph: String, reason: String },
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlanError::SystemPrompt(reason) => write!(f, "the default system prompt: {reason}"),
+            PlanError::Graph { graph, reason } => write!(f, "`{graph}`: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for PlanError {}
+
 impl Plan {
     /// Compiles `program` against `market`. Errors are things the program asks that the market
     /// cannot give (`vix()` without VIX data, say).
-    pub fn new(program: &Program, market: &mut Market) -> Result<Plan, String> {
+    pub fn new(program: &Program, market: &mut Market) -> Result<Plan, PlanError> {
         let mut warnings = Vec::new();
         let mut triggers = Triggers::new(market.symbols.len());
         let index: BTreeMap<&str, usize> =
             program.graphs.iter().enumerate().map(|(i, g)| (g.name.as_str(), i)).collect();
-        let system_prompt = crate::context::parse_template(strat_stdlib::DEFAULT_SYSTEM_PROMPT)?;
+        let system_prompt =
+            crate::context::parse_template(strat_stdlib::DEFAULT_SYSTEM_PROMPT).map_err(PlanError::SystemPrompt)?;
         let mut graphs = Vec::new();
         let mut uses_model = false;
         let mut gate_needs = (false, false);
         for (gi, g) in program.graphs.iter().enumerate() {
             let mut c = Compiler::new(market, &program.universes);
-            let at = |e: String| format!("`{}`: {e}", g.name);
+            let at = |reason: String| PlanError::Graph { graph: g.name.clone(), reason };
             let compile = |c: &mut Compiler<'_>, e: &Expr| c.compile(e).map_err(at);
             let pos: BTreeMap<u32, usize> = g.nodes.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
             let mut steps = Vec::with_capacity(g.nodes.len());
@@ -376,7 +397,7 @@ fn add_triggers(
     program: &Program,
     market: &mut Market,
     warnings: &mut Vec<String>,
-) -> Result<(), String> {
+) -> Result<(), PlanError> {
     for t in &g.triggers {
         let throttles = &t.throttles;
         match &t.kind {
@@ -406,7 +427,8 @@ fn add_triggers(
                 let mut c = Compiler::new(market, &program.universes);
                 match sets.into_iter().next() {
                     None => {
-                        let compiled = c.compile(expr).map_err(|e| format!("`{}`: {e}", g.name))?;
+                        let compiled =
+                            c.compile(expr).map_err(|reason| PlanError::Graph { graph: g.name.clone(), reason })?;
                         // A condition on one ticker is about that ticker (`trigger.symbol`).
                         let symbol = if tickers.len() == 1 {
                             tickers.iter().next().and_then(|s| market.symbol(s))
@@ -432,7 +454,9 @@ fn add_triggers(
                             };
                             let lifted = substitute(expr, &u, sym);
                             let mut c = Compiler::new(market, &program.universes);
-                            let compiled = c.compile(&lifted).map_err(|e| format!("`{}`: {e}", g.name))?;
+                            let compiled = c
+                                .compile(&lifted)
+                                .map_err(|reason| PlanError::Graph { graph: g.name.clone(), reason })?;
                             triggers.add_condition(
                                 gi,
                                 Some(i),

@@ -13,7 +13,7 @@
 //! retried.
 
 use super::config::Secret;
-use super::http::{Failure, Parsed, Raw, Wire, by_status, count, excerpt, param};
+use super::http::{Failure, Parsed, Raw, ReplyError, Wire, by_status, count, excerpt, param};
 use super::price::Tokens;
 use super::retry::{Policy, retry_after};
 use super::schema;
@@ -46,14 +46,13 @@ pub fn body(request: &LlmRequest) -> J {
 }
 
 /// Reads a Messages reply.
-pub fn parse(request: &LlmRequest, body: &[u8]) -> Result<Parsed, String> {
-    let v: J =
-        serde_json::from_slice(body).map_err(|_| format!("the reply is not JSON: \"{}\"", excerpt(body, 120)))?;
+pub fn parse(request: &LlmRequest, body: &[u8]) -> Result<Parsed, ReplyError> {
+    let v: J = serde_json::from_slice(body).map_err(|_| ReplyError::NotJson(excerpt(body, 120)))?;
     if v["type"] == "error" {
-        return Err(format!("the reply is an error: {}", v["error"]["message"].as_str().unwrap_or("(no message)")));
+        return Err(ReplyError::Refused(v["error"]["message"].as_str().unwrap_or("(no message)").to_string()));
     }
     let Some(blocks) = v["content"].as_array() else {
-        return Err(format!("the reply has no `content` list: \"{}\"", excerpt(body, 120)));
+        return Err(ReplyError::Missing { what: "`content` list", excerpt: excerpt(body, 120) });
     };
     let mut text = String::new();
     for b in blocks.iter().filter(|b| b["type"] == "text") {
@@ -136,7 +135,7 @@ impl Wire for Anthropic {
         Policy::anthropic(max_retries)
     }
 
-    fn parse(&self, request: &LlmRequest, body: &[u8]) -> Result<Parsed, String> {
+    fn parse(&self, request: &LlmRequest, body: &[u8]) -> Result<Parsed, ReplyError> {
         parse(request, body)
     }
 

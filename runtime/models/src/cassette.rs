@@ -77,20 +77,49 @@ impl Tape {
     }
 
     /// Reads a cassette; an error names the line.
-    pub fn parse(text: &str) -> Result<Tape, String> {
+    pub fn parse(text: &str) -> Result<Tape, CassetteError> {
         let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-        let (_, first) = lines.next().ok_or("the cassette is empty")?;
-        let header: Header =
-            serde_json::from_str(first).map_err(|_| "line 1 is not a strat cassette header".to_string())?;
+        let (_, first) = lines.next().ok_or(CassetteError::Empty)?;
+        let header: Header = serde_json::from_str(first).map_err(|_| CassetteError::NoHeader)?;
         if header.cassette != "strat" || header.version != VERSION {
-            return Err(format!("not a version {VERSION} strat cassette"));
+            return Err(CassetteError::Version);
         }
         let entries = lines
-            .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("line {}: {e}", i + 1)))
-            .collect::<Result<Vec<Entry>, String>>()?;
+            .map(|(i, l)| {
+                serde_json::from_str(l).map_err(|e| CassetteError::Call { line: i + 1, reason: e.to_string() })
+            })
+            .collect::<Result<Vec<Entry>, CassetteError>>()?;
         Ok(Tape { label: header.label, entries })
     }
 }
+
+/// Why a cassette cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CassetteError {
+    Empty,
+    /// Its first line is not a cassette's header.
+    NoHeader,
+    /// The header is of another kind or version of cassette.
+    Version,
+    /// A recorded call cannot be read.
+    Call {
+        line: usize,
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for CassetteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CassetteError::Empty => f.write_str("the cassette is empty"),
+            CassetteError::NoHeader => f.write_str("line 1 is not a strat cassette header"),
+            CassetteError::Version => write!(f, "not a version {VERSION} strat cassette"),
+            CassetteError::Call { line, reason } => write!(f, "line {line}: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for CassetteError {}
 
 /// Answers through another `Llm` and records every call.
 pub struct Recorder {

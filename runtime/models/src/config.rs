@@ -207,13 +207,35 @@ fn lines(text: &str) -> impl Iterator<Item = (usize, Option<(&str, &str)>)> {
     })
 }
 
+/// A line of a configuration or secrets file that cannot be read, and why (never its value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// 1 for the first line.
+    pub line: usize,
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn at(line: usize, reason: impl Into<String>) -> ConfigError {
+        ConfigError { line, reason: reason.into() }
+    }
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
 impl File {
     /// Parses the configuration file. An error names the line.
-    pub fn parse(text: &str) -> Result<File, String> {
+    pub fn parse(text: &str) -> Result<File, ConfigError> {
         let mut f = File::default();
         for (n, pair) in lines(text) {
-            let Some((key, value)) = pair else { return Err(format!("line {n}: expected `key = value`")) };
-            let bad = |what: &str| format!("line {n}: `{key}` takes {what}");
+            let Some((key, value)) = pair else { return Err(ConfigError::at(n, "expected `key = value`")) };
+            let bad = |what: &str| ConfigError::at(n, format!("`{key}` takes {what}"));
             match key.split_once('.') {
                 Some(("price", model)) if !model.is_empty() => {
                     let (i, o) = value.split_once('/').ok_or_else(|| bad("INPUT/OUTPUT dollars per million tokens"))?;
@@ -249,10 +271,16 @@ impl File {
                             .ok_or_else(|| bad("anthropic, openai, ollama, llamacpp, vllm or local"))?;
                         f.dialects.insert(provider.to_string(), d);
                     }
-                    _ => return Err(format!("line {n}: unknown setting `{key}` (base_url and dialect are known)")),
+                    _ => {
+                        return Err(ConfigError::at(
+                            n,
+                            format!("unknown setting `{key}` (base_url and dialect are known)"),
+                        ));
+                    }
                 },
                 Some((provider, _)) => {
-                    return Err(format!("line {n}: unknown provider `{provider}` (known: {})", PROVIDERS.join(", ")));
+                    let known = PROVIDERS.join(", ");
+                    return Err(ConfigError::at(n, format!("unknown provider `{provider}` (known: {known})")));
                 }
                 None => match key {
                     "retries" => {
@@ -264,7 +292,7 @@ impl File {
                         )
                     }
                     "secrets" => f.secrets = Some(value.to_string()),
-                    _ => return Err(format!("line {n}: unknown setting `{key}`")),
+                    _ => return Err(ConfigError::at(n, format!("unknown setting `{key}`"))),
                 },
             }
         }
@@ -273,10 +301,10 @@ impl File {
 }
 
 /// Parses a secrets file: `NAME = value` lines. Errors name the line, never its value.
-pub fn parse_secrets(text: &str) -> Result<BTreeMap<String, Secret>, String> {
+pub fn parse_secrets(text: &str) -> Result<BTreeMap<String, Secret>, ConfigError> {
     let mut out = BTreeMap::new();
     for (n, pair) in lines(text) {
-        let Some((name, value)) = pair else { return Err(format!("line {n}: expected `NAME = value`")) };
+        let Some((name, value)) = pair else { return Err(ConfigError::at(n, "expected `NAME = value`")) };
         let name = name.strip_prefix("export ").unwrap_or(name).trim();
         if !value.is_empty() {
             out.insert(name.to_string(), Secret::new(value));
@@ -453,14 +481,14 @@ mod tests {
 
     #[test]
     fn bad_lines_are_errors_that_name_the_line_but_not_secrets() {
-        assert_eq!(File::parse("retries = lots").expect_err("an error"), "line 1: `retries` takes 0 to 10");
-        assert!(
-            File::parse("\ncohere.base_url = https://x").expect_err("an error").starts_with("line 2: unknown provider")
-        );
+        let err = File::parse("retries = lots").expect_err("an error");
+        assert_eq!((err.line, err.to_string().as_str()), (1, "line 1: `retries` takes 0 to 10"));
+        let err = File::parse("\ncohere.base_url = https://x").expect_err("an error");
+        assert!(err.line == 2 && err.reason.starts_with("unknown provider"), "{err}");
         assert!(File::parse("openai.base_url = ftp://x").is_err());
         assert!(File::parse("colour = blue").is_err());
         let err = parse_secrets("sk-ant-secret-without-a-name").expect_err("an error");
-        assert!(!err.contains("sk-ant"), "{err}");
+        assert!(!err.to_string().contains("sk-ant"), "{err}");
     }
 
     #[test]

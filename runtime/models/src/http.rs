@@ -102,6 +102,49 @@ pub struct Parsed {
     pub tokens: Tokens,
 }
 
+/// What is wrong with the body of a 2xx reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyError {
+    /// The body is not JSON (an excerpt of it).
+    NotJson(String),
+    /// The body is the provider's error object (its message).
+    Refused(String),
+    /// The body lacks what the format requires: what, and an excerpt of the body.
+    Missing { what: &'static str, excerpt: String },
+}
+
+impl std::fmt::Display for ReplyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplyError::NotJson(excerpt) => write!(f, "the reply is not JSON: \"{excerpt}\""),
+            ReplyError::Refused(message) => write!(f, "the reply is an error: {message}"),
+            ReplyError::Missing { what, excerpt } => write!(f, "the reply has no {what}: \"{excerpt}\""),
+        }
+    }
+}
+
+impl std::error::Error for ReplyError {}
+
+/// Why a provider could not be set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetupError {
+    /// The async runtime its calls run on could not start.
+    Runtime { provider: String, reason: String },
+    /// The HTTP client could not be built.
+    Http { provider: String, reason: String },
+}
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SetupError::Runtime { provider, reason } => write!(f, "cannot start the runtime for {provider}: {reason}"),
+            SetupError::Http { provider, reason } => write!(f, "cannot set up HTTP for {provider}: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for SetupError {}
+
 /// A provider's wire format.
 pub trait Wire: Send + Sync {
     /// The endpoint's URL under the base URL.
@@ -111,7 +154,7 @@ pub trait Wire: Send + Sync {
     fn body(&self, request: &LlmRequest) -> J;
     fn policy(&self, max_retries: u32) -> Policy;
     /// Reads a 2xx reply; `Err` says what is wrong with it.
-    fn parse(&self, request: &LlmRequest, body: &[u8]) -> Result<Parsed, String>;
+    fn parse(&self, request: &LlmRequest, body: &[u8]) -> Result<Parsed, ReplyError>;
     /// Classifies a reply that is not a 2xx.
     fn classify(&self, provider: &str, raw: &Raw, unix_now: Option<f64>) -> Failure;
 }
@@ -182,18 +225,18 @@ impl Provider {
         wire: Box<dyn Wire>,
         settings: &Settings,
         timing: Arc<dyn Timing>,
-    ) -> Result<Provider, String> {
+    ) -> Result<Provider, SetupError> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| format!("cannot start the runtime for {}: {e}", endpoint.provider))?;
+            .map_err(|e| SetupError::Runtime { provider: endpoint.provider.clone(), reason: e.to_string() })?;
         let client = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(settings.concurrency)
             .user_agent(concat!("strat/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| format!("cannot set up HTTP for {}: {e}", endpoint.provider))?;
+            .map_err(|e| SetupError::Http { provider: endpoint.provider.clone(), reason: e.to_string() })?;
         let seed = settings.seed ^ endpoint.provider.bytes().fold(0u64, |h, b| h.rotate_left(8) ^ u64::from(b));
         let inner = Inner {
             policy: wire.policy(settings.max_retries),

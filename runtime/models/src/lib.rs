@@ -27,7 +27,7 @@ pub mod retry;
 pub mod schema;
 
 pub use config::{Dialect, Endpoint, Secret, Settings};
-pub use http::{ManualTiming, Provider, Timing, tokio_sleep};
+pub use http::{ManualTiming, Provider, ReplyError, SetupError, Timing, tokio_sleep};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -60,7 +60,7 @@ pub struct Router {
 
 impl Router {
     /// Every provider of `settings` that has what it needs, over HTTP.
-    pub fn new(settings: &Settings, timing: Arc<dyn Timing>, fallback: bool) -> Result<Router, String> {
+    pub fn new(settings: &Settings, timing: Arc<dyn Timing>, fallback: bool) -> Result<Router, SetupError> {
         let mut r = Router::offline_only();
         r.fallback = fallback;
         for (name, e) in &settings.endpoints {

@@ -17,7 +17,7 @@
 //! `insufficient_quota` is out of quota, never retried.
 
 use super::config::{Dialect, Secret};
-use super::http::{Failure, Parsed, Raw, Wire, by_status, count, excerpt, param};
+use super::http::{Failure, Parsed, Raw, ReplyError, Wire, by_status, count, excerpt, param};
 use super::price::Tokens;
 use super::retry::{Policy, retry_after};
 use super::schema;
@@ -70,15 +70,14 @@ impl OpenAi {
     }
 
     /// Reads a chat completion.
-    pub fn parse(&self, request: &LlmRequest, body: &[u8]) -> Result<Parsed, String> {
-        let v: J =
-            serde_json::from_slice(body).map_err(|_| format!("the reply is not JSON: \"{}\"", excerpt(body, 120)))?;
+    pub fn parse(&self, request: &LlmRequest, body: &[u8]) -> Result<Parsed, ReplyError> {
+        let v: J = serde_json::from_slice(body).map_err(|_| ReplyError::NotJson(excerpt(body, 120)))?;
         if v["object"] == "error" || v.get("error").is_some_and(|e| !e.is_null()) {
             let (_, what) = describe(&v, body);
-            return Err(format!("the reply is an error: {what}"));
+            return Err(ReplyError::Refused(what.to_string()));
         }
         let Some(choice) = v["choices"].as_array().and_then(|c| c.first()) else {
-            return Err(format!("the reply has no choices: \"{}\"", excerpt(body, 120)));
+            return Err(ReplyError::Missing { what: "choices", excerpt: excerpt(body, 120) });
         };
         let message = &choice["message"];
         let refusal = message["refusal"].as_str().filter(|r| !r.trim().is_empty());
@@ -166,7 +165,7 @@ impl Wire for OpenAi {
         Policy::openai(max_retries)
     }
 
-    fn parse(&self, request: &LlmRequest, body: &[u8]) -> Result<Parsed, String> {
+    fn parse(&self, request: &LlmRequest, body: &[u8]) -> Result<Parsed, ReplyError> {
         OpenAi::parse(self, request, body)
     }
 

@@ -10,7 +10,7 @@ use strat_engine::llm::{ErrorKind, Llm};
 use strat_engine::market::Bar;
 use strat_engine::report::{Outcome, Report};
 use strat_fakes::{FakeServer, Reply, wire_json};
-use strat_models::cassette::{Recorder, Replayer, Tape};
+use strat_models::cassette::{CassetteError, Recorder, Replayer, Tape};
 use strat_models::{Dialect, Endpoint, ManualTiming, Provider, Router, Secret, Settings, wire};
 
 const KEY: &str = "sk-ant-test-key-for-the-backtest";
@@ -149,9 +149,12 @@ fn a_replayed_backtest_is_the_recorded_one_without_a_network() {
 
 #[test]
 fn cassettes_that_are_not_cassettes_are_refused() {
-    assert!(Tape::parse("").is_err());
-    assert!(Tape::parse("{\"hello\": 1}\n").is_err());
-    assert!(Tape::parse("{\"cassette\":\"strat\",\"version\":9,\"label\":\"x\"}\n").is_err());
+    assert_eq!(Tape::parse("").err(), Some(CassetteError::Empty));
+    assert_eq!(Tape::parse("{\"hello\": 1}\n").err(), Some(CassetteError::NoHeader));
+    let other = "{\"cassette\":\"strat\",\"version\":9,\"label\":\"x\"}\n";
+    assert_eq!(Tape::parse(other).err(), Some(CassetteError::Version));
     let bad = "{\"cassette\":\"strat\",\"version\":1,\"label\":\"x\"}\n{\"key\": 3}\n";
-    assert!(Tape::parse(bad).expect_err("bad line").starts_with("line 2"));
+    let err = Tape::parse(bad).expect_err("bad line");
+    assert!(matches!(err, CassetteError::Call { line: 2, .. }), "{err:?}");
+    assert!(err.to_string().starts_with("line 2: "), "{err}");
 }

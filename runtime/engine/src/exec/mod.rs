@@ -465,7 +465,7 @@ impl Ctx<'_, '_> {
                             if batch {
                                 return match self.prepare(graph, plan, &context, &locals, ex) {
                                     Ok(request) => Walked::Asking { at, locals, request },
-                                    Err(()) => Walked::Done,
+                                    Err(_) => Walked::Done,
                                 };
                             }
                             self.ask(graph, plan, &context, &locals, ex)
@@ -476,7 +476,7 @@ impl Ctx<'_, '_> {
                             ex.decision = Some(v.to_json());
                             locals.insert(plan.bind.clone(), v);
                         }
-                        Err(()) => return Walked::Done,
+                        Err(_) => return Walked::Done,
                     }
                     None
                 }
@@ -539,7 +539,7 @@ impl Ctx<'_, '_> {
         context: &serde_json::Value,
         locals: &BTreeMap<String, Value>,
         ex: &mut Execution,
-    ) -> Result<Value, ()> {
+    ) -> Result<Value, Stopped> {
         let request = self.prepare(graph, plan, context, locals, ex)?;
         let reply = self.host.llm.complete(&request);
         self.receive(graph, plan, reply, ex)
@@ -554,7 +554,7 @@ impl Ctx<'_, '_> {
         context: &serde_json::Value,
         locals: &BTreeMap<String, Value>,
         ex: &mut Execution,
-    ) -> Result<crate::llm::LlmRequest, ()> {
+    ) -> Result<crate::llm::LlmRequest, Stopped> {
         let budget = self.sandbox;
         let over = if self.usage.calls >= budget.max_llm_calls {
             Some(Exceeded::LlmCalls)
@@ -610,7 +610,7 @@ impl Ctx<'_, '_> {
         plan: &LlmPlan,
         reply: Result<crate::llm::LlmReply, crate::llm::LlmError>,
         ex: &mut Execution,
-    ) -> Result<Value, ()> {
+    ) -> Result<Value, Stopped> {
         let reply = match reply {
             Ok(r) => r,
             Err(e) => return fail(ex, Outcome::Failed, format!("the model call failed: {e}")),
@@ -847,11 +847,18 @@ pub fn news_now(market: &Market) -> NaiveDateTime {
     }
 }
 
+/// Why an execution stopped before its end: how it ended and the reason, as recorded on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stopped {
+    pub status: Outcome,
+    pub reason: String,
+}
+
 /// Records an outcome on an execution and stops it.
-fn fail<T>(ex: &mut Execution, status: Outcome, error: String) -> Result<T, ()> {
+fn fail<T>(ex: &mut Execution, status: Outcome, error: String) -> Result<T, Stopped> {
     ex.status = status;
-    ex.error = Some(error);
-    Err(())
+    ex.error = Some(error.clone());
+    Err(Stopped { status, reason: error })
 }
 
 /// Whether the market is open now (daily data: every bar is a session).

@@ -9,10 +9,10 @@
 //! - consensus: rounds in which every member sees the previous round's answers, until all
 //!   agree or the rounds run out; then the fallback vote.
 
-use super::{Ctx, Job, trigger_value};
+use super::{Ctx, Job, Stopped, fail, trigger_value};
 use crate::context::Extra;
 use crate::plan::Step;
-use crate::report::{Execution, MemberCall};
+use crate::report::{Execution, MemberCall, Outcome};
 use crate::value::Value;
 use serde_json::{Value as J, json};
 use std::collections::BTreeMap;
@@ -31,7 +31,7 @@ fn ask(
     previous: &[J],
     inputs: &BTreeMap<String, Value>,
     ex: &mut Execution,
-) -> Result<Vec<Value>, ()> {
+) -> Result<Vec<Value>, Stopped> {
     let graphs = ctx.graphs;
     let market = ctx.market;
     let trigger = trigger_value(job, market);
@@ -42,12 +42,10 @@ fn ask(
     for &agent in agents {
         let member = &graphs[agent];
         let Some((c, l)) = member.agent else {
-            ex.status = crate::report::Outcome::Failed;
-            ex.error = Some(format!("member `{}` asks no model", member.name));
-            return Err(());
+            return fail(ex, Outcome::Failed, format!("member `{}` asks no model", member.name));
         };
         let (Step::Context(plan), Step::Llm(llm)) = (&member.steps[c], &member.steps[l]) else {
-            return Err(());
+            return fail(ex, Outcome::Failed, format!("member `{}` has no context and model steps", member.name));
         };
         let context = {
             let env = market.env();
@@ -68,8 +66,12 @@ fn ask(
     let mut answers = Vec::with_capacity(agents.len());
     for ((&agent, context), reply) in agents.iter().zip(contexts).zip(replies) {
         let member = &graphs[agent];
-        let Some((_, l)) = member.agent else { return Err(()) };
-        let Step::Llm(llm) = &member.steps[l] else { return Err(()) };
+        let Some(llm) = member.agent.and_then(|(_, l)| match &member.steps[l] {
+            Step::Llm(llm) => Some(llm),
+            _ => None,
+        }) else {
+            return fail(ex, Outcome::Failed, format!("member `{}` asks no model", member.name));
+        };
         ex.prompt = requests.iter().find(|r| r.agent == member.name).map(|r| r.prompt.clone());
         let answer = ctx.receive(member, llm, reply, ex);
         ex.calls.push(MemberCall {
