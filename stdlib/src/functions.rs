@@ -1,6 +1,6 @@
 //! Builtin functions: the one table the checker, the language server and the REPL read.
 
-use crate::types::{Category as C, Function, Param, Ty, Warmup};
+use crate::types::{Builtin, Category as C, Function, Param, Ty, Warmup};
 
 const fn p(name: &'static str, ty: Ty, default: Option<&'static str>, doc: &'static str) -> Param {
     Param { name, ty, default, doc }
@@ -13,6 +13,7 @@ const X: Param = p("x", Ty::Number, None, "a number, price, money, percent or qu
 
 pub static FUNCTIONS: &[Function] = &[
     Function {
+        id: Builtin::Price,
         name: "price",
         params: &[SYMBOL],
         ret: Ty::Price,
@@ -22,6 +23,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::None,
     },
     Function {
+        id: Builtin::Open,
         name: "open",
         params: &[SYMBOL],
         ret: Ty::Price,
@@ -31,6 +33,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::None,
     },
     Function {
+        id: Builtin::High,
         name: "high",
         params: &[SYMBOL],
         ret: Ty::Price,
@@ -40,6 +43,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::None,
     },
     Function {
+        id: Builtin::Low,
         name: "low",
         params: &[SYMBOL],
         ret: Ty::Price,
@@ -49,6 +53,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::None,
     },
     Function {
+        id: Builtin::Close,
         name: "close",
         params: &[SYMBOL],
         ret: Ty::Price,
@@ -58,6 +63,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::None,
     },
     Function {
+        id: Builtin::Change,
         name: "change",
         params: &[SYMBOL, p("window", Ty::Duration, Some("1d"), "how far back to compare")],
         ret: Ty::Percent,
@@ -67,6 +73,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::Param("window"),
     },
     Function {
+        id: Builtin::Volume,
         name: "volume",
         params: &[SYMBOL],
         ret: Ty::Quantity,
@@ -76,6 +83,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::None,
     },
     Function {
+        id: Builtin::AvgVolume,
         name: "avg_volume",
         params: &[SYMBOL, p("window", Ty::Duration, Some("20d"), "averaging window")],
         ret: Ty::Quantity,
@@ -85,6 +93,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::Param("window"),
     },
     Function {
+        id: Builtin::VolumeSpike,
         name: "volume_spike",
         params: &[SYMBOL, p("multiplier", Ty::Number, Some("2"), "how many times the 20-day average")],
         ret: Ty::Bool,
@@ -94,6 +103,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::Text("20 days"),
     },
     Function {
+        id: Builtin::Sma,
         name: "sma",
         params: &[SYMBOL, PERIOD_20],
         ret: Ty::Price,
@@ -103,6 +113,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::Param("period"),
     },
     Function {
+        id: Builtin::Ema,
         name: "ema",
         params: &[SYMBOL, PERIOD_20],
         ret: Ty::Price,
@@ -112,6 +123,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::Param("period"),
     },
     Function {
+        id: Builtin::Rsi,
         name: "rsi",
         params: &[SYMBOL, PERIOD_14],
         ret: Ty::Number,
@@ -121,6 +133,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::Text("period + 1 bars"),
     },
     Function {
+        id: Builtin::Macd,
         name: "macd",
         params: &[
             SYMBOL,
@@ -135,6 +148,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::Text("slow + signal - 2 bars"),
     },
     Function {
+        id: Builtin::Bollinger,
         name: "bollinger",
         params: &[SYMBOL, PERIOD_20, p("stddev", Ty::Number, Some("2"), "band width in standard deviations")],
         ret: Ty::Record("bollinger"),
@@ -144,6 +158,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::Param("period"),
     },
     Function {
+        id: Builtin::Atr,
         name: "atr",
         params: &[SYMBOL, PERIOD_14],
         ret: Ty::Price,
@@ -153,6 +168,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::Text("period + 1 bars"),
     },
     Function {
+        id: Builtin::Vwap,
         name: "vwap",
         params: &[SYMBOL],
         ret: Ty::Price,
@@ -162,6 +178,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::None,
     },
     Function {
+        id: Builtin::StdDev,
         name: "stddev",
         params: &[SYMBOL, PERIOD_20],
         ret: Ty::Price,
@@ -171,6 +188,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::Param("period"),
     },
     Function {
+        id: Builtin::Highest,
         name: "highest",
         params: &[SYMBOL, PERIOD_20],
         ret: Ty::Price,
@@ -180,6 +198,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::Param("period"),
     },
     Function {
+        id: Builtin::Lowest,
         name: "lowest",
         params: &[SYMBOL, PERIOD_20],
         ret: Ty::Price,
@@ -189,6 +208,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::Param("period"),
     },
     Function {
+        id: Builtin::Holding,
         name: "holding",
         params: &[SYMBOL],
         ret: Ty::Bool,
@@ -198,6 +218,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::None,
     },
     Function {
+        id: Builtin::Position,
         name: "position",
         params: &[SYMBOL],
         ret: Ty::Record("position"),
@@ -207,6 +228,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::None,
     },
     Function {
+        id: Builtin::MarketOpen,
         name: "market_open",
         params: &[],
         ret: Ty::Bool,
@@ -216,6 +238,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::None,
     },
     Function {
+        id: Builtin::Vix,
         name: "vix",
         params: &[],
         ret: Ty::Number,
@@ -225,6 +248,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::None,
     },
     Function {
+        id: Builtin::News,
         name: "news",
         params: &[SYMBOL, p("window", Ty::Duration, Some("24h"), "how far back to look")],
         ret: Ty::Record("news_summary"),
@@ -234,6 +258,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::None,
     },
     Function {
+        id: Builtin::Abs,
         name: "abs",
         params: &[X],
         ret: Ty::Number,
@@ -243,6 +268,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::None,
     },
     Function {
+        id: Builtin::Min,
         name: "min",
         params: &[p("a", Ty::Number, None, "first value"), p("b", Ty::Number, None, "second value, same unit")],
         ret: Ty::Number,
@@ -252,6 +278,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::None,
     },
     Function {
+        id: Builtin::Max,
         name: "max",
         params: &[p("a", Ty::Number, None, "first value"), p("b", Ty::Number, None, "second value, same unit")],
         ret: Ty::Number,
@@ -261,6 +288,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::None,
     },
     Function {
+        id: Builtin::Floor,
         name: "floor",
         params: &[X],
         ret: Ty::Number,
@@ -270,6 +298,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::None,
     },
     Function {
+        id: Builtin::Round,
         name: "round",
         params: &[X],
         ret: Ty::Number,
@@ -279,6 +308,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::None,
     },
     Function {
+        id: Builtin::TimeOfDay,
         name: "time_of_day",
         params: &[],
         ret: Ty::TimeOfDay,
@@ -288,6 +318,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::None,
     },
     Function {
+        id: Builtin::Today,
         name: "today",
         params: &[],
         ret: Ty::Date,
@@ -297,6 +328,7 @@ pub static FUNCTIONS: &[Function] = &[
         warmup: Warmup::None,
     },
     Function {
+        id: Builtin::Weekday,
         name: "weekday",
         params: &[],
         ret: Ty::Number,

@@ -22,7 +22,7 @@ pub use records::{
 pub use reference::{describe, function_markdown, reference_markdown};
 pub use suggest::{distance, suggest};
 pub use types::{
-    Category, ContextSource, Field, Function, Global, LimitField, Param, Provider, Record, Ty, Unit, Warmup,
+    Builtin, Category, ContextSource, Field, Function, Global, LimitField, Param, Provider, Record, Ty, Unit, Warmup,
 };
 
 #[cfg(test)]
@@ -44,6 +44,17 @@ mod tests {
             assert!(seen.insert(f.name), "duplicate {}", f.name);
             assert_eq!(f.name, f.name.to_lowercase());
         }
+    }
+
+    #[test]
+    fn each_builtin_names_exactly_one_function() {
+        let mut seen = std::collections::BTreeMap::new();
+        for f in FUNCTIONS {
+            if let Some(other) = seen.insert(f.id, f.name) {
+                panic!("`{}` and `{other}` share the id {:?}", f.name, f.id);
+            }
+        }
+        assert_eq!(seen.len(), FUNCTIONS.len());
     }
 
     #[test]

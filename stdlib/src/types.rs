@@ -87,7 +87,46 @@ pub enum Warmup {
     Text(&'static str),
 }
 
+/// Which builtin a function is: what the engine dispatches on, so that a function added to
+/// the table cannot be forgotten by the compiler (its `match` is exhaustive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Builtin {
+    Price,
+    Open,
+    High,
+    Low,
+    Close,
+    Change,
+    Volume,
+    AvgVolume,
+    VolumeSpike,
+    Sma,
+    Ema,
+    Rsi,
+    Macd,
+    Bollinger,
+    Atr,
+    Vwap,
+    StdDev,
+    Highest,
+    Lowest,
+    Holding,
+    Position,
+    MarketOpen,
+    Vix,
+    News,
+    Abs,
+    Min,
+    Max,
+    Floor,
+    Round,
+    TimeOfDay,
+    Today,
+    Weekday,
+}
+
 pub struct Function {
+    pub id: Builtin,
     pub name: &'static str,
     pub params: &'static [Param],
     pub ret: Ty,

@@ -17,53 +17,117 @@ struct Member {
     outputs: Ty,
 }
 
+/// A team's settings as written (each the last one given; a repeated one is reported).
+#[derive(Default)]
+struct Settings<'t> {
+    members: Vec<&'t ast::Name>,
+    mode: Option<&'t ast::Name>,
+    supervisor: Option<(&'t ast::Name, Span)>,
+    vote: Option<(&'t ast::Name, Span)>,
+    rounds: Option<(&'t ast::Expr, Span)>,
+    fallback: Option<(&'t ast::Name, Span)>,
+    allocate: Option<(&'t Vec<(ast::Name, ast::Expr)>, Span)>,
+    has_limits: bool,
+    has_trigger: bool,
+}
+
+impl Settings<'_> {
+    /// The coordination mode, when it is one of the four.
+    fn valid_mode(&self) -> Option<&str> {
+        self.mode.map(|m| m.text.as_str()).filter(|m| MODES.contains(m))
+    }
+
+    /// Whether `n` is listed as a member.
+    fn lists(&self, n: &ast::Name) -> bool {
+        self.members.iter().any(|m| m.text == n.text)
+    }
+}
+
+const MODES: [&str; 4] = ["sequential", "parallel", "hierarchical", "consensus"];
+
 impl Checker<'_> {
     pub(super) fn team(&mut self, _index: usize, t: &ast::Team) {
         self.duplicate_settings(t.fields.iter().map(team_field_key));
-        let mut members: Vec<Member> = Vec::new();
-        let mut member_names: Vec<&ast::Name> = Vec::new();
-        let mut mode: Option<&ast::Name> = None;
-        let mut supervisor = None;
-        let mut vote = None;
-        let mut rounds = None;
-        let mut fallback = None;
-        let mut allocate = None;
-        let mut has_limits = false;
-        let mut has_trigger = false;
+        let set = self.team_settings(t);
+        let broken = self.broken(self.file, t.span);
+        if !broken {
+            self.team_budget(t, &set);
+        }
+        let members = self.team_members(t, &set, broken);
+        self.team_mode(t, &set, broken);
+        self.team_rules(&set);
+        let sup = self.team_supervisor(&set);
+        match set.valid_mode() {
+            Some("sequential") => self.wiring(&members),
+            Some("parallel" | "consensus") => {
+                let rule = set.vote.or(set.fallback).map_or("majority", |(n, _)| n.text.as_str());
+                for m in &members {
+                    self.votable(m, rule == "weighted");
+                }
+            }
+            Some("hierarchical") => {
+                if let Some(s) = &sup {
+                    self.votable(s, false);
+                }
+            }
+            _ => {}
+        }
+        if let Some((shares, span)) = set.allocate {
+            self.allocation(shares, span, &set, sup.as_ref());
+        }
+        if !set.has_trigger && !broken && self.team_members.values().flatten().all(|tm| tm.span != t.name.span) {
+            self.no_trigger(t.name.span, "team");
+        }
+        if !set.has_limits && !broken {
+            self.team_limits(t, &members, sup.as_ref());
+        }
+    }
+
+    /// Reads the settings, checking the references that stand alone (limits, triggers,
+    /// overlap) as it goes.
+    fn team_settings<'t>(&mut self, t: &'t ast::Team) -> Settings<'t> {
+        let mut set = Settings::default();
         for f in &t.fields {
             match f {
-                TeamField::Members(ns, _) => member_names.extend(ns.iter()),
-                TeamField::Coordination(n, _) => mode = Some(n),
-                TeamField::Supervisor(n, s) => supervisor = Some((n, *s)),
-                TeamField::Vote(n, s) => vote = Some((n, *s)),
-                TeamField::Rounds(e, s) => rounds = Some((e, *s)),
-                TeamField::Fallback(n, s) => fallback = Some((n, *s)),
-                TeamField::Allocate(shares, s) => allocate = Some((shares, *s)),
+                TeamField::Members(ns, _) => set.members.extend(ns.iter()),
+                TeamField::Coordination(n, _) => set.mode = Some(n),
+                TeamField::Supervisor(n, s) => set.supervisor = Some((n, *s)),
+                TeamField::Vote(n, s) => set.vote = Some((n, *s)),
+                TeamField::Rounds(e, s) => set.rounds = Some((e, *s)),
+                TeamField::Fallback(n, s) => set.fallback = Some((n, *s)),
+                TeamField::Allocate(shares, s) => set.allocate = Some((shares, *s)),
                 TeamField::Limits(r, _) => {
-                    has_limits = true;
+                    set.has_limits = true;
                     self.limits_ref(r);
                 }
                 TeamField::On(spec) => {
-                    has_trigger = true;
+                    set.has_trigger = true;
                     self.trigger_spec(spec);
                 }
                 TeamField::Overlap(n, _) => self.overlap(n),
                 TeamField::Description(..) => {}
             }
         }
-        let broken = self.broken(self.file, t.span);
-        if !broken {
-            // One execution asks every member, and the supervisor; a consensus asks them each round.
-            let asked = member_names.len() as f64 + f64::from(u8::from(supervisor.is_some()));
-            let rounds_n = rounds.and_then(|(e, _)| crate::check::const_value(e)).unwrap_or(3.0);
-            let per_run =
-                if mode.is_some_and(|m| m.text == "consensus") { member_names.len() as f64 * rounds_n } else { asked };
-            let specs: Vec<&ast::TriggerSpec> =
-                t.fields.iter().filter_map(|f| if let TeamField::On(spec) = f { Some(spec) } else { None }).collect();
-            self.model_budget(&t.name, &specs, per_run.max(1.0));
-        }
+        set
+    }
+
+    /// The estimate of model calls a day (W0503): one execution asks every member, and the
+    /// supervisor; a consensus asks them each round.
+    fn team_budget(&mut self, t: &ast::Team, set: &Settings<'_>) {
+        let asked = set.members.len() as f64 + f64::from(u8::from(set.supervisor.is_some()));
+        let rounds = set.rounds.and_then(|(e, _)| crate::check::const_value(e)).unwrap_or(3.0);
+        let consensus = set.mode.is_some_and(|m| m.text == "consensus");
+        let per_run = if consensus { set.members.len() as f64 * rounds } else { asked };
+        let specs: Vec<&ast::TriggerSpec> =
+            t.fields.iter().filter_map(|f| if let TeamField::On(spec) = f { Some(spec) } else { None }).collect();
+        self.model_budget(&t.name, &specs, per_run.max(1.0));
+    }
+
+    /// The members, each once and each an agent; at least two.
+    fn team_members(&mut self, t: &ast::Team, set: &Settings<'_>, broken: bool) -> Vec<Member> {
+        let mut members = Vec::new();
         let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
-        for n in &member_names {
+        for n in &set.members {
             if let Some(prev) = seen.insert(n.text.as_str(), n.span) {
                 let d =
                     Diagnostic::new(Code::DuplicateMember, self.file, n.span, format!("`{}` is listed twice", n.text))
@@ -77,7 +141,7 @@ impl Checker<'_> {
                 members.push(m);
             }
         }
-        if member_names.is_empty() && !broken {
+        if set.members.is_empty() && !broken {
             self.missing(t.name.span, "team", "members", "members Analyst, Executor");
         } else if seen.len() < 2 {
             let d = Diagnostic::new(Code::TooFewMembers, self.file, t.name.span, "a team needs at least two members")
@@ -85,159 +149,142 @@ impl Checker<'_> {
                 .help("use the agent directly, or add members");
             self.push(d);
         }
-        let mode_text = mode.map(|m| m.text.as_str());
-        match mode {
+        members
+    }
+
+    /// The coordination mode is one of the four, and the settings given fit it.
+    fn team_mode(&mut self, t: &ast::Team, set: &Settings<'_>, broken: bool) {
+        match set.mode {
             None if broken => {}
             None => self.missing(t.name.span, "team", "coordination", "coordination sequential"),
-            Some(m) if !matches!(m.text.as_str(), "sequential" | "parallel" | "hierarchical" | "consensus") => {
-                let opts = ["sequential", "parallel", "hierarchical", "consensus"].map(str::to_string);
-                self.not_a_variant(&m.text, m.span, &opts);
+            Some(m) if !MODES.contains(&m.text.as_str()) => {
+                self.not_a_variant(&m.text, m.span, &MODES.map(str::to_string));
             }
             Some(_) => {}
         }
-        let valid_mode = matches!(mode_text, Some("sequential" | "parallel" | "hierarchical" | "consensus"));
-        // Settings that only fit some modes.
-        if valid_mode {
-            let m = mode_text.unwrap_or_default();
-            if let Some((_, s)) = supervisor
-                && m != "hierarchical"
+        let Some(m) = set.valid_mode() else { return };
+        let only_in = [
+            (set.supervisor.map(|(_, s)| s), "supervisor", "hierarchical"),
+            (set.vote.map(|(_, s)| s), "vote", "parallel"),
+            (set.rounds.map(|(_, s)| s), "rounds", "consensus"),
+            (set.fallback.map(|(_, s)| s), "fallback", "consensus"),
+        ];
+        for (span, setting, fits) in only_in {
+            if let Some(s) = span
+                && m != fits
             {
-                self.mode_mismatch(s, "supervisor", m, "hierarchical");
-            }
-            if let Some((_, s)) = vote
-                && m != "parallel"
-            {
-                self.mode_mismatch(s, "vote", m, "parallel");
-            }
-            if let Some((_, s)) = rounds
-                && m != "consensus"
-            {
-                self.mode_mismatch(s, "rounds", m, "consensus");
-            }
-            if let Some((_, s)) = fallback
-                && m != "consensus"
-            {
-                self.mode_mismatch(s, "fallback", m, "consensus");
-            }
-            if m == "hierarchical" && supervisor.is_none() {
-                self.missing(t.name.span, "a hierarchical team", "supervisor", "supervisor Supervisor");
+                self.mode_mismatch(s, setting, m, fits);
             }
         }
-        for (rule, _) in [vote, fallback].into_iter().flatten() {
+        if m == "hierarchical" && set.supervisor.is_none() {
+            self.missing(t.name.span, "a hierarchical team", "supervisor", "supervisor Supervisor");
+        }
+    }
+
+    /// The vote and fallback rules are known ones; `rounds` is a whole number of at least 1.
+    fn team_rules(&mut self, set: &Settings<'_>) {
+        for (rule, _) in [set.vote, set.fallback].into_iter().flatten() {
             if !matches!(rule.text.as_str(), "majority" | "unanimous" | "weighted") {
                 let opts = ["majority", "unanimous", "weighted"].map(str::to_string);
                 self.not_a_variant(&rule.text, rule.span, &opts);
             }
         }
-        if let Some((e, _)) = rounds {
-            let ty = self.expect_ty(e, &Ty::Number, "`rounds`");
-            if ty.ty == Ty::Number
-                && let Some(v) = const_number(e)
-                && (v < 1.0 || v.fract() != 0.0)
-            {
-                let d = Diagnostic::new(
-                    Code::NotPositive,
-                    self.file,
-                    e.span(),
-                    format!("`rounds` must be a whole number of at least 1, found {v}"),
-                )
-                .label("not positive");
-                self.push(d);
-            }
+        let Some((e, _)) = set.rounds else { return };
+        let ty = self.expect_ty(e, &Ty::Number, "`rounds`");
+        if ty.ty == Ty::Number
+            && let Some(v) = const_number(e)
+            && (v < 1.0 || v.fract() != 0.0)
+        {
+            let d = Diagnostic::new(
+                Code::NotPositive,
+                self.file,
+                e.span(),
+                format!("`rounds` must be a whole number of at least 1, found {v}"),
+            )
+            .label("not positive");
+            self.push(d);
         }
-        let sup = supervisor.and_then(|(n, _)| {
-            if member_names.iter().any(|m| m.text == n.text) {
-                let d = Diagnostic::new(
-                    Code::DuplicateMember,
-                    self.file,
-                    n.span,
-                    format!("`{}` is both a member and the supervisor", n.text),
-                )
-                .label("also a member")
-                .help("the supervisor reviews the members' proposals; list it only as `supervisor`");
-                self.push(d);
-            }
-            self.member(n)
-        });
-        match mode_text {
-            Some("sequential") => self.wiring(&members),
-            Some("parallel" | "consensus") => {
-                let rule = vote.or(fallback).map_or("majority", |(n, _)| n.text.as_str());
-                for m in &members {
-                    self.votable(m, rule == "weighted");
-                }
-            }
-            Some("hierarchical") => {
-                if let Some(s) = &sup {
-                    self.votable(s, false);
-                }
-            }
-            _ => {}
+    }
+
+    /// The supervisor, an agent that is not also a member.
+    fn team_supervisor(&mut self, set: &Settings<'_>) -> Option<Member> {
+        let (n, _) = set.supervisor?;
+        if set.lists(n) {
+            let d = Diagnostic::new(
+                Code::DuplicateMember,
+                self.file,
+                n.span,
+                format!("`{}` is both a member and the supervisor", n.text),
+            )
+            .label("also a member")
+            .help("the supervisor reviews the members' proposals; list it only as `supervisor`");
+            self.push(d);
         }
-        if let Some((shares, span)) = allocate {
-            let mut total = 0.0;
-            let mut all_known = true;
-            for (n, e) in shares {
-                if !member_names.iter().any(|m| m.text == n.text) && sup.as_ref().is_none_or(|s| s.name.text != n.text)
-                {
-                    let d = Diagnostic::new(
-                        Code::BadAllocation,
-                        self.file,
-                        n.span,
-                        format!("`{}` is not a member of this team", n.text),
-                    )
-                    .label("not a member")
-                    .help("allocate only to the team's members");
-                    self.push(d);
-                }
-                let ty = self.expect_ty(e, &Ty::Percent, "an allocation");
-                match const_number(e) {
-                    Some(v) if ty.ty == Ty::Percent => {
-                        if v < 0.0 {
-                            let d = Diagnostic::new(
-                                Code::OutOfRange,
-                                self.file,
-                                e.span(),
-                                "an allocation cannot be negative",
-                            )
-                            .label("negative");
-                            self.push(d);
-                        }
-                        total += v;
-                    }
-                    _ => all_known = false,
-                }
-            }
-            if all_known && total > 100.0 + 1e-9 {
+        self.member(n)
+    }
+
+    /// `allocate`: shares of members only, each a percent not below zero, 100% at most in all.
+    fn allocation(&mut self, shares: &[(ast::Name, ast::Expr)], span: Span, set: &Settings<'_>, sup: Option<&Member>) {
+        let mut total = 0.0;
+        let mut all_known = true;
+        for (n, e) in shares {
+            if !set.lists(n) && sup.is_none_or(|s| s.name.text != n.text) {
                 let d = Diagnostic::new(
                     Code::BadAllocation,
                     self.file,
-                    span,
-                    format!("allocations add up to {total}%, more than 100%"),
+                    n.span,
+                    format!("`{}` is not a member of this team", n.text),
                 )
-                .label("over-allocated")
-                .help("lower the shares so they add up to 100% or less");
+                .label("not a member")
+                .help("allocate only to the team's members");
                 self.push(d);
             }
-        }
-        if !has_trigger && !broken && self.team_members.values().flatten().all(|tm| tm.span != t.name.span) {
-            self.no_trigger(t.name.span, "team");
-        }
-        let trades = members.iter().chain(sup.iter()).any(|m| can_trade(&m.outputs));
-        if trades && !has_limits && !broken {
-            let members_covered =
-                members.iter().chain(sup.iter()).all(|m| !can_trade(&m.outputs) || self.agent_has_limits(m.decl));
-            if !members_covered && self.global_limits().is_none() {
-                let d = Diagnostic::new(
-                    Code::NoLimits,
-                    self.file,
-                    t.name.span,
-                    format!("team `{}` can place orders but has no limits", t.name.text),
-                )
-                .label("can trade without limits")
-                .help("add `limits NAME` to the team, or limits to each member that decides trades");
-                self.push(d);
+            let ty = self.expect_ty(e, &Ty::Percent, "an allocation");
+            match const_number(e) {
+                Some(v) if ty.ty == Ty::Percent => {
+                    if v < 0.0 {
+                        let d =
+                            Diagnostic::new(Code::OutOfRange, self.file, e.span(), "an allocation cannot be negative")
+                                .label("negative");
+                        self.push(d);
+                    }
+                    total += v;
+                }
+                _ => all_known = false,
             }
+        }
+        if all_known && total > 100.0 + 1e-9 {
+            let d = Diagnostic::new(
+                Code::BadAllocation,
+                self.file,
+                span,
+                format!("allocations add up to {total}%, more than 100%"),
+            )
+            .label("over-allocated")
+            .help("lower the shares so they add up to 100% or less");
+            self.push(d);
+        }
+    }
+
+    /// A team without limits of its own that can place orders needs limits on every member
+    /// that decides trades, or global limits.
+    fn team_limits(&mut self, t: &ast::Team, members: &[Member], sup: Option<&Member>) {
+        let trades = members.iter().chain(sup).any(|m| can_trade(&m.outputs));
+        if !trades {
+            return;
+        }
+        let members_covered =
+            members.iter().chain(sup).all(|m| !can_trade(&m.outputs) || self.agent_has_limits(m.decl));
+        if !members_covered && self.global_limits().is_none() {
+            let d = Diagnostic::new(
+                Code::NoLimits,
+                self.file,
+                t.name.span,
+                format!("team `{}` can place orders but has no limits", t.name.text),
+            )
+            .label("can trade without limits")
+            .help("add `limits NAME` to the team, or limits to each member that decides trades");
+            self.push(d);
         }
     }
 

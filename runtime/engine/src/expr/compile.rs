@@ -5,6 +5,7 @@ use super::series::Indicator;
 use super::{Compiled, Market};
 use std::collections::BTreeMap;
 use strat_lang::ir::{self, Expr, Unit};
+use strat_stdlib::Builtin;
 use strat_stdlib::indicators::{Atr, Bollinger, Change, Ema, Highest, Lowest, Macd, Rsi, Sma, StdDev, Vwap};
 
 /// Compiles expressions against one market.
@@ -146,31 +147,57 @@ impl<'a> Compiler<'a> {
         Ok(Node::Field(self.boxed(base)?, name.to_string()))
     }
 
+    /// A call of a builtin, dispatched on its id in the stdlib's table.
     fn call(&mut self, func: &str, args: &[Expr]) -> Result<Node, String> {
-        match func {
-            "abs" | "floor" | "round" | "min" | "max" => {
-                let f = match func {
-                    "abs" => MathFn::Abs,
-                    "floor" => MathFn::Floor,
-                    "round" => MathFn::Round,
-                    "min" => MathFn::Min,
-                    _ => MathFn::Max,
-                };
-                let args = args.iter().map(|a| self.node(a)).collect::<Result<_, _>>()?;
-                return Ok(Node::Math(f, args));
-            }
-            "market_open" => return Ok(Node::Clock(Clock::MarketOpen)),
-            "time_of_day" => return Ok(Node::Clock(Clock::TimeOfDay)),
-            "today" => return Ok(Node::Clock(Clock::Today)),
-            "weekday" => return Ok(Node::Clock(Clock::Weekday)),
-            "vix" => {
-                return match self.market.symbol("VIX") {
-                    Some(s) => Ok(Node::Bar(s as u32, BarField::Close)),
-                    None => Err("`vix()` needs VIX data: add `--data VIX=PATH`".to_string()),
-                };
-            }
-            _ => {}
+        let id = strat_stdlib::function(func).map(|f| f.id).ok_or_else(|| format!("there is no function `{func}`"))?;
+        match id {
+            Builtin::Abs => self.math(MathFn::Abs, args),
+            Builtin::Floor => self.math(MathFn::Floor, args),
+            Builtin::Round => self.math(MathFn::Round, args),
+            Builtin::Min => self.math(MathFn::Min, args),
+            Builtin::Max => self.math(MathFn::Max, args),
+            Builtin::MarketOpen => Ok(Node::Clock(Clock::MarketOpen)),
+            Builtin::TimeOfDay => Ok(Node::Clock(Clock::TimeOfDay)),
+            Builtin::Today => Ok(Node::Clock(Clock::Today)),
+            Builtin::Weekday => Ok(Node::Clock(Clock::Weekday)),
+            Builtin::Vix => match self.market.symbol("VIX") {
+                Some(s) => Ok(Node::Bar(s as u32, BarField::Close)),
+                None => Err("`vix()` needs VIX data: add `--data VIX=PATH`".to_string()),
+            },
+            Builtin::Price
+            | Builtin::Close
+            | Builtin::Open
+            | Builtin::High
+            | Builtin::Low
+            | Builtin::Volume
+            | Builtin::Change
+            | Builtin::AvgVolume
+            | Builtin::VolumeSpike
+            | Builtin::Sma
+            | Builtin::Ema
+            | Builtin::Rsi
+            | Builtin::Macd
+            | Builtin::Bollinger
+            | Builtin::Atr
+            | Builtin::Vwap
+            | Builtin::StdDev
+            | Builtin::Highest
+            | Builtin::Lowest
+            | Builtin::Holding
+            | Builtin::Position
+            | Builtin::News => self.of_symbol(id, func, args),
         }
+    }
+
+    fn math(&mut self, f: MathFn, args: &[Expr]) -> Result<Node, String> {
+        let args = args.iter().map(|a| self.node(a)).collect::<Result<_, _>>()?;
+        Ok(Node::Math(f, args))
+    }
+
+    /// A function of a symbol: its first argument names the symbol, as a ticker, or as a value
+    /// known only when the run gets there (`trigger.symbol`: one variant per symbol of the
+    /// market, chosen by its value).
+    fn of_symbol(&mut self, id: Builtin, func: &str, args: &[Expr]) -> Result<Node, String> {
         let sym = match args.first() {
             Some(Expr::Symbol { value }) => {
                 self.market.symbol(value).ok_or_else(|| format!("no data for `{value}`: add `--data {value}=PATH`"))?
@@ -178,15 +205,13 @@ impl<'a> Compiler<'a> {
             Some(Expr::Universe { name }) => {
                 return Err(format!("`{name}` is a universe; evaluate one symbol at a time"));
             }
-            // A symbol known only when the run gets there (`trigger.symbol`): one variant per
-            // symbol of the market, chosen by its value.
             Some(other) if self.world => {
                 let which = self.boxed(other)?;
                 let mut each = Vec::with_capacity(self.market.symbols.len());
                 for s in self.market.symbols.clone() {
                     let mut concrete = args.to_vec();
                     concrete[0] = Expr::Symbol { value: s };
-                    each.push(self.call(func, &concrete)?);
+                    each.push(self.of_symbol(id, func, &concrete)?);
                 }
                 return Ok(Node::PerSymbol(which, each));
             }
@@ -197,65 +222,106 @@ impl<'a> Compiler<'a> {
                 ));
             }
         };
-        let interval = self.market.intervals.get(sym).copied().unwrap_or(86_400);
-        let param = |i: usize| -> Result<f64, String> {
-            args.get(i).and_then(constant).ok_or_else(|| format!("argument {} of `{func}` must be a constant", i + 1))
-        };
-        let period = |i: usize| -> Result<usize, String> { Ok(param(i)?.max(1.0) as usize) };
-        let window = |i: usize| -> Result<usize, String> {
-            match args.get(i) {
-                Some(Expr::Num { value, unit: Unit::Seconds }) => {
-                    Ok(window_bars(value.parse().unwrap_or(86_400.0), interval))
-                }
-                _ => Err(format!("argument {} of `{func}` must be a duration such as `20d`", i + 1)),
+        self.on_symbol(id, func, sym, args)
+    }
+
+    /// `func` on the market's symbol `sym`: a field of its bars, an indicator over them (the
+    /// arguments after the symbol are constants), or what the run holds of it.
+    fn on_symbol(&mut self, id: Builtin, func: &str, sym: usize, args: &[Expr]) -> Result<Node, String> {
+        let a = Args { func, args, interval: self.market.intervals.get(sym).copied().unwrap_or(86_400) };
+        let (s, world) = (sym as u32, self.world);
+        let mut slot = |ind: Indicator| self.indicator(sym, func, args, ind);
+        match id {
+            Builtin::Price | Builtin::Close => Ok(Node::Bar(s, BarField::Close)),
+            Builtin::Open => Ok(Node::Bar(s, BarField::Open)),
+            Builtin::High => Ok(Node::Bar(s, BarField::High)),
+            Builtin::Low => Ok(Node::Bar(s, BarField::Low)),
+            Builtin::Volume => Ok(Node::Bar(s, BarField::Volume)),
+            Builtin::Sma => Ok(slot(Indicator::Sma(Sma::new(a.period(1)?)))),
+            Builtin::Ema => Ok(slot(Indicator::Ema(Ema::new(a.period(1)?)))),
+            Builtin::Rsi => Ok(slot(Indicator::Rsi(Rsi::new(a.period(1)?)))),
+            Builtin::Macd => {
+                Ok(multi(slot(Indicator::Macd(Macd::new(a.period(1)?, a.period(2)?, a.period(3)?))), MACD))
             }
-        };
-        let s = sym as u32;
-        let bar = |field| Ok(Node::Bar(s, field));
-        // One instance per (function, symbol, parameters): the arguments after the symbol are
-        // constants, so their printed form is a fine key.
-        let key = format!("{func}|{:?}", &args[1..]);
-        let series = &mut self.market.series;
-        let mut slot =
-            |ind: Indicator| -> Result<Node, String> { Ok(Node::Slot(series.register(sym, key.clone(), || ind))) };
-        match func {
-            "price" | "close" => bar(BarField::Close),
-            "open" => bar(BarField::Open),
-            "high" => bar(BarField::High),
-            "low" => bar(BarField::Low),
-            "volume" => bar(BarField::Volume),
-            "sma" => slot(Indicator::Sma(Sma::new(period(1)?))),
-            "ema" => slot(Indicator::Ema(Ema::new(period(1)?))),
-            "rsi" => slot(Indicator::Rsi(Rsi::new(period(1)?))),
-            "macd" => Ok(multi(slot(Indicator::Macd(Macd::new(period(1)?, period(2)?, period(3)?)))?, MACD)),
-            "bollinger" => Ok(multi(slot(Indicator::Bollinger(Bollinger::new(period(1)?, param(2)?)))?, BANDS)),
-            "atr" => slot(Indicator::Atr(Atr::new(period(1)?))),
-            "stddev" => slot(Indicator::StdDev(StdDev::new(period(1)?))),
-            "highest" => slot(Indicator::Highest(Highest::new(period(1)?))),
-            "lowest" => slot(Indicator::Lowest(Lowest::new(period(1)?))),
-            "vwap" => slot(Indicator::Vwap(Vwap::new())),
-            "change" => slot(Indicator::Change(Change::new(window(1)?))),
-            "avg_volume" => slot(Indicator::AvgVolume(Sma::new(window(1)?))),
-            "volume_spike" => {
-                let avg = Sma::new(window_bars(20.0 * 86_400.0, interval));
-                let multiplier = param(1)?;
-                match slot(Indicator::VolumeSpike { avg, multiplier })? {
+            Builtin::Bollinger => {
+                Ok(multi(slot(Indicator::Bollinger(Bollinger::new(a.period(1)?, a.param(2)?))), BANDS))
+            }
+            Builtin::Atr => Ok(slot(Indicator::Atr(Atr::new(a.period(1)?)))),
+            Builtin::StdDev => Ok(slot(Indicator::StdDev(StdDev::new(a.period(1)?)))),
+            Builtin::Highest => Ok(slot(Indicator::Highest(Highest::new(a.period(1)?)))),
+            Builtin::Lowest => Ok(slot(Indicator::Lowest(Lowest::new(a.period(1)?)))),
+            Builtin::Vwap => Ok(slot(Indicator::Vwap(Vwap::new()))),
+            Builtin::Change => Ok(slot(Indicator::Change(Change::new(a.window(1)?)))),
+            Builtin::AvgVolume => Ok(slot(Indicator::AvgVolume(Sma::new(a.window(1)?)))),
+            Builtin::VolumeSpike => {
+                let avg = Sma::new(window_bars(20.0 * 86_400.0, a.interval));
+                let multiplier = a.param(1)?;
+                match slot(Indicator::VolumeSpike { avg, multiplier }) {
                     Node::Slot(x) => Ok(Node::Flag(x)),
                     other => Ok(other),
                 }
             }
-            "holding" if self.world => Ok(Node::Holding(s)),
-            "position" if self.world => Ok(Node::Position(s, None)),
-            "news" if self.world => {
+            Builtin::Holding | Builtin::Position | Builtin::News if !world => {
+                Err(format!("`{func}` needs a portfolio, news or a live market; `strat eval` sees price history only"))
+            }
+            Builtin::Holding => Ok(Node::Holding(s)),
+            Builtin::Position => Ok(Node::Position(s, None)),
+            Builtin::News => {
                 let secs = match args.get(1) {
                     Some(Expr::Num { value, unit: Unit::Seconds }) => value.parse::<f64>().unwrap_or(86_400.0) as i64,
                     _ => 86_400,
                 };
                 Ok(Node::News(s, secs, None))
             }
-            other => {
-                Err(format!("`{other}` needs a portfolio, news or a live market; `strat eval` sees price history only"))
+            Builtin::Abs
+            | Builtin::Floor
+            | Builtin::Round
+            | Builtin::Min
+            | Builtin::Max
+            | Builtin::MarketOpen
+            | Builtin::TimeOfDay
+            | Builtin::Today
+            | Builtin::Weekday
+            | Builtin::Vix => Err(format!("`{func}` is not a function of a symbol")),
+        }
+    }
+
+    /// The slot of an indicator of `sym`: one instance per (function, symbol, parameters),
+    /// shared by every expression that asks for it. The arguments after the symbol are
+    /// constants, so their printed form is a fine key.
+    fn indicator(&mut self, sym: usize, func: &str, args: &[Expr], ind: Indicator) -> Node {
+        let key = format!("{func}|{:?}", &args[1..]);
+        Node::Slot(self.market.series.register(sym, key, || ind))
+    }
+}
+
+/// The constant arguments of a call on one symbol's bars.
+struct Args<'e> {
+    func: &'e str,
+    args: &'e [Expr],
+    /// The symbol's bar length in seconds.
+    interval: i64,
+}
+
+impl Args<'_> {
+    fn param(&self, i: usize) -> Result<f64, String> {
+        self.args
+            .get(i)
+            .and_then(constant)
+            .ok_or_else(|| format!("argument {} of `{}` must be a constant", i + 1, self.func))
+    }
+
+    fn period(&self, i: usize) -> Result<usize, String> {
+        Ok(self.param(i)?.max(1.0) as usize)
+    }
+
+    /// A duration argument as a number of bars.
+    fn window(&self, i: usize) -> Result<usize, String> {
+        match self.args.get(i) {
+            Some(Expr::Num { value, unit: Unit::Seconds }) => {
+                Ok(window_bars(value.parse().unwrap_or(86_400.0), self.interval))
             }
+            _ => Err(format!("argument {} of `{}` must be a duration such as `20d`", i + 1, self.func)),
         }
     }
 }
@@ -379,5 +445,64 @@ pub fn window_bars(seconds: f64, interval: i64) -> usize {
         bars.max(1.0) as usize
     } else {
         (seconds / interval.max(1) as f64).round().max(1.0) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strat_stdlib::{FUNCTIONS, Function, Ty};
+
+    /// A call of `f` with every parameter given: SPY for the symbol, a small constant or one
+    /// day for the rest.
+    fn full_call(f: &Function) -> Expr {
+        let args = f
+            .params
+            .iter()
+            .map(|p| match p.ty {
+                Ty::Symbol => Expr::Symbol { value: "SPY".to_string() },
+                Ty::Duration => Expr::Num { value: "86400".to_string(), unit: Unit::Seconds },
+                _ => Expr::Num { value: "3".to_string(), unit: Unit::None },
+            })
+            .collect();
+        Expr::Call { func: f.name.to_string(), args }
+    }
+
+    fn market() -> Market {
+        Market::new(vec!["SPY".to_string(), "VIX".to_string()], vec![60, 60])
+    }
+
+    #[test]
+    fn every_stdlib_function_compiles_in_a_run() {
+        for f in FUNCTIONS {
+            let mut m = market();
+            let universes = BTreeMap::new();
+            let compiled = Compiler::new(&mut m, &universes).compile(&full_call(f));
+            assert!(compiled.is_ok(), "`{}`: {:?}", f.name, compiled.err());
+        }
+    }
+
+    #[test]
+    fn over_price_history_only_what_needs_a_run_is_refused() {
+        let needs_a_run = [Builtin::Holding, Builtin::Position, Builtin::News];
+        for f in FUNCTIONS {
+            let mut m = market();
+            let compiled = Compiler::price_history(&mut m).compile(&full_call(f));
+            match compiled {
+                Ok(_) => assert!(!needs_a_run.contains(&f.id), "`{}` compiled without a portfolio", f.name),
+                Err(e) => {
+                    assert!(needs_a_run.contains(&f.id), "`{}`: {e}", f.name);
+                    assert!(e.contains("needs a portfolio"), "`{}`: {e}", f.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_name_outside_the_table_is_an_error_not_a_guess() {
+        let mut m = market();
+        let call = Expr::Call { func: "smaa".to_string(), args: vec![Expr::Symbol { value: "SPY".to_string() }] };
+        let err = Compiler::price_history(&mut m).compile(&call).err();
+        assert_eq!(err.as_deref(), Some("there is no function `smaa`"));
     }
 }

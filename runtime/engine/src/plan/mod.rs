@@ -9,7 +9,9 @@ use crate::llm::ModelSpec;
 use crate::news::{Filter, Sentiment};
 use crate::trigger::{Schedule, Triggers};
 use std::collections::{BTreeMap, BTreeSet};
-use strat_lang::ir::{self, Action, Expr, GraphKind, NodeKind, Program, TriggerKind};
+use strat_lang::ir::{self, Expr, GraphKind, NodeKind, Program, TriggerKind};
+
+mod steps;
 
 pub enum SizePlan {
     All,
@@ -172,155 +174,18 @@ impl Plan {
     /// Compiles `program` against `market`. Errors are things the program asks that the market
     /// cannot give (`vix()` without VIX data, say).
     pub fn new(program: &Program, market: &mut Market) -> Result<Plan, PlanError> {
-        let mut warnings = Vec::new();
-        let mut triggers = Triggers::new(market.symbols.len());
-        let index: BTreeMap<&str, usize> =
-            program.graphs.iter().enumerate().map(|(i, g)| (g.name.as_str(), i)).collect();
         let system_prompt =
             crate::context::parse_template(strat_stdlib::DEFAULT_SYSTEM_PROMPT).map_err(PlanError::SystemPrompt)?;
-        let mut graphs = Vec::new();
-        let mut uses_model = false;
-        let mut gate_needs = (false, false);
+        let names = program.graphs.iter().enumerate().map(|(i, g)| (g.name.as_str(), i)).collect();
+        let build = steps::Build { program, names, system_prompt };
+        let mut warnings = Vec::new();
+        let mut triggers = Triggers::new(market.symbols.len());
+        let mut needs = steps::Needs::default();
+        let mut graphs = Vec::with_capacity(program.graphs.len());
         for (gi, g) in program.graphs.iter().enumerate() {
-            let mut c = Compiler::new(market, &program.universes);
-            let at = |reason: String| PlanError::Graph { graph: g.name.clone(), reason };
-            let compile = |c: &mut Compiler<'_>, e: &Expr| c.compile(e).map_err(at);
-            let pos: BTreeMap<u32, usize> = g.nodes.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
-            let mut steps = Vec::with_capacity(g.nodes.len());
-            for n in &g.nodes {
-                let step = match &n.kind {
-                    NodeKind::Start => Step::Start,
-                    NodeKind::End => Step::End,
-                    NodeKind::Condition { expr } => Step::Condition(compile(&mut c, expr)?),
-                    NodeKind::Switch { expr } => Step::Switch(compile(&mut c, expr)?),
-                    NodeKind::DataFetch { bind, expr } => Step::Fetch(bind.clone(), compile(&mut c, expr)?),
-                    NodeKind::Context { sources } => {
-                        Step::Context(ContextPlan::new(sources, &program.universes, &mut c, &mut warnings).map_err(at)?)
-                    }
-                    NodeKind::Llm { bind, model, system, prompt, output } => {
-                        uses_model = true;
-                        let m = program.models.get(model);
-                        let spec = ModelSpec {
-                            name: model.clone(),
-                            provider: m.map_or_else(|| "offline".to_string(), |m| m.provider.clone()),
-                            model: m.map_or_else(|| "rules".to_string(), |m| m.model.clone()),
-                            params: m
-                                .map(|m| m.params.iter().map(|(k, v)| (k.clone(), ir_number(v))).collect())
-                                .unwrap_or_default(),
-                        };
-                        let system = match system {
-                            Some(t) => c.template(t),
-                            None => c.template(&system_prompt),
-                        }
-                        .map_err(at)?;
-                        Step::Llm(Box::new(LlmPlan {
-                            bind: bind.clone(),
-                            model: spec,
-                            system,
-                            prompt: c.template(prompt).map_err(at)?,
-                            schema: crate::decode::schema(output),
-                            output: output.clone(),
-                        }))
-                    }
-                    NodeKind::Action { action } => match action {
-                        Action::Order { side, symbol, size, limit, stop, stop_loss, take_profit, tif } => {
-                            let size = match size {
-                                ir::Size::All => SizePlan::All,
-                                ir::Size::Shares { expr } => SizePlan::Shares(compile(&mut c, expr)?),
-                                ir::Size::Value { expr } => SizePlan::Value(compile(&mut c, expr)?),
-                                ir::Size::Fraction { expr, of } => {
-                                    SizePlan::Fraction(compile(&mut c, expr)?, of.clone())
-                                }
-                            };
-                            let symbol = compile(&mut c, symbol)?;
-                            let mut opt = |e: &Option<Expr>| e.as_ref().map(|e| compile(&mut c, e)).transpose();
-                            Step::Order(Box::new(OrderPlan {
-                                side: if side == "buy" { Side::Buy } else { Side::Sell },
-                                symbol,
-                                size,
-                                limit: opt(limit)?,
-                                stop: opt(stop)?,
-                                stop_loss: opt(stop_loss)?,
-                                take_profit: opt(take_profit)?,
-                                tif: Tif::parse(tif),
-                            }))
-                        }
-                        Action::ExecuteDecision { from, actions } => {
-                            Step::Decision { from: from.clone(), actions: actions.clone() }
-                        }
-                        Action::Cancel { symbol } => {
-                            Step::Cancel(symbol.as_ref().map(|e| compile(&mut c, e)).transpose()?)
-                        }
-                        Action::Log { message } => Step::Log(c.template(message).map_err(at)?),
-                        Action::Notify { message } => Step::Notify(c.template(message).map_err(at)?),
-                    },
-                    NodeKind::AgentCall { agent, bind } => {
-                        uses_model = true;
-                        Step::AgentCall {
-                            agent: *index.get(agent.as_str()).ok_or_else(|| at(format!("no agent `{agent}`")))?,
-                            bind: bind.clone(),
-                        }
-                    }
-                    NodeKind::Vote { rule, members } => Step::Vote { rule: rule.clone(), members: members.clone() },
-                    NodeKind::Supervise { agent, proposals } => Step::Supervise {
-                        agent: *index.get(agent.as_str()).ok_or_else(|| at(format!("no agent `{agent}`")))?,
-                        proposals: proposals.clone(),
-                    },
-                    NodeKind::Debate { members, rounds, fallback } => Step::Debate {
-                        members: members
-                            .iter()
-                            .map(|m| {
-                                index
-                                    .get(m.as_str())
-                                    .map(|i| (m.clone(), *i))
-                                    .ok_or_else(|| at(format!("no agent `{m}`")))
-                            })
-                            .collect::<Result<_, _>>()?,
-                        rounds: *rounds,
-                        fallback: fallback.clone(),
-                    },
-                };
-                steps.push(step);
-            }
-            let mut edges = vec![Vec::new(); g.nodes.len()];
-            for e in &g.edges {
-                if let (Some(&a), Some(&b)) = (pos.get(&e.from), pos.get(&e.to)) {
-                    edges[a].push((e.when.clone(), b));
-                }
-            }
-            let agent = match g.kind {
-                GraphKind::Agent => {
-                    let ctx = steps.iter().position(|s| matches!(s, Step::Context(_)));
-                    let llm = steps.iter().position(|s| matches!(s, Step::Llm(_)));
-                    ctx.zip(llm)
-                }
-                _ => None,
-            };
-            let limits = g.limits.as_deref().and_then(|l| program.limits.get(l)).map(RiskLimits::from_ir);
-            if let Some(l) = &limits {
-                gate_needs.0 |= l.max_volatility.is_some();
-                gate_needs.1 |= l.min_liquidity.is_some();
-                if l.max_sector_exposure.is_some() {
-                    warnings.push(format!(
-                        "`{}`: max_sector_exposure is not enforced: no sector data is available to the run",
-                        g.name
-                    ));
-                }
-            }
+            let plan = build.graph(g, market, &mut needs, &mut warnings);
+            graphs.push(plan.map_err(|reason| PlanError::Graph { graph: g.name.clone(), reason })?);
             add_triggers(&mut triggers, gi as u32, g, program, market, &mut warnings)?;
-            graphs.push(GraphPlan {
-                name: g.name.clone(),
-                kind: g.kind,
-                overlap: g.overlap,
-                start: pos.get(&g.start).copied().unwrap_or(0),
-                ids: g.nodes.iter().map(|n| n.id).collect(),
-                reads_trigger: g.kind == GraphKind::Team || steps_read_trigger(&steps),
-                steps,
-                edges,
-                limits,
-                agent,
-                share: None,
-            });
         }
         for (agent, share) in shares(program) {
             if let Some(g) = graphs.iter_mut().find(|g| g.name == agent) {
@@ -328,39 +193,42 @@ impl Plan {
             }
         }
         triggers.seal();
-        // The gate's volatility and liquidity checks read 20 days of each symbol.
-        let per_symbol = |want: bool, key: &str, make: &dyn Fn(i64) -> crate::expr::Indicator, market: &mut Market| {
-            (0..market.symbols.len())
-                .map(|s| {
-                    want.then(|| {
-                        let interval = market.intervals[s];
-                        market.series.register(s, key.to_string(), || make(interval))
-                    })
-                })
-                .collect::<Vec<_>>()
-        };
-        let days = |interval: i64| crate::expr::window_bars(20.0 * 86_400.0, interval);
-        let volatility = per_symbol(
-            gate_needs.0,
-            "gate|volatility",
-            &|i| crate::expr::Indicator::Volatility { prev: None, sd: strat_stdlib::indicators::StdDev::new(days(i)) },
-            market,
-        );
-        let avg_volume = per_symbol(
-            gate_needs.1,
-            "gate|avg_volume",
-            &|i| crate::expr::Indicator::AvgVolume(strat_stdlib::indicators::Sma::new(days(i))),
-            market,
-        );
+        let (volatility, avg_volume) = gate_slots(market, &needs);
         warnings.sort();
         warnings.dedup();
-        Ok(Plan { graphs, triggers, warnings, uses_model, volatility, avg_volume })
+        Ok(Plan { graphs, triggers, warnings, uses_model: needs.model, volatility, avg_volume })
     }
 }
 
-/// Each team member's share of the portfolio: the team's `allocate`, members it does not name
-/// splitting what is left equally; without `allocate`, an equal split. An agent in several
-/// teams keeps the smallest of its shares.
+/// The slots of the indicators the gate's volatility and liquidity checks read (20 days of
+/// each symbol), when some limit asks for them.
+fn gate_slots(market: &mut Market, needs: &steps::Needs) -> (Vec<Option<u32>>, Vec<Option<u32>>) {
+    let per_symbol = |want: bool, key: &str, make: &dyn Fn(i64) -> crate::expr::Indicator, market: &mut Market| {
+        (0..market.symbols.len())
+            .map(|s| {
+                want.then(|| {
+                    let interval = market.intervals[s];
+                    market.series.register(s, key.to_string(), || make(interval))
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    let days = |interval: i64| crate::expr::window_bars(20.0 * 86_400.0, interval);
+    let volatility = per_symbol(
+        needs.volatility,
+        "gate|volatility",
+        &|i| crate::expr::Indicator::Volatility { prev: None, sd: strat_stdlib::indicators::StdDev::new(days(i)) },
+        market,
+    );
+    let avg_volume = per_symbol(
+        needs.liquidity,
+        "gate|avg_volume",
+        &|i| crate::expr::Indicator::AvgVolume(strat_stdlib::indicators::Sma::new(days(i))),
+        market,
+    );
+    (volatility, avg_volume)
+}
+
 fn shares(program: &Program) -> BTreeMap<String, f64> {
     let mut out: BTreeMap<String, f64> = BTreeMap::new();
     for team in program.graphs.iter().filter(|g| g.kind == GraphKind::Team) {
