@@ -461,6 +461,24 @@ fn imports_outside_the_workspace_are_read_from_disk_and_open_text_wins() {
 }
 
 #[test]
+fn a_folder_link_that_loops_is_not_walked_and_a_file_link_is_read() {
+    let dir = project("links", &[("lib.strat", LIB)]);
+    std::fs::create_dir_all(dir.join("deep")).expect("deep");
+    std::os::unix::fs::symlink("..", dir.join("deep/loop")).expect("folder link");
+    std::fs::write(dir.join("other.strat"), "universe chips = [NVDA]\n").expect("other");
+    std::os::unix::fs::symlink(dir.join("other.strat"), dir.join("deep/linked.strat")).expect("file link");
+    let mut c = Client::start(EXE, &dir);
+    c.initialize(&dir, &["utf-16"]);
+    // Each declaration once: the workspace was walked without going round the loop.
+    let r = c.request("workspace/symbol", json!({"query": "cautious"}));
+    assert_eq!(r.as_array().map(Vec::len), Some(1), "`cautious` found more than once");
+    // The linked file is read, as a file of its own.
+    let r = c.request("workspace/symbol", json!({"query": "chips"}));
+    assert_eq!(r.as_array().map(Vec::len), Some(2), "`chips` not found in both files");
+    assert_eq!(c.shutdown(), Some(0));
+}
+
+#[test]
 fn files_changed_on_disk_are_read_again() {
     let dir = project("watched", &[("lib.strat", LIB), ("main.strat", MAIN)]);
     let mut c = Client::start(EXE, &dir);

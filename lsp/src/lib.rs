@@ -6,19 +6,13 @@
 //! analyses it hands out.
 
 mod convert;
+mod disk;
 mod owner;
 mod server;
 
 pub use convert::{Encoding, Lines};
 
 use tower_lsp_server::{LspService, Server};
-
-/// Reads a file for the workspace (imports not open in the editor, files of the workspace
-/// folders). The front end does no I/O; the server does it on its behalf.
-#[allow(clippy::disallowed_methods)]
-pub(crate) fn read_file(path: &str) -> std::io::Result<Vec<u8>> {
-    std::fs::read(path)
-}
 
 /// Serves the language server on `input` and `output` until the client exits.
 pub async fn serve<I, O>(input: I, output: O)

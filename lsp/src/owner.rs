@@ -203,7 +203,7 @@ impl Owner {
                 let path = self.ws.path(doc.id).to_string();
                 if self.disk.contains(&path) {
                     // Back to what is saved.
-                    if let Ok(bytes) = crate::read_file(&path) {
+                    if let Ok(bytes) = crate::disk::read_file(&path) {
                         self.ws.set_file(&path, bytes);
                     }
                 }
@@ -287,7 +287,7 @@ impl Owner {
         roots.extend(self.disk.iter().filter_map(|p| self.ws.file(p)));
         roots.sort();
         roots.dedup();
-        self.ws.load_imports(&roots, &mut |path: &str| crate::read_file(path).map_err(|e| e.to_string()));
+        self.ws.load_imports(&roots, &mut |path: &str| crate::disk::read_file(path).map_err(|e| e.to_string()));
         let snapshot = strat_lang::ide::Snapshot::of(&self.ws, &roots);
         let mut uris = BTreeMap::new();
         let mut ids = BTreeMap::new();

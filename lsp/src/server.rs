@@ -125,20 +125,17 @@ fn completion_kind(k: ide::CompletionKind) -> CompletionItemKind {
     }
 }
 
-/// Paths of the `.strat` files under `dir`, skipping hidden folders and build output; at most
-/// `limit` of them.
-fn find_strat_files(dir: &std::path::Path, limit: usize, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut entries: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
-    entries.sort();
-    for p in entries {
+/// Paths of the `.strat` files under `dir`, skipping hidden folders, build output and
+/// symbolic links; at most `limit` of them, at most `depth` folders down.
+fn find_strat_files(dir: &std::path::Path, limit: usize, depth: u32, out: &mut Vec<String>) {
+    for (p, is_dir) in crate::disk::entries(dir) {
         if out.len() >= limit {
             return;
         }
         let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if p.is_dir() {
-            if !name.starts_with('.') && name != "target" && name != "node_modules" {
-                find_strat_files(&p, limit, out);
+        if is_dir {
+            if depth > 0 && !name.starts_with('.') && name != "target" && name != "node_modules" {
+                find_strat_files(&p, limit, depth - 1, out);
             }
         } else if name.ends_with(".strat") {
             out.push(strat_lang::db::normalize(&p.to_string_lossy()));
@@ -167,10 +164,10 @@ impl LanguageServer for Backend {
         let mut paths = Vec::new();
         for f in params.workspace_folders.iter().flatten() {
             if let Some(p) = f.uri.to_file_path() {
-                find_strat_files(&p, 2000, &mut paths);
+                find_strat_files(&p, 2000, 32, &mut paths);
             }
         }
-        let files = paths.into_iter().filter_map(|p| crate::read_file(&p).ok().map(|b| (p, b))).collect();
+        let files = paths.into_iter().filter_map(|p| crate::disk::read_file(&p).ok().map(|b| (p, b))).collect();
         self.send(Msg::Init { encoding, files });
         let legend = SemanticTokensLegend {
             token_types: TOKEN_TYPES.iter().map(|(_, t)| t.clone()).collect(),
@@ -254,7 +251,7 @@ impl LanguageServer for Backend {
             .filter(|c| c.uri.as_str().ends_with(".strat"))
             .map(|c| {
                 let path = uri_to_path(&c.uri);
-                let bytes = if c.typ == FileChangeType::DELETED { None } else { crate::read_file(&path).ok() };
+                let bytes = if c.typ == FileChangeType::DELETED { None } else { crate::disk::read_file(&path).ok() };
                 (path, bytes)
             })
             .collect();

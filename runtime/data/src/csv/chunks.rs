@@ -1,0 +1,121 @@
+//! Large bodies read in pieces by two threads, joined in order: the result is the same as
+//! reading the body in one piece.
+
+use super::*;
+
+/// Large bodies are read in pieces of about this size, shared out between two threads as each
+/// becomes free (so a thread slowed by other work on the machine simply reads fewer pieces).
+pub(super) const CHUNK_BYTES: usize = 1 << 20;
+pub(super) const MAX_CHUNKS: usize = 32;
+
+/// The starts of `count` pieces of `body` of about equal size, each beginning a line, then the
+/// body's length. Fewer pieces where lines are long.
+pub(super) fn chunk_bounds(body: &str, count: usize) -> Vec<usize> {
+    let mut bounds = vec![0];
+    for k in 1..count {
+        let from = body.len() / count * k;
+        let start = line_end(body.as_bytes(), from.max(bounds.last().copied().unwrap_or(0))) + 1;
+        if start >= body.len() {
+            break;
+        }
+        if bounds.last() != Some(&start) {
+            bounds.push(start);
+        }
+    }
+    bounds.push(body.len());
+    bounds
+}
+
+/// About how many rows a body holds, from the lines in its first 64 KiB, so the bars are not
+/// copied as their vector grows. Never more than one per 16 bytes: no row giving a bar is
+/// shorter (`20200102,1,1,1,1`).
+pub(super) fn estimate_rows(body: &str) -> usize {
+    let b = body.as_bytes();
+    let sample = b.get(..b.len().min(1 << 16)).unwrap_or(b);
+    let lines = sample.iter().filter(|&&c| c == b'\n').count() + 1;
+    (b.len() / (sample.len() / lines).max(1)).min(b.len() / 16) + 16
+}
+
+impl Reader<'_> {
+    /// Reads the pieces of `body` (starting at `bounds`) on two threads into `rows`, exactly as
+    /// one pass would.
+    ///
+    /// This thread reads pieces from the front, in order and in place, as one pass does. The
+    /// other reads pieces from the back, each as if it were a file of its own that had already
+    /// seen a row of the right width, numbering its lines from 1; they meet where the work is
+    /// half done, whatever else the machine is doing. The back pieces are then joined in order.
+    /// A back piece's reading stands unless it depended on what came before it: the width of the
+    /// file's first row (if nothing before it had a row of the right width), or the order of
+    /// its first bar after the last bar before it. Then it is read again, in sequence.
+    pub(super) fn parse_chunks(
+        &self,
+        body: &str,
+        bounds: &[usize],
+        first_line: usize,
+        rows: &mut Rows,
+    ) -> Result<(), Problem> {
+        let pieces = bounds.len() - 1;
+        let piece = |k: usize| body.get(bounds[k]..bounds[k + 1]).unwrap_or("");
+        // The pieces neither thread has taken yet.
+        let open = std::sync::Mutex::new(0..pieces);
+        let take = |front: bool| {
+            let mut open = open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if front { open.next() } else { open.next_back() }
+        };
+        let from_back = || {
+            let mut done = Vec::new();
+            while let Some(k) = take(false) {
+                let mut r = Rows {
+                    checked_width: true,
+                    bars: Vec::with_capacity(estimate_rows(piece(k))),
+                    problems: Vec::new(),
+                };
+                let lines = self.parse_rows(piece(k), 1, &mut r);
+                done.push((k, lines.map(|lines| (lines, r))));
+            }
+            done
+        };
+        rows.bars.reserve(estimate_rows(body));
+        let mut line = first_line;
+        let (front, mut back) = std::thread::scope(|s| {
+            let worker = std::thread::Builder::new().spawn_scoped(s, from_back).ok();
+            let mut front = Ok(0);
+            while let Some(k) = take(true) {
+                match self.parse_rows(piece(k), line, rows) {
+                    Ok(lines) => {
+                        line += lines;
+                        front = Ok(k + 1);
+                    }
+                    Err(problem) => {
+                        // The file is refused: the other thread need read no further.
+                        *open.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = 0..0;
+                        front = Err(problem);
+                        break;
+                    }
+                }
+            }
+            (front, worker.and_then(|w| w.join().ok()).unwrap_or_default())
+        });
+        // Without the other thread (it could not start, or failed), its pieces are read here.
+        back.sort_by_key(|(k, _)| *k);
+        let mut back = back.into_iter().peekable();
+        for k in front?..pieces {
+            let read = if back.peek().is_some_and(|(j, _)| *j == k) { back.next().map(|(_, r)| r) } else { None };
+            match read {
+                Some(Ok((lines, mut r)))
+                    if rows.checked_width
+                        && match (rows.bars.last(), r.bars.first()) {
+                            (Some(last), Some(first)) => follows(Some(last), first).is_ok(),
+                            _ => true,
+                        } =>
+                {
+                    rows.bars.append(&mut r.bars);
+                    rows.problems.extend(r.problems.into_iter().map(|p| Problem { line: p.line + line - 1, ..p }));
+                    line += lines;
+                }
+                _ => line += self.parse_rows(piece(k), line, rows)?,
+            }
+        }
+        Ok(())
+    }
+}
