@@ -351,6 +351,19 @@ impl Checker<'_> {
         for (e, what) in [(&o.limit, "limit price"), (&o.stop, "stop price")] {
             if let Some(e) = e {
                 self.expect_ty(e, &Ty::Price, || format!("the {what}"));
+                if let Some(v) = const_number(e)
+                    && v <= 0.0
+                {
+                    let d = Diagnostic::new(
+                        Code::OutOfRange,
+                        self.file,
+                        e.span(),
+                        format!("a {what} must be above zero, found {}{}", if v < 0.0 { "-$" } else { "$" }, v.abs()),
+                    )
+                    .label("not above zero")
+                    .help("give a positive price; an order without a limit or stop is a market order");
+                    self.push(d);
+                }
             }
         }
         for (e, what) in [(&o.stop_loss, "stop_loss"), (&o.take_profit, "take_profit")] {

@@ -2,7 +2,7 @@
 //! get around it. Each check is recorded with its verdict; an order is sent only when every
 //! check passes, and a refusal carries the reason of the first that failed.
 
-use crate::broker::{Request, Side};
+use crate::broker::{Kind, Request, Side};
 use crate::value::Value;
 use chrono::NaiveDate;
 use strat_lang::ir;
@@ -132,6 +132,9 @@ pub fn check(limits: Option<&RiskLimits>, r: &Request, f: &Facts) -> Verdict {
     let mut add = |name: &'static str, failure: Option<String>| {
         checks.push(Check { name, passed: failure.is_none(), reason: failure });
     };
+    if has_prices(r) {
+        add("order_prices", price_problem(r));
+    }
     let (side, symbol, qty) = (r.side, &r.symbol, r.qty);
     let value = qty as f64 * f.price;
     let buy = side == Side::Buy;
@@ -245,6 +248,40 @@ pub fn check(limits: Option<&RiskLimits>, r: &Request, f: &Facts) -> Verdict {
     }
     let approved = checks.iter().all(|c| c.passed);
     Verdict { approved, checks }
+}
+
+/// Whether the order carries a price or a protective distance the gate must check.
+fn has_prices(r: &Request) -> bool {
+    !matches!(r.kind, Kind::Market) || r.stop_loss.is_some() || r.take_profit.is_some()
+}
+
+/// What is wrong with the order's prices and protective distances: each must be a number above
+/// zero. Such an order is refused, never sent as another type (a limit of $0 is not a market
+/// order).
+fn price_problem(r: &Request) -> Option<String> {
+    let (limit, stop) = match r.kind {
+        Kind::Market => (None, None),
+        Kind::Limit { limit } => (Some(limit), None),
+        Kind::Stop { stop } => (None, Some(stop)),
+        Kind::StopLimit { stop, limit, .. } => (Some(limit), Some(stop)),
+    };
+    let bad = |what: &str, v: f64, unit: &str| {
+        if v.is_nan() {
+            Some(format!("the {what} is undefined here: the order is refused, not sent as another type"))
+        } else if v <= 0.0 || v.is_infinite() {
+            Some(format!("the {what} {v}{unit} is not above zero: the order is refused, not sent as another type"))
+        } else {
+            None
+        }
+    };
+    [
+        ("limit price", limit, ""),
+        ("stop price", stop, ""),
+        ("stop_loss", r.stop_loss, "%"),
+        ("take_profit", r.take_profit, "%"),
+    ]
+    .into_iter()
+    .find_map(|(what, v, unit)| v.and_then(|v| bad(what, v, unit)))
 }
 
 #[cfg(test)]

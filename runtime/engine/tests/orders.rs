@@ -116,3 +116,32 @@ fn max_drawdown_pauses_buying() {
         "{refused:?}"
     );
 }
+
+#[test]
+fn a_limit_price_that_comes_to_zero_is_refused_never_sent_as_a_market_order() {
+    // The checker refuses a constant `limit $0`; a price worked out at run time is the gate's.
+    for (order, what) in [
+        ("buy SPY size 10 shares limit price(SPY) - price(SPY)", "the limit price 0 is not above zero"),
+        ("buy SPY size 10 shares stop price(SPY) - price(SPY) * 2", "the stop price -100 is not above zero"),
+        // A protective distance that is not known yet (no day before the first) is refused too,
+        // not dropped.
+        ("buy SPY size 10 shares stop_loss change(SPY, 1d) * 0", "the stop_loss is undefined here"),
+    ] {
+        let src = format!(
+            "limits {{ max_position $5_000 }}
+            workflow W {{
+              on price(SPY) > $0 throttle 1 per 30d
+              {order}
+            }}"
+        );
+        let r = run(&src, &[(100.0, 100.0, 100.0, 100.0), (100.0, 101.0, 99.0, 100.0), (100.0, 101.0, 99.0, 100.0)]);
+        assert_eq!(r.orders.len(), 1, "{order}");
+        let o = &r.orders[0];
+        assert_eq!(o.status, Status::Rejected, "{order}: {o:?}");
+        assert_eq!(o.kind == Kind::Market, order.contains("stop_loss"), "{order}: {:?}", o.kind);
+        let reason = o.reason.as_deref().unwrap_or_default();
+        assert!(reason.contains(what), "{order}: {reason}");
+        let checks = &r.executions[0].validation[0].checks;
+        assert!(checks.iter().any(|c| c.name == "order_prices" && !c.passed), "{order}");
+    }
+}

@@ -665,9 +665,11 @@ impl Ctx<'_, '_> {
                 }
             }),
         };
-        let positive = |c: &Option<crate::expr::Compiled>| c.as_ref().and_then(num).filter(|v| *v > 0.0);
-        let (limit, stop) = (positive(&plan.limit), positive(&plan.stop));
-        let (sl, tp) = (positive(&plan.stop_loss), positive(&plan.take_profit));
+        // A price the file gives is the order's, whatever it comes to: one that is undefined or
+        // not above zero is refused by the gate, never dropped (a limit of $0 is no market order).
+        let given = |c: &Option<crate::expr::Compiled>| c.as_ref().map(|c| num(c).unwrap_or(f64::NAN));
+        let (limit, stop) = (given(&plan.limit), given(&plan.stop));
+        let (sl, tp) = (given(&plan.stop_loss), given(&plan.take_profit));
         let Some(qty) = qty.map(f64::floor).filter(|q| *q >= 1.0) else {
             self.note(&graph.name, format!("no order: the size for {symbol} is under one share"));
             return;
