@@ -48,6 +48,7 @@ fn date_range_and_errors() {
 
 #[test]
 fn an_agent_runs_on_the_offline_stand_in_behind_the_risk_gate() {
+    let vix = common::calm_vix();
     let (code, out, err) = run(&[
         "backtest",
         "examples/dip_buyer.strat",
@@ -55,6 +56,8 @@ fn an_agent_runs_on_the_offline_stand_in_behind_the_risk_gate() {
         "AAPL=../shared/data/prices/AAPL_2012-2014.csv",
         "--data",
         "MSFT=../shared/data/prices/MSFT_2012-2014.csv",
+        "--data",
+        &vix,
         "--format",
         "json",
     ]);
@@ -87,6 +90,28 @@ fn an_agent_runs_on_the_offline_stand_in_behind_the_risk_gate() {
     let refused = executions.iter().find(|e| e["status"] == "rejected").expect("a refused buy");
     let checks = refused["validation"][0]["checks"].as_array().expect("checks");
     assert!(checks.iter().any(|c| c["name"] == "max_position" && c["passed"] == false), "{checks:?}");
+}
+
+#[test]
+fn max_vix_without_vix_data_refuses_every_buy_and_says_so_first() {
+    let (code, out, err) = run(&[
+        "backtest",
+        "examples/dip_buyer.strat",
+        "--data",
+        "AAPL=../shared/data/prices/AAPL_2012-2014.csv",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("`DipBuyer`: max_vix cannot be evaluated without VIX data"), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let orders = v["orders"].as_array().expect("orders");
+    assert!(!orders.is_empty());
+    assert!(
+        orders.iter().all(|o| o["status"] == "rejected"
+            && o["reason"].as_str().is_some_and(|r| r.starts_with("no VIX value at this time"))),
+        "{orders:?}"
+    );
 }
 
 #[test]

@@ -23,8 +23,21 @@ fn test_runs_one_execution_and_shows_its_record() {
 #[test]
 fn test_in_json_gives_the_execution_records() {
     // In late 2012 AAPL fell hard: RSI(14) under 35 on 2012-11-15.
-    let args =
-        ["test", "examples/dip_buyer.strat", "--data", AAPL, "--data", MSFT, "--at", "2012-11-15", "--format", "json"];
+    let vix = common::calm_vix();
+    let args = [
+        "test",
+        "examples/dip_buyer.strat",
+        "--data",
+        AAPL,
+        "--data",
+        MSFT,
+        "--data",
+        &vix,
+        "--at",
+        "2012-11-15",
+        "--format",
+        "json",
+    ];
     let (code, out, err) = run(&args);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");

@@ -29,3 +29,20 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// A calm VIX (20) on every trading day of the 2012–2014 price files, as `--data VIX=PATH`
+/// (examples with `max_vix` refuse every buy without VIX data).
+#[allow(clippy::disallowed_methods)] // writes the file the test reads
+pub fn calm_vix() -> String {
+    let aapl = std::fs::read_to_string(root().join("../shared/data/prices/AAPL_2012-2014.csv")).expect("data");
+    let mut csv = String::from("date,open,high,low,close,volume\n");
+    for line in aapl.lines().skip(1) {
+        let date = line.split(',').next().unwrap_or_default();
+        csv.push_str(&format!("{date},20,20,20,20,0\n"));
+    }
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("strat-vix-{}-{n}.csv", std::process::id()));
+    std::fs::write(&path, csv).expect("write VIX");
+    format!("VIX={}", path.display())
+}

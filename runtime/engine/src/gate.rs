@@ -99,6 +99,16 @@ impl Verdict {
     }
 }
 
+/// Who decided an order.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum DecidedBy {
+    /// The file's own order.
+    #[default]
+    File,
+    /// A model's decision, with its confidence when it gave one.
+    Model { confidence: Option<f64> },
+}
+
 /// What the gate knows about the account and the market when an order arrives.
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
@@ -114,8 +124,8 @@ pub struct Facts {
     /// Orders this graph placed today, not counting rejected ones.
     pub placed_today: u64,
     pub today: NaiveDate,
-    /// The decision's confidence, for orders a model decided.
-    pub confidence: Option<f64>,
+    /// Whether a model decided the order, with the confidence its decision gave.
+    pub decided_by: DecidedBy,
     /// Standard deviation of the symbol's daily returns, percent.
     pub volatility: Option<f64>,
     /// Average daily volume of the symbol.
@@ -202,15 +212,29 @@ pub fn check(limits: Option<&RiskLimits>, r: &Request, f: &Facts) -> Verdict {
                         "max_vix",
                         (vix > max).then(|| format!("VIX {vix:.1} is over max_vix {max}: buying paused")),
                     ),
-                    None => add("max_vix", None),
+                    None => add(
+                        "max_vix",
+                        Some("no VIX value at this time, so max_vix cannot be checked: buying refused (add `--data VIX=PATH`)".to_string()),
+                    ),
                 }
             }
         }
         if let Some(max) = l.max_daily_trades {
             add("max_daily_trades", (f.placed_today >= max).then(|| format!("max_daily_trades {max} reached")));
         }
-        if let (Some(min), Some(c)) = (l.min_confidence, f.confidence) {
-            add("min_confidence", (c < min).then(|| format!("confidence {c:.2} is under min_confidence {min}")));
+        // A model's decision must state a confidence that reaches the minimum; the file's own
+        // orders state none and are not judged by it.
+        if let (Some(min), DecidedBy::Model { confidence }) = (l.min_confidence, f.decided_by) {
+            add(
+                "min_confidence",
+                match confidence {
+                    Some(c) if c < min => Some(format!("confidence {c:.2} is under min_confidence {min}")),
+                    Some(_) => None,
+                    None => {
+                        Some(format!("the decision states no confidence, and the limits require min_confidence {min}"))
+                    }
+                },
+            );
         }
         if buy {
             if let Some(max) = l.max_volatility {
@@ -354,12 +378,17 @@ mod tests {
         };
         let r = req(Side::Buy, 1, "AAPL");
         let reason = |f: Facts| check(Some(&l), &r, &f).reason().unwrap_or("").to_string();
+        // A VIX value under the limit, so the other checks decide.
+        let facts = || Facts { vix: Some(20.0), ..facts() };
         assert_eq!(
             reason(Facts { equity: 85_000.0, ..facts() }),
             "drawdown 15.0% is over max_drawdown 10%: buying paused"
         );
         assert_eq!(reason(Facts { vix: Some(45.0), ..facts() }), "VIX 45.0 is over max_vix 40: buying paused");
-        assert_eq!(reason(Facts { confidence: Some(0.5), ..facts() }), "confidence 0.50 is under min_confidence 0.7");
+        assert_eq!(
+            reason(Facts { decided_by: DecidedBy::Model { confidence: Some(0.5) }, ..facts() }),
+            "confidence 0.50 is under min_confidence 0.7"
+        );
         assert_eq!(
             reason(Facts { recent_trades: (12, -150.0), ..facts() }),
             "average P&L -150.00 over 12 trades in 30 days is under min_avg_pnl -100"
@@ -373,6 +402,24 @@ mod tests {
         // A sale is never paused: it reduces risk.
         let sell = req(Side::Sell, 1, "AAPL");
         assert!(check(Some(&l), &sell, &Facts { held: 1, equity: 50_000.0, ..facts() }).approved);
+    }
+
+    #[test]
+    fn a_limit_whose_data_is_missing_refuses_buys_with_the_reason() {
+        let l = RiskLimits { max_vix: Some(40.0), min_confidence: Some(0.7), ..RiskLimits::default() };
+        let buy = req(Side::Buy, 1, "AAPL");
+        let with_vix = Facts { vix: Some(20.0), ..facts() };
+        let v = check(Some(&l), &buy, &facts());
+        assert!(!v.approved);
+        assert!(v.reason().is_some_and(|r| r.starts_with("no VIX value at this time")), "{v:?}");
+        // A model's decision without a confidence cannot be judged by min_confidence.
+        let model = DecidedBy::Model { confidence: None };
+        let v = check(Some(&l), &buy, &Facts { decided_by: model, ..with_vix.clone() });
+        assert_eq!(v.reason(), Some("the decision states no confidence, and the limits require min_confidence 0.7"));
+        // The file's own orders state no confidence and are not judged by it.
+        assert!(check(Some(&l), &buy, &with_vix).approved);
+        // A sale needs neither.
+        assert!(check(Some(&l), &req(Side::Sell, 1, "AAPL"), &Facts { held: 1, ..facts() }).approved);
     }
 
     #[test]

@@ -518,3 +518,64 @@ fn a_workflow_whose_triggers_fire_together_runs_once_for_the_first_in_the_file()
         assert_eq!(texts, vec![condition; 3], "{src}");
     }
 }
+
+/// A model that answers every call with the same text.
+struct Scripted(&'static str);
+
+impl strat_engine::llm::Llm for Scripted {
+    fn label(&self) -> String {
+        "scripted model".into()
+    }
+    fn complete(
+        &mut self,
+        _: &strat_engine::llm::LlmRequest,
+    ) -> Result<strat_engine::llm::LlmReply, strat_engine::llm::LlmError> {
+        Ok(strat_engine::llm::LlmReply {
+            text: self.0.to_string(),
+            model: "scripted".into(),
+            stop_reason: Some("end_turn".into()),
+            input_tokens: 1,
+            output_tokens: 1,
+            cost: 0.0,
+        })
+    }
+}
+
+#[test]
+fn min_confidence_refuses_a_decision_without_confidence_and_one_outside_zero_to_one() {
+    let src = r#"limits { max_position $50_000  min_confidence 0.6 }
+        model m = offline("rules")
+        agent A { model m  context indicators(SPY)  prompt "a"  on bar(SPY, 1d) throttle 1 per 30d }"#;
+    let data = bars(&[(100.0, 1_000.0); 3]);
+    let cases = [
+        (
+            r#"{"decision": "buy", "symbol": "SPY", "quantity": 1, "reasoning": "r"}"#,
+            "the decision states no confidence, and the limits require min_confidence 0.6",
+        ),
+        (
+            r#"{"decision": "buy", "symbol": "SPY", "quantity": 1, "reasoning": "r", "confidence": 1.5}"#,
+            "confidence 1.5 is not a number from 0 to 1",
+        ),
+        (r#"{"decision": "buy", "symbol": "SPY", "quantity": 1, "reasoning": "r", "confidence": 0.8}"#, ""),
+    ];
+    for (reply, why) in cases {
+        let mut llm = Scripted(reply);
+        let r = strat_engine::engine::backtest_with(
+            &program(src),
+            &data,
+            &Config::default(),
+            &mut llm,
+            &mut strat_engine::engine::Quiet,
+        )
+        .expect("runs");
+        let ex = &r.executions[0];
+        if why.is_empty() {
+            assert_eq!(ex.status, Outcome::Success, "{reply}: {ex:?}");
+            assert_eq!(r.orders.len(), 1);
+        } else {
+            assert_eq!(ex.status, Outcome::Rejected, "{reply}");
+            let said = ex.error.clone().or_else(|| r.orders.first().and_then(|o| o.reason.clone()));
+            assert_eq!(said.as_deref(), Some(why), "{reply}");
+        }
+    }
+}

@@ -145,3 +145,13 @@ fn a_limit_price_that_comes_to_zero_is_refused_never_sent_as_a_market_order() {
         assert!(checks.iter().any(|c| c.name == "order_prices" && !c.passed), "{order}");
     }
 }
+
+#[test]
+fn max_vix_without_vix_data_refuses_buys_and_says_so_at_the_start() {
+    let src = "limits { max_position $5_000  max_vix 30 }
+        workflow W { on price(SPY) > $0\n buy SPY size 1 shares }";
+    let r = run_with(src, BTreeMap::from([("SPY".to_string(), flat(&[100.0; 3]))]));
+    assert!(r.orders.iter().all(|o| o.status == Status::Rejected), "{:?}", r.orders);
+    assert!(r.orders.iter().all(|o| o.reason.as_deref().is_some_and(|w| w.starts_with("no VIX value"))));
+    assert!(r.warnings.iter().any(|w| w.contains("max_vix cannot be evaluated without VIX data")), "{:?}", r.warnings);
+}

@@ -700,7 +700,7 @@ impl Ctx<'_, '_> {
             take_profit,
             by: graph.name.clone(),
         };
-        self.submit(graph, request, None, ex);
+        self.submit(graph, request, gate::DecidedBy::File, ex);
     }
 
     /// Turns a model's decision into an order. What the model wrote is checked here, then by
@@ -758,7 +758,11 @@ impl Ctx<'_, '_> {
             (Some("limit"), _) => return reject(self, ex, "a limit order without a positive limit_price".to_string()),
             _ => Kind::Market,
         };
-        let confidence = d.get("confidence").and_then(Value::num);
+        let confidence = match d.get("confidence") {
+            None => None,
+            Some(Value::Num(c)) if (0.0..=1.0).contains(c) => Some(*c),
+            Some(other) => return reject(self, ex, format!("confidence {other} is not a number from 0 to 1")),
+        };
         self.note(&graph.name, format!("{action} {qty} {symbol}: {reasoning}"));
         let limits = graph.limits.as_ref();
         let request = Request {
@@ -773,14 +777,14 @@ impl Ctx<'_, '_> {
             take_profit: if side == Side::Buy { limits.and_then(|l| l.take_profit) } else { None },
             by: graph.name.clone(),
         };
-        if !self.submit(graph, request, confidence, ex) {
+        if !self.submit(graph, request, gate::DecidedBy::Model { confidence }, ex) {
             ex.status = Outcome::Rejected;
         }
     }
 
     /// Sends an order through the risk gate to the broker, recording the verdict; a refusal
     /// is recorded as a rejected order with its reason. Returns whether it was sent.
-    fn submit(&mut self, graph: &GraphPlan, request: Request, confidence: Option<f64>, ex: &mut Execution) -> bool {
+    fn submit(&mut self, graph: &GraphPlan, request: Request, decided_by: gate::DecidedBy, ex: &mut Execution) -> bool {
         let market = self.market;
         let account = self.host.broker.account();
         let env = market.env();
@@ -804,7 +808,7 @@ impl Ctx<'_, '_> {
             market_open: env_open(self.market),
             placed_today: self.book.placed_on(&graph.name, request.time.date()),
             today: request.time.date(),
-            confidence,
+            decided_by,
             volatility: slot(&self.gate.volatility),
             avg_volume: slot(&self.gate.avg_volume).map(|v| v * days),
             recent_trades: {

@@ -20,6 +20,8 @@ pub struct Walk {
     pub drift: f64,
     pub volatility: f64,
     pub daily_volume: f64,
+    /// Whether synthetic company news moves it (not for an index such as VIX).
+    pub news: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +38,7 @@ pub struct Config {
 }
 
 impl Default for Config {
-    /// Five large US stocks and SPY, daily bars, one year from 2024-01-02.
+    /// Five large US stocks, SPY and VIX, daily bars, one year from 2024-01-02.
     fn default() -> Config {
         let w = |s: &str, p: f64, d: f64, v: f64, vol: f64| Walk {
             symbol: s.to_string(),
@@ -44,6 +46,7 @@ impl Default for Config {
             drift: d,
             volatility: v,
             daily_volume: vol,
+            news: true,
         };
         Config {
             seed: 42,
@@ -54,6 +57,9 @@ impl Default for Config {
                 w("GOOGL", 140.0, 0.09, 0.28, 30e6),
                 w("AMZN", 150.0, 0.11, 0.32, 45e6),
                 w("META", 350.0, 0.12, 0.38, 18e6),
+                // The volatility index, so limits such as `max_vix` can be evaluated: no
+                // volume, no company news; its drift offsets the walk's downward pull.
+                Walk { news: false, ..w("VIX", 16.0, 0.4, 0.9, 0.0) },
             ],
             start: NaiveDate::from_ymd_opt(2024, 1, 2).unwrap_or_default(),
             days: 252,
@@ -116,7 +122,7 @@ pub fn simulate(config: &Config) -> Simulated {
         for day in &days {
             // A news event moves the price at the open, in the direction of its sentiment.
             let mut gap = 0.0;
-            if rng.uniform() < config.news_rate {
+            if w.news && rng.uniform() < config.news_rate {
                 let up = rng.uniform() < 0.5;
                 let size = 0.02 + 0.04 * rng.uniform();
                 gap = if up { size } else { -size };
@@ -197,16 +203,25 @@ mod tests {
     #[test]
     fn bars_are_valid_and_on_trading_days() {
         let m = simulate(&Config::default());
-        assert_eq!(m.bars.len(), 6);
-        for bars in m.bars.values() {
+        assert_eq!(m.bars.len(), 7);
+        for (symbol, bars) in &m.bars {
             assert_eq!(bars.len(), 252);
             for b in bars {
                 assert!(calendar::is_trading_day(b.time.date()));
                 assert!(b.low > 0.0 && b.low <= b.open.min(b.close) && b.high >= b.open.max(b.close), "{b:?}");
-                assert!(b.volume > 0.0);
+                // An index trades no shares of its own.
+                assert_eq!(b.volume > 0.0, symbol != "VIX", "{symbol}: {b:?}");
             }
             assert!(bars.windows(2).all(|w| w[0].time < w[1].time));
         }
+    }
+
+    #[test]
+    fn vix_is_simulated_without_company_news_in_a_plausible_range() {
+        let m = simulate(&Config { news_rate: 0.5, ..Config::default() });
+        assert!(m.news.iter().all(|n| n.symbol != "VIX"));
+        let vix = &m.bars["VIX"];
+        assert!(vix.iter().all(|b| (3.0..150.0).contains(&b.close)), "{:?}", vix.iter().map(|b| b.close).fold(0.0, f64::max));
     }
 
     #[test]

@@ -61,6 +61,12 @@ impl Build<'_> {
         if let Some(l) = &limits {
             needs.volatility |= l.max_volatility.is_some();
             needs.liquidity |= l.min_liquidity.is_some();
+            if l.max_vix.is_some() && market.symbol("VIX").is_none() {
+                warnings.push(format!(
+                    "`{}`: max_vix cannot be evaluated without VIX data, so every buy is refused: add `--data VIX=PATH`",
+                    g.name
+                ));
+            }
             if l.max_sector_exposure.is_some() {
                 warnings.push(format!(
                     "`{}`: max_sector_exposure is not enforced: no sector data is available to the run",
