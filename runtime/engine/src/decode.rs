@@ -1,9 +1,12 @@
 //! A model's reply decoded into the answer's declared type, or rejected with the reason.
 //!
-//! The reply is untrusted text. The JSON may come bare, inside a code fence or after prose;
-//! the first JSON value of the right shape is taken. Every field is then checked against the
-//! declared type: a missing field, a wrong type, a number that is not finite, an unknown enum
-//! variant or a malformed symbol is an error, never a default.
+//! The reply is untrusted text. The JSON may come bare, inside a code fence or after prose, but
+//! it must be one JSON value of the answer's shape: a second value, or a list where one object
+//! is asked for, is an error, never "the first one". Every field is then checked against the
+//! declared type, exactly as written: a missing or undeclared field, a wrong type, a number that
+//! is not finite, an enum value that is not one of the variants letter for letter, or a symbol
+//! that is not a ticker as it stands is an error, never a default or a guess. A reply cut off at
+//! the token limit is rejected whatever it holds.
 
 use crate::value::Value;
 use std::collections::BTreeMap;
@@ -11,6 +14,16 @@ use strat_lang::ir::Type;
 
 /// The longest excerpt of a reply quoted in an error.
 const EXCERPT: usize = 160;
+
+/// A string of the reply as JSON writes it (quotes, escapes, spaces kept), cut to the excerpt's
+/// length: what it says is shown exactly.
+fn quoted(s: &str) -> String {
+    let cut = match s.char_indices().nth(EXCERPT) {
+        Some((at, _)) => &s[..at],
+        None => s,
+    };
+    serde_json::Value::String(cut.to_string()).to_string()
+}
 
 fn excerpt(text: &str) -> String {
     let t = text.trim();
@@ -20,12 +33,29 @@ fn excerpt(text: &str) -> String {
     }
 }
 
-/// Finds the first JSON value in `text` that starts with `open` (`{` or `[`).
-fn find_json(text: &str, open: char) -> Option<serde_json::Value> {
-    for (i, _) in text.match_indices(open) {
-        let mut values = serde_json::Deserializer::from_str(&text[i..]).into_iter::<serde_json::Value>();
+/// The one JSON value in `text` (bare, fenced or after prose): the first `{` or `[` at which a
+/// JSON value parses. `None` when there is none; an error when it does not open with `open`
+/// (`{` or `[`), or when another JSON value follows it.
+fn find_json(text: &str, open: char) -> Result<Option<serde_json::Value>, String> {
+    let Some((start, end, value)) = first_json(text, 0) else { return Ok(None) };
+    if !text[start..].starts_with(open) {
+        let want = if open == '{' { "an object" } else { "a list" };
+        return Err(format!("the reply's JSON is {}, not {want}: \"{}\"", kind(&value), excerpt(&text[start..])));
+    }
+    if let Some((other, _, _)) = first_json(text, end) {
+        return Err(format!("the reply holds more than one JSON value: \"{}\"", excerpt(&text[other..])));
+    }
+    Ok(Some(value))
+}
+
+/// The first JSON object or list in `text` at or after `from`: where it starts and ends, and
+/// the value.
+fn first_json(text: &str, from: usize) -> Option<(usize, usize, serde_json::Value)> {
+    let rest = text.get(from..)?;
+    for (i, _) in rest.match_indices(['{', '[']) {
+        let mut values = serde_json::Deserializer::from_str(&rest[i..]).into_iter::<serde_json::Value>();
         if let Some(Ok(v)) = values.next() {
-            return Some(v);
+            return Some((from + i, from + i + values.byte_offset(), v));
         }
     }
     None
@@ -37,23 +67,25 @@ pub fn decode(text: &str, ty: &Type, stop_reason: Option<&str>) -> Result<Value,
     if stop_reason == Some("refusal") {
         return Err(format!("the model refused to answer: \"{}\"", excerpt(text)));
     }
+    // A reply cut off at the token limit is not the answer the model meant, however it parses.
+    if matches!(stop_reason, Some("max_tokens" | "length")) {
+        return Err(format!("the reply was cut off at the token limit: \"{}\"", excerpt(text)));
+    }
     let open = match unwrap_optional(ty) {
         Type::List { .. } | Type::SymbolSet => '[',
         Type::Record { .. } => '{',
         // A bare enum may come as a JSON string or as the word itself.
         Type::Enum { variants } => {
-            let word = text.trim().trim_matches(|c: char| c == '"' || c == '`' || c == '.').to_lowercase();
-            if let Some(v) = variants.iter().find(|v| v.to_lowercase() == word) {
+            let t = text.trim();
+            let word = t.strip_prefix('"').and_then(|w| w.strip_suffix('"')).unwrap_or(t);
+            if let Some(v) = variants.iter().find(|v| *v == word) {
                 return Ok(Value::Text(v.clone()));
             }
             '{'
         }
         _ => '{',
     };
-    let Some(json) = find_json(text, open) else {
-        if matches!(stop_reason, Some("max_tokens" | "length")) {
-            return Err(format!("the reply was cut off at the token limit: \"{}\"", excerpt(text)));
-        }
+    let Some(json) = find_json(text, open)? else {
         return Err(format!("no JSON in the reply: \"{}\"", excerpt(text)));
     };
     // An enum answer may be wrapped in an object with one field.
@@ -118,7 +150,7 @@ fn convert(v: &serde_json::Value, ty: &Type, path: &str) -> Result<Value, String
             _ => Err(wrong("text")),
         },
         Type::Symbol => match v {
-            J::String(s) if is_ticker(s.trim()) => Ok(Value::Symbol(s.trim().to_string())),
+            J::String(s) if is_ticker(s) => Ok(Value::Symbol(s.clone())),
             J::String(s) => Err(format!("`{path}` is not a ticker: \"{}\"", excerpt(s))),
             _ => Err(wrong("a ticker")),
         },
@@ -134,9 +166,9 @@ fn convert(v: &serde_json::Value, ty: &Type, path: &str) -> Result<Value, String
         Type::Enum { variants } => match v {
             J::String(s) => variants
                 .iter()
-                .find(|x| x.eq_ignore_ascii_case(s.trim()))
+                .find(|x| *x == s)
                 .map(|x| Value::Text(x.clone()))
-                .ok_or_else(|| format!("`{path}` is \"{}\", not one of {}", excerpt(s), variants.join(", "))),
+                .ok_or_else(|| format!("`{path}` is {}, not one of {}", quoted(s), variants.join(", "))),
             _ => Err(wrong(&format!("one of {}", variants.join(", ")))),
         },
         Type::List { item } => match v {
@@ -151,6 +183,10 @@ fn convert(v: &serde_json::Value, ty: &Type, path: &str) -> Result<Value, String
         Type::Record { name, fields } => {
             let J::Object(map) = v else { return Err(wrong("an object")) };
             let is_decision = name.as_deref() == Some("decision");
+            if let Some(extra) = map.keys().find(|k| !fields.iter().any(|(f, _)| f == *k)) {
+                let at = if path == "answer" { extra.clone() } else { format!("{path}.{extra}") };
+                return Err(format!("the reply has a field `{at}` that the answer does not declare"));
+            }
             let mut out = BTreeMap::new();
             for (field, fty) in fields {
                 let at = if path == "answer" { field.clone() } else { format!("{path}.{field}") };
@@ -221,7 +257,7 @@ mod tests {
         for text in [
             r#"{"decision": "buy", "symbol": "AAPL", "quantity": 10}"#,
             "```json\n{\"decision\": \"buy\", \"symbol\": \"AAPL\", \"quantity\": 10}\n```",
-            "Sure. Here is my answer: {\"decision\": \"BUY\", \"symbol\": \"AAPL\", \"quantity\": 10} Good luck!",
+            "Sure. Here is my answer: {\"decision\": \"buy\", \"symbol\": \"AAPL\", \"quantity\": 10} Good luck!",
             "I think {braces} are fun. {\"decision\": \"buy\", \"symbol\": \"AAPL\", \"quantity\": 10}",
         ] {
             assert_eq!(decode(text, &decision(), Some("end_turn")), Ok(want.clone()), "{text}");
@@ -251,13 +287,50 @@ mod tests {
     }
 
     #[test]
+    fn decoding_is_exact_and_refuses_what_it_would_have_to_guess() {
+        let d = decision();
+        let e = Type::Enum { variants: vec!["up".into(), "down".into()] };
+        let cases: [(&str, &Type, Option<&str>, &str); 9] = [
+            // Enum values letter for letter: no case folding, no trimming.
+            (r#"{"decision": "BUY"}"#, &d, None, "`decision` is \"BUY\", not one of buy, sell, hold"),
+            (r#"{"decision": " buy"}"#, &d, None, "`decision` is \" buy\", not one of buy, sell, hold"),
+            ("Down.", &e, None, "no JSON in the reply"),
+            // Tickers as they stand.
+            (r#"{"decision": "buy", "symbol": " AAPL"}"#, &d, None, "`symbol` is not a ticker"),
+            // No field the answer does not declare.
+            (
+                r#"{"decision": "hold", "leverage": 10}"#,
+                &d,
+                None,
+                "the reply has a field `leverage` that the answer does not declare",
+            ),
+            // One JSON value: not the first of two, not the first object of a list.
+            (
+                r#"{"decision": "hold"} {"decision": "buy", "symbol": "AAPL", "quantity": 9}"#,
+                &d,
+                None,
+                "the reply holds more than one JSON value",
+            ),
+            (r#"[{"decision": "hold"}, {"decision": "buy"}]"#, &d, None, "the reply's JSON is a list, not an object"),
+            // Cut off at the token limit: rejected even when what came parses.
+            (r#"{"decision": "hold"}"#, &d, Some("max_tokens"), "the reply was cut off at the token limit"),
+            (r#"{"decision": "hold"}"#, &d, Some("length"), "the reply was cut off at the token limit"),
+        ];
+        for (text, ty, stop, want) in cases {
+            let err = decode(text, ty, stop).expect_err(text);
+            assert!(err.starts_with(want), "{text}: {err}");
+        }
+    }
+
+    #[test]
     fn a_hold_may_leave_out_the_order_fields_but_other_records_may_not() {
         let v = decode(r#"{"decision": "hold", "reasoning": "calm"}"#, &decision(), None).expect("decodes");
         assert_eq!(v.field("decision"), Some(&Value::Text("hold".into())));
         let custom = Type::Record { name: None, fields: vec![("score".into(), Type::Number)] };
         assert_eq!(decode("{}", &custom, None), Err("the reply has no `score`".to_string()));
         let e = Type::Enum { variants: vec!["up".into(), "down".into()] };
-        assert_eq!(decode(" Down. ", &e, None), Ok(Value::Text("down".into())));
+        assert_eq!(decode(" down ", &e, None), Ok(Value::Text("down".into())));
+        assert_eq!(decode("\"up\"", &e, None), Ok(Value::Text("up".into())));
     }
 
     #[test]

@@ -221,7 +221,11 @@ mod tests {
         let m = simulate(&Config { news_rate: 0.5, ..Config::default() });
         assert!(m.news.iter().all(|n| n.symbol != "VIX"));
         let vix = &m.bars["VIX"];
-        assert!(vix.iter().all(|b| (3.0..150.0).contains(&b.close)), "{:?}", vix.iter().map(|b| b.close).fold(0.0, f64::max));
+        assert!(
+            vix.iter().all(|b| (3.0..150.0).contains(&b.close)),
+            "{:?}",
+            vix.iter().map(|b| b.close).fold(0.0, f64::max)
+        );
     }
 
     #[test]
