@@ -85,3 +85,87 @@ fn a_parallel_team_logs_its_vote() {
     let r = backtest(&team_program("parallel"), &data, &Config { cash: 100_000.0, ..Config::default() }).expect("runs");
     assert!(r.log.iter().any(|l| l.message.contains("majority vote (buy 2)")), "{:?}", r.log);
 }
+
+/// A model host whose every call fails.
+struct Down;
+
+impl strat_engine::llm::Llm for Down {
+    fn label(&self) -> String {
+        "a provider that is down".into()
+    }
+    fn complete(
+        &mut self,
+        _: &strat_engine::llm::LlmRequest,
+    ) -> Result<strat_engine::llm::LlmReply, strat_engine::llm::LlmError> {
+        Err(strat_engine::llm::LlmError {
+            kind: strat_engine::llm::ErrorKind::Transport,
+            message: "cannot connect".into(),
+        })
+    }
+}
+
+#[test]
+fn a_team_whose_members_cannot_answer_is_recorded_as_failed_with_the_reason() {
+    use strat_engine::report::Outcome;
+    let data = BTreeMap::from([("DOWN".to_string(), series((0..30).map(|i| 100.0 - f64::from(i))))]);
+    for mode in ["sequential", "parallel", "hierarchical", "consensus"] {
+        let r = strat_engine::engine::backtest_with(
+            &team_program(mode),
+            &data,
+            &Config::default(),
+            &mut Down,
+            &mut strat_engine::engine::Quiet,
+        )
+        .expect("runs");
+        let team: Vec<_> = r.executions.iter().filter(|e| e.graph == "T").collect();
+        assert!(!team.is_empty(), "{mode}");
+        for e in team {
+            assert_eq!(e.status, Outcome::Failed, "{mode}: {e:?}");
+            assert!(e.error.as_deref().is_some_and(|m| m.contains("cannot connect")), "{mode}: {:?}", e.error);
+            assert!(e.decision.is_none(), "{mode}");
+        }
+        assert!(r.orders.is_empty(), "{mode}");
+    }
+}
+
+/// A model host that always holds.
+struct Holds;
+
+impl strat_engine::llm::Llm for Holds {
+    fn label(&self) -> String {
+        "a model that holds".into()
+    }
+    fn complete(
+        &mut self,
+        _: &strat_engine::llm::LlmRequest,
+    ) -> Result<strat_engine::llm::LlmReply, strat_engine::llm::LlmError> {
+        Ok(strat_engine::llm::LlmReply {
+            text: r#"{"decision": "hold", "reasoning": "calm"}"#.into(),
+            model: "holds".into(),
+            stop_reason: Some("end_turn".into()),
+            input_tokens: 1,
+            output_tokens: 1,
+            cost: 0.0,
+        })
+    }
+}
+
+#[test]
+fn a_pipeline_stopped_by_a_hold_records_that_hold_as_the_teams_decision() {
+    use strat_engine::report::Outcome;
+    let data = BTreeMap::from([("DOWN".to_string(), series((0..30).map(|i| 100.0 - f64::from(i))))]);
+    let r = strat_engine::engine::backtest_with(
+        &team_program("sequential"),
+        &data,
+        &Config::default(),
+        &mut Holds,
+        &mut strat_engine::engine::Quiet,
+    )
+    .expect("runs");
+    let team: Vec<_> = r.executions.iter().filter(|e| e.graph == "T").collect();
+    assert!(!team.is_empty());
+    for e in team {
+        assert_eq!(e.status, Outcome::Success);
+        assert_eq!(e.decision.as_ref().map(|d| d["decision"].clone()), Some(serde_json::json!("hold")), "{e:?}");
+    }
+}

@@ -86,6 +86,21 @@ fn ask(
     Ok(answers)
 }
 
+/// [`ask`] for one member: its answer, or the failure recorded on `ex`.
+fn ask_one(
+    ctx: &mut Ctx<'_, '_>,
+    job: &Job,
+    agent: usize,
+    previous: &[J],
+    inputs: &BTreeMap<String, Value>,
+    ex: &mut Execution,
+) -> Result<Value, Stopped> {
+    match ask(ctx, job, &[agent], previous, inputs, ex)?.pop() {
+        Some(answer) => Ok(answer),
+        None => fail(ex, Outcome::Failed, format!("member `{}` gave no answer", ctx.graphs[agent].name)),
+    }
+}
+
 fn said(agent: &str, answer: &Value, now: chrono::NaiveDateTime) -> J {
     json!({"agent_id": agent, "agent_name": agent, "decision": answer.to_json(), "timestamp": now.to_string()})
 }
@@ -126,20 +141,21 @@ pub fn run(ctx: &mut Ctx<'_, '_>, job: &Job, ex: &mut Execution) {
                 }
             }
             Step::AgentCall { agent, bind } => {
-                let Ok(mut one) = ask(ctx, job, &[*agent], &previous, &inputs, ex) else { return };
-                let Some(answer) = one.pop() else { return };
+                let Ok(answer) = ask_one(ctx, job, *agent, &previous, &inputs, ex) else { return };
                 let name = &graphs[*agent].name;
                 previous.push(said(name, &answer, now));
                 if let Value::Record(fields) = &answer {
                     inputs.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
                 }
                 let holds = decision_of(&answer) == "hold";
-                answers.insert(bind.clone(), answer);
                 let stops_on_hold = team.edges[i].iter().any(|(w, _)| w.as_deref() == Some("hold"));
                 if holds && stops_on_hold {
+                    // The team's decision is that member's hold: recorded as such.
+                    ex.decision = Some(answer.to_json());
                     ctx.note(&team.name, format!("{name} holds; the pipeline stops"));
                     return;
                 }
+                answers.insert(bind.clone(), answer);
             }
             Step::Vote { rule, members } => {
                 let v = vote(rule, members.iter().filter_map(|m| answers.get(m)).collect());
@@ -147,8 +163,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, job: &Job, ex: &mut Execution) {
             }
             Step::Supervise { agent, proposals } => {
                 let shown: Vec<J> = proposals.iter().filter_map(|p| answers.get(p).map(|a| said(p, a, now))).collect();
-                let Ok(mut a) = ask(ctx, job, &[*agent], &shown, &inputs, ex) else { return };
-                let Some(a) = a.pop() else { return };
+                let Ok(a) = ask_one(ctx, job, *agent, &shown, &inputs, ex) else { return };
                 answers.insert(graphs[*agent].name.clone(), a);
             }
             Step::Debate { members, rounds, fallback } => {
