@@ -49,6 +49,19 @@ pub struct Entry {
     pub outcome: Outcome,
 }
 
+impl Entry {
+    /// A replayed call's usage counts against the run's budgets, so it must be a real one: a
+    /// cost that is negative (or not a number) would give budget back.
+    fn check_usage(&self) -> Result<(), String> {
+        match &self.outcome {
+            Outcome::Reply(r) if !(r.cost.is_finite() && r.cost >= 0.0) => {
+                Err(format!("the recorded cost {} is not a cost (0 or more dollars)", r.cost))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Header {
     cassette: String,
@@ -86,7 +99,10 @@ impl Tape {
         }
         let entries = lines
             .map(|(i, l)| {
-                serde_json::from_str(l).map_err(|e| CassetteError::Call { line: i + 1, reason: e.to_string() })
+                let entry: Entry =
+                    serde_json::from_str(l).map_err(|e| CassetteError::Call { line: i + 1, reason: e.to_string() })?;
+                entry.check_usage().map_err(|reason| CassetteError::Call { line: i + 1, reason })?;
+                Ok(entry)
             })
             .collect::<Result<Vec<Entry>, CassetteError>>()?;
         Ok(Tape { label: header.label, entries })

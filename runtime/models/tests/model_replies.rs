@@ -158,3 +158,19 @@ fn cassettes_that_are_not_cassettes_are_refused() {
     assert!(matches!(err, CassetteError::Call { line: 2, .. }), "{err:?}");
     assert!(err.to_string().starts_with("line 2: "), "{err}");
 }
+
+#[test]
+fn a_cassette_whose_usage_would_give_budget_back_is_refused() {
+    let header = "{\"cassette\":\"strat\",\"version\":1,\"label\":\"x\"}\n";
+    let call = |cost: &str, tokens: &str| {
+        format!(
+            "{header}{{\"key\":\"k\",\"agent\":\"A\",\"provider\":\"anthropic\",\"model\":\"m\",\"reply\":{{\"text\":\"{{}}\",\"model\":\"m\",\"stop_reason\":\"end_turn\",\"input_tokens\":{tokens},\"output_tokens\":1,\"cost\":{cost}}}}}\n"
+        )
+    };
+    assert!(Tape::parse(&call("0.25", "10")).is_ok());
+    let err = Tape::parse(&call("-5.0", "10")).expect_err("negative cost");
+    assert_eq!(err.to_string(), "line 2: the recorded cost -5 is not a cost (0 or more dollars)");
+    let err = Tape::parse(&call("0.25", "-10")).expect_err("negative tokens");
+    assert!(matches!(err, CassetteError::Call { line: 2, .. }), "{err:?}");
+    assert!(Tape::parse(&call("1e400", "10")).is_err(), "an infinite cost");
+}
