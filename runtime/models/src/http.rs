@@ -305,9 +305,10 @@ impl Inner {
         lock(&self.notes).insert(n);
     }
 
+    /// `text` without the key: as written, and inside the JSON it holds once decoded.
     fn scrub(&self, text: &str) -> String {
         match &self.endpoint.key {
-            Some(k) => k.scrub(text),
+            Some(k) => crate::scrub::scrub_text(k, text),
             None => text.to_string(),
         }
     }
@@ -477,8 +478,8 @@ impl Inner {
         };
         LlmReply {
             text: self.scrub(&p.text),
-            model: p.model,
-            stop_reason: p.stop_reason,
+            model: self.scrub(&p.model),
+            stop_reason: p.stop_reason.map(|r| self.scrub(&r)),
             input_tokens: p.tokens.all_input(),
             output_tokens: p.tokens.output,
             cost,

@@ -25,6 +25,7 @@ pub mod openai;
 pub mod price;
 pub mod retry;
 pub mod schema;
+pub mod scrub;
 
 pub use config::{Dialect, Endpoint, Secret, Settings};
 pub use http::{ManualTiming, Provider, ReplyError, SetupError, Timing, tokio_sleep};

@@ -174,3 +174,25 @@ fn a_cassette_whose_usage_would_give_budget_back_is_refused() {
     assert!(matches!(err, CassetteError::Call { line: 2, .. }), "{err:?}");
     assert!(Tape::parse(&call("1e400", "10")).is_err(), "an infinite cost");
 }
+
+#[test]
+fn a_key_that_comes_back_escaped_or_in_the_model_field_reaches_no_output() {
+    let escaped: String = KEY.chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
+    let text = format!(
+        "{{\"decision\": \"buy\", \"symbol\": \"DOWN\", \"quantity\": 1, \"reasoning\": \"the key is {escaped}\"}}"
+    );
+    let server = FakeServer::anthropic(KEY);
+    let mut body = wire_json("anthropic/response_text_json.json");
+    body["content"] = json!([{"type": "text", "text": text}]);
+    body["model"] = json!(format!("claude-{KEY}"));
+    body["stop_reason"] = json!("end_turn");
+    server.otherwise(Reply::json(200, body.to_string()));
+    let (mut recorder, tape) = Recorder::new(Box::new(router(&server)));
+    let report = run(&mut recorder, "decide");
+    assert!(report.executions.iter().any(|e| e.status == Outcome::Success), "the answer still decodes");
+    let report_json = serde_json::to_string(&report).expect("json");
+    assert!(!report_json.contains(KEY), "the report holds the key");
+    assert!(report_json.contains("the key is ***"), "the reasoning is kept, with the key hidden");
+    let cassette = tape.lock().expect("tape").to_text();
+    assert!(!cassette.contains(KEY) && !cassette.contains(&escaped), "the cassette holds the key");
+}
