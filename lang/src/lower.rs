@@ -57,7 +57,8 @@ pub fn lower(units: &[Unit], scopes: &BTreeMap<FileId, Scope>, money_sizes: &BTr
             l.item(item, &mut p);
         }
     }
-    p.graphs.sort_by(|a, b| a.name.cmp(&b.name));
+    // Graphs stay in declaration order (files in the order they are reached): executions of
+    // one step run in that order.
     p.seal()
 }
 

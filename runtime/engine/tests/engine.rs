@@ -579,3 +579,14 @@ fn min_confidence_refuses_a_decision_without_confidence_and_one_outside_zero_to_
         }
     }
 }
+
+#[test]
+fn executions_of_one_bar_run_in_the_files_order_not_by_name() {
+    let src = "limits { max_position $50_000 }
+        workflow Zed { on bar(SPY, 1d)\n log \"zed\" }
+        workflow Alpha { on bar(SPY, 1d)\n log \"alpha\" }
+        workflow Mid { on bar(SPY, 1d)\n log \"mid\" }";
+    let r = run(src, &bars(&[(100.0, 1_000.0); 2]), &Config::default());
+    let order: Vec<&str> = r.executions.iter().take(3).map(|e| e.graph.as_str()).collect();
+    assert_eq!(order, vec!["Zed", "Alpha", "Mid"]);
+}
