@@ -157,7 +157,7 @@ pub fn run(args: &Args) -> u8 {
         models.llm.label()
     );
     let home = std::env::var_os("STRAT_HOME").map_or_else(|| PathBuf::from(".strat"), PathBuf::from);
-    if let Err(e) = std::fs::create_dir_all(&home) {
+    if let Err(e) = files::private_dir(&home) {
         eprintln!("error: cannot create `{}`: {e}", home.display());
         return exit::USAGE;
     }
@@ -251,7 +251,7 @@ fn save(
     report: &strat_engine::report::Report,
 ) -> std::io::Result<PathBuf> {
     let dir = home.join("runs");
-    std::fs::create_dir_all(&dir)?;
+    files::private_dir(&dir)?;
     let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("run");
     let n = (1..).find(|n| !dir.join(format!("{stem}-{n}.json")).exists()).unwrap_or(1);
     let path = dir.join(format!("{stem}-{n}.json"));

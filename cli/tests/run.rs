@@ -114,3 +114,25 @@ fn ctrl_c_stops_cleanly_with_state_saved() {
     assert!(runs[0].steps > 0 && runs[0].steps < 252, "{}", runs[0].steps);
     let _ = std::fs::remove_dir_all(&h);
 }
+
+#[test]
+fn what_a_run_leaves_behind_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = home("private").join("nested");
+    let cassette = home("private-cassette").with_extension("cassette");
+    let out = strat()
+        .env("STRAT_HOME", &h)
+        .args(["run", "examples/dip_buyer.strat", "--speed", "0", "--days", "5"])
+        .arg(format!("--llm=record:{}", cassette.display()))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let mode = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777).ok();
+    assert_eq!(mode(&h), Some(0o700), "the home folder");
+    assert_eq!(mode(h.parent().expect("parent")), Some(0o700), "a folder made above it");
+    assert_eq!(mode(&h.join("runs")), Some(0o700), "the reports' folder");
+    assert_eq!(mode(&h.join("store.redb")), Some(0o600), "the store");
+    assert_eq!(mode(&h.join("runs/dip_buyer-1.json")), Some(0o600), "the report");
+    assert_eq!(mode(&cassette), Some(0o600), "the cassette");
+    let _ = std::fs::remove_file(&cassette);
+}

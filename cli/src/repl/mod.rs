@@ -103,7 +103,7 @@ fn history_path() -> Option<PathBuf> {
         Some(home) => PathBuf::from(home),
         None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".strat"),
     };
-    match std::fs::create_dir_all(&dir) {
+    match crate::files::private_dir(&dir) {
         Ok(()) => Some(dir.join("repl_history")),
         Err(e) => {
             eprintln!("warning: no history: cannot create `{}`: {e}", dir.display());

@@ -45,8 +45,10 @@ fn json(v: &impl Serialize) -> Result<String, StoreError> {
 
 impl RedbStore {
     pub fn open(path: &Path) -> Result<RedbStore, StoreError> {
-        let db = Database::create(path)
-            .map_err(|e| StoreError::Open { path: path.display().to_string(), reason: e.to_string() })?;
+        let open_failed =
+            |e: &dyn std::fmt::Display| StoreError::Open { path: path.display().to_string(), reason: e.to_string() };
+        create_private(path).map_err(|e| open_failed(&e))?;
+        let db = Database::create(path).map_err(|e| open_failed(&e))?;
         // Create the tables up front so readers never meet a missing table.
         let tx = db.begin_write().map_err(err)?;
         {
@@ -120,6 +122,16 @@ impl RedbStore {
             })
             .collect()
     }
+}
+
+/// Creates the store's file, if it is missing, readable by its owner only (0600): it holds
+/// prompts, portfolios and replies. redb then initialises the empty file.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop)
 }
 
 /// The next free sequence number of a run's rows in a table.
