@@ -58,6 +58,15 @@ pub struct Args {
     llm: crate::llm::Mode,
     #[command(flatten)]
     budgets: crate::llm::Budgets,
+    /// Turn these outcomes into exit code 1, for CI: `failures` (any execution that failed)
+    #[arg(long, value_enum, value_name = "WHAT")]
+    deny: Vec<Deny>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Deny {
+    /// An execution failed (a model call that could not be made, a budget, a sandbox limit).
+    Failures,
 }
 
 pub fn run(args: &Args) -> u8 {
@@ -136,8 +145,40 @@ pub fn run(args: &Args) -> u8 {
             eprintln!("error: cannot write output: {e}");
             exit::USAGE
         }
+        _ if args.deny.contains(&Deny::Failures) && !failures(&report).is_empty() => {
+            let failed: usize = failures(&report).iter().map(|(n, _)| *n).sum();
+            eprintln!("error: {failed} executions failed (--deny failures)");
+            exit::FOUND
+        }
         _ => exit::OK,
     }
+}
+
+/// The executions that failed, grouped by what went wrong: (how many, the reason as the first
+/// of them gave it), most first. Reasons that differ only in a request id or a number (the
+/// seconds a circuit breaker stays open) are one group.
+fn failures(r: &Report) -> Vec<(usize, String)> {
+    let mut groups: std::collections::BTreeMap<String, (usize, String)> = std::collections::BTreeMap::new();
+    for e in r.executions.iter().filter(|e| e.status == strat_engine::report::Outcome::Failed) {
+        let shown = without_request_ids(e.error.as_deref().unwrap_or("no reason recorded"));
+        let key: String = shown.chars().map(|c| if c.is_ascii_digit() { '#' } else { c }).collect();
+        groups.entry(key).or_insert((0, shown)).0 += 1;
+    }
+    let mut groups: Vec<(usize, String)> = groups.into_values().collect();
+    groups.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    groups
+}
+
+/// A reason without the providers' ` (request …)` ids, which differ from call to call.
+fn without_request_ids(reason: &str) -> String {
+    let mut out = String::with_capacity(reason.len());
+    let mut rest = reason;
+    while let Some(at) = rest.find(" (request ") {
+        out.push_str(&rest[..at]);
+        rest = rest[at..].find(')').map_or("", |end| &rest[at + end + 1..]);
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A progress bar on standard error, shown only on a terminal and only once a run has taken
@@ -317,6 +358,13 @@ fn human(
             money(s.total_pnl),
             s.win_rate.map_or("n/a".to_string(), |w| format!("{w:.1}%")),
         )?;
+    }
+    let groups = failures(r);
+    for (n, reason) in groups.iter().take(5) {
+        writeln!(out, "  {n} of {} executions failed: {reason}", r.executions.len())?;
+    }
+    if groups.len() > 5 {
+        writeln!(out, "  … and {} more reasons for failed executions (--format json lists each)", groups.len() - 5)?;
     }
     for o in r.orders.iter().filter(|o| o.status == Status::Rejected).take(5) {
         let side = if o.side == strat_engine::broker::Side::Buy { "buy" } else { "sell" };

@@ -180,3 +180,37 @@ fn the_key_appears_in_no_output_report_store_or_cassette() {
     }
     assert!(server.hits() > 2);
 }
+
+#[test]
+fn failed_executions_are_grouped_by_reason_and_deny_failures_exits_one() {
+    let home = dir("failures");
+    std::fs::write(home.join("llm.conf"), "retries = 0\n").expect("write");
+    let server = FakeServer::anthropic(KEY);
+    server.otherwise(Reply::fixture(529, "anthropic/error_529.json"));
+    let run = |deny: bool| {
+        let mut c = strat();
+        c.env("STRAT_HOME", &home).env("ANTHROPIC_BASE_URL", server.url()).env("ANTHROPIC_API_KEY", KEY);
+        c.args(["backtest", "examples/dip_buyer.strat", "--data", AAPL, "--to", "2012-12-31"]);
+        if deny {
+            c.args(["--deny", "failures"]);
+        }
+        let out = c.output().expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run(false);
+    assert_eq!(code, Some(0), "{err}");
+    let groups: Vec<&str> = out.lines().filter(|l| l.contains(" executions failed: ")).collect();
+    assert!(!groups.is_empty(), "{out}");
+    // Every failure is counted once, against every execution of the run.
+    let total: usize = groups.iter().filter_map(|l| l.trim().split(' ').next()?.parse::<usize>().ok()).sum();
+    let executions: usize = groups[0].split(" of ").nth(1).and_then(|r| r.split(' ').next()?.parse().ok()).unwrap_or(0);
+    assert!(total > 0 && total == executions, "{groups:?}");
+    assert!(groups.iter().any(|l| l.contains("overloaded") || l.contains("529")), "{groups:?}");
+    let (code, _, err) = run(true);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("executions failed (--deny failures)"), "{err}");
+}
