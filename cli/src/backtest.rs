@@ -74,6 +74,12 @@ pub fn run(args: &Args) -> u8 {
         eprintln!("error: `--cash` must be a positive amount");
         return exit::USAGE;
     }
+    if let (Some(from), Some(to)) = (args.from, args.to)
+        && from > to
+    {
+        eprintln!("error: `--from {from}` is after `--to {to}`: no day is in between");
+        return exit::USAGE;
+    }
     let program = match files::compile(&args.file, args.color) {
         Ok(p) => p,
         Err(code) => return code,

@@ -42,8 +42,18 @@ pub fn load(specs: &[String]) -> Result<BTreeMap<String, Vec<Bar>>, u8> {
             eprintln!("warning: {w}");
         }
         if loaded.bars.is_empty() {
-            eprintln!("warning: `{}` has no valid bars; {} is left out", loaded.path, loaded.symbol);
-            continue;
+            // The user gave this file for this symbol: without one bar of it, the run would
+            // only say the symbol has no data.
+            match loaded.warnings.first().map(|w| w.trim_end_matches(" (row skipped)")) {
+                Some(first) => eprintln!(
+                    "error: every row of `{}` was refused, so {} has no bars; the first: {first}",
+                    loaded.path, loaded.symbol
+                ),
+                None => {
+                    eprintln!("error: `{}` has a header but no rows, so {} has no bars", loaded.path, loaded.symbol)
+                }
+            }
+            return Err(exit::USAGE);
         }
         data.insert(loaded.symbol, loaded.bars);
     }

@@ -79,7 +79,7 @@ enum Command {
     Prompt(manual::Args),
     /// Evaluate an expression at every bar of historical data
     #[command(
-        after_help = "Examples:\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat eval 'sma(SPY, 10) crosses above sma(SPY, 30)' --data SPY=spy.csv\n  strat eval 'close(AAPL) / close(MSFT)' --data AAPL=aapl.csv --data MSFT=msft.csv --format json\n\nCSV files may use the Yahoo layout (Date,Open,High,Low,Close,Adj Close,Volume), date,open,high,low,close,volume, an extra time column, or a leading index column. Rows that fail validation are skipped with a warning naming file and line. Values are empty during an indicator's warm-up.\nExit codes: 0 success, 1 the expression has errors or cannot be evaluated on price history, 2 usage or data error."
+        after_help = "Examples:\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat eval 'sma(SPY, 10) crosses above sma(SPY, 30)' --data SPY=spy.csv\n  strat eval 'close(AAPL) / close(MSFT)' --data AAPL=aapl.csv --data MSFT=msft.csv --format json\n\nCSV files may use the Yahoo layout (Date,Open,High,Low,Close,Adj Close,Volume), date,open,high,low,close,volume, an extra time column, or a leading index column. Rows that fail validation are skipped with a warning naming file and line; a file whose every row is refused is an error that shows the first. Values are empty during an indicator's warm-up.\nExit codes: 0 success, 1 the expression has errors or cannot be evaluated on price history, 2 usage or data error."
     )]
     Eval(eval::Args),
     /// Explore expressions and conditions over price data, interactively

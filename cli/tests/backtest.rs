@@ -44,6 +44,24 @@ fn date_range_and_errors() {
     let (code, _, err) = run(&["backtest", "examples/sma_crossover.strat", "--data", SPY, "--cash=-5"]);
     assert_eq!(code, 2);
     assert!(err.contains("`--cash` must be a positive amount"), "{err}");
+    let dates = ["--from", "2012-06-01", "--to", "2012-01-01"];
+    let (code, _, err) = run(&[&["backtest", "examples/sma_crossover.strat", "--data", SPY][..], &dates[..]].concat());
+    assert_eq!(code, 2);
+    assert!(err.contains("`--from 2012-06-01` is after `--to 2012-01-01`"), "{err}");
+}
+
+#[test]
+fn a_file_whose_every_row_is_refused_is_an_error_that_shows_the_first() {
+    let path = std::env::temp_dir().join(format!("strat-all-refused-{}.csv", std::process::id()));
+    std::fs::write(&path, "date,open,high,low,close,volume\n2020-01-02,0,9,8,9.5,100\n2020-01-03,-1,2,1,1,5\n")
+        .expect("write");
+    let data = format!("SPY={}", path.display());
+    let (code, _, err) = run(&["backtest", "examples/sma_crossover.strat", "--data", &data]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("every row of") && err.contains("was refused, so SPY has no bars; the first: "), "{err}");
+    assert!(err.contains(":2: "), "the first refused line is named: {err}");
+    assert!(!err.contains("add `--data SPY=PATH`"), "{err}");
+    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
