@@ -226,7 +226,7 @@ pub fn run(args: &Args) -> u8 {
         eprintln!("error: cannot record the end of the run: {e}");
         return exit::USAGE;
     }
-    match save(&home, &args.file, &report) {
+    match save(&home, &args.file, run_id, &report) {
         Ok(path) => {
             let _ = writeln!(
                 out,
@@ -243,18 +243,19 @@ pub fn run(args: &Args) -> u8 {
     }
 }
 
-/// Writes the run's full report under `$STRAT_HOME` (default `.strat/`) as `runs/<file>-<n>.json`,
-/// through a temporary file and a rename, so a crash never leaves half a file.
+/// Writes the run's full report under `$STRAT_HOME` (default `.strat/`) as
+/// `runs/<file>-<run id>.json`, the id the store gave the run, through a temporary file and a
+/// rename, so a crash never leaves half a file.
 fn save(
     home: &std::path::Path,
     file: &std::path::Path,
+    run_id: u64,
     report: &strat_engine::report::Report,
 ) -> std::io::Result<PathBuf> {
     let dir = home.join("runs");
     files::private_dir(&dir)?;
     let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("run");
-    let n = (1..).find(|n| !dir.join(format!("{stem}-{n}.json")).exists()).unwrap_or(1);
-    let path = dir.join(format!("{stem}-{n}.json"));
+    let path = dir.join(format!("{stem}-{run_id}.json"));
     let body = serde_json::to_vec_pretty(&crate::backtest::json(report)).map_err(std::io::Error::other)?;
     files::write_atomically(&path, &body)?;
     Ok(path)

@@ -88,30 +88,59 @@ fn until_stops_at_a_date() {
 }
 
 #[cfg(unix)]
-#[test]
-fn ctrl_c_stops_cleanly_with_state_saved() {
-    let h = home("int");
+/// Starts a slow `strat run`, sends it `signal` after a moment, and waits for it to end.
+fn signalled(h: &std::path::Path, signal: &str) -> std::process::Output {
     let bin = assert_cmd::cargo::cargo_bin("strat");
     let child = std::process::Command::new(bin)
         .current_dir(root())
-        .env("STRAT_HOME", &h)
+        .env("STRAT_HOME", h)
         .args(["run", "examples/sma_crossover.strat", "--speed", "20"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("starts");
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let killed = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    let killed = std::process::Command::new("kill").args([signal, &child.id().to_string()]).status().expect("kill");
     assert!(killed.success());
-    let out = child.wait_with_output().expect("ends");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("stopped after"), "{stdout}");
-    assert!(h.join("runs/sma_crossover-1.json").exists());
+    child.wait_with_output().expect("ends")
+}
+
+#[test]
+fn ctrl_c_and_sigterm_stop_cleanly_with_state_saved() {
     use strat_engine::store::Store;
     use strat_store::RedbStore;
+    for signal in ["-INT", "-TERM"] {
+        let h = home(&format!("signal{signal}"));
+        let out = signalled(&h, signal);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{signal}: {stdout}");
+        assert!(stdout.contains("stopped after"), "{signal}: {stdout}");
+        assert!(stdout.contains("run 1 recorded"), "{signal}: {stdout}");
+        assert!(h.join("runs/sma_crossover-1.json").exists(), "{signal}: the report is named after the run");
+        let runs = RedbStore::open(&h.join("store.redb")).expect("store").runs().expect("runs");
+        assert_eq!(runs[0].status, "stopped", "{signal}");
+        assert!(runs[0].steps > 0 && runs[0].steps < 252, "{signal}: {}", runs[0].steps);
+        let _ = std::fs::remove_dir_all(&h);
+    }
+}
+
+#[test]
+fn a_killed_run_is_marked_crashed_when_the_store_opens_again() {
+    use strat_engine::store::Store;
+    use strat_store::RedbStore;
+    let h = home("kill9");
+    let out = signalled(&h, "-KILL");
+    assert_eq!(out.status.code(), None, "killed by the signal");
     let runs = RedbStore::open(&h.join("store.redb")).expect("store").runs().expect("runs");
-    assert_eq!(runs[0].status, "stopped");
-    assert!(runs[0].steps > 0 && runs[0].steps < 252, "{}", runs[0].steps);
+    assert_eq!(runs[0].status, "crashed");
+    assert!(runs[0].steps > 0, "the steps committed before are kept");
+    // The next run gets the next id, and its report that id's name.
+    let out = strat()
+        .env("STRAT_HOME", &h)
+        .args(["run", "examples/sma_crossover.strat", "--speed", "0", "--days", "5"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(h.join("runs/sma_crossover-2.json").exists(), "{}", String::from_utf8_lossy(&out.stdout));
     let _ = std::fs::remove_dir_all(&h);
 }
 

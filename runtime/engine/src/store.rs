@@ -19,7 +19,8 @@ pub struct RunRecord {
     pub program_hash: String,
     pub market: String,
     pub started: String,
-    /// `running`, `finished` or `stopped`.
+    /// `running`, `finished`, `stopped`, or `crashed` (found still running when the store was
+    /// opened again: the process that ran it was killed).
     pub status: String,
     pub steps: u64,
     pub last_step: Option<String>,

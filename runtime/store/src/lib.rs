@@ -76,7 +76,20 @@ impl RedbStore {
             tx.open_table(STATS).map_err(err)?;
         }
         tx.commit().map_err(err)?;
-        Ok(RedbStore { db, positions: BTreeMap::new() })
+        let store = RedbStore { db, positions: BTreeMap::new() };
+        store.mark_crashed()?;
+        Ok(store)
+    }
+
+    /// Runs still `running` when the store opens ended without finishing (the process was
+    /// killed or crashed: redb lets one process at a time open the file): they are marked
+    /// `crashed`, keeping every step committed before.
+    fn mark_crashed(&self) -> Result<(), StoreError> {
+        for mut r in self.runs()?.into_iter().filter(|r| r.status == "running") {
+            r.status = "crashed".to_string();
+            self.put_run(&r)?;
+        }
+        Ok(())
     }
 
     fn run(&self, id: u64) -> Result<RunRecord, StoreError> {
