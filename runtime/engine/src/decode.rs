@@ -49,8 +49,8 @@ fn find_json(text: &str, open: char) -> Result<Option<serde_json::Value>, String
 }
 
 /// The first JSON object or list in `text` at or after `from`: where it starts and ends, and
-/// the value.
-fn first_json(text: &str, from: usize) -> Option<(usize, usize, serde_json::Value)> {
+/// the value. (The models crate scrubs keys out of the same values.)
+pub fn first_json(text: &str, from: usize) -> Option<(usize, usize, serde_json::Value)> {
     let rest = text.get(from..)?;
     for (i, _) in rest.match_indices(['{', '[']) {
         let mut values = serde_json::Deserializer::from_str(&rest[i..]).into_iter::<serde_json::Value>();

@@ -7,6 +7,9 @@ use strat_engine::broker::Status;
 use strat_engine::engine::{Config, backtest};
 use strat_engine::market::Bar;
 
+mod common;
+use common::{Down, Scripted};
+
 fn series(closes: impl Iterator<Item = f64>) -> Vec<Bar> {
     let start = NaiveDate::from_ymd_opt(2024, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default();
     closes
@@ -86,24 +89,6 @@ fn a_parallel_team_logs_its_vote() {
     assert!(r.log.iter().any(|l| l.message.contains("majority vote (buy 2)")), "{:?}", r.log);
 }
 
-/// A model host whose every call fails.
-struct Down;
-
-impl strat_engine::llm::Llm for Down {
-    fn label(&self) -> String {
-        "a provider that is down".into()
-    }
-    fn complete(
-        &mut self,
-        _: &strat_engine::llm::LlmRequest,
-    ) -> Result<strat_engine::llm::LlmReply, strat_engine::llm::LlmError> {
-        Err(strat_engine::llm::LlmError {
-            kind: strat_engine::llm::ErrorKind::Transport,
-            message: "cannot connect".into(),
-        })
-    }
-}
-
 #[test]
 fn a_team_whose_members_cannot_answer_is_recorded_as_failed_with_the_reason() {
     use strat_engine::report::Outcome;
@@ -128,28 +113,6 @@ fn a_team_whose_members_cannot_answer_is_recorded_as_failed_with_the_reason() {
     }
 }
 
-/// A model host that always holds.
-struct Holds;
-
-impl strat_engine::llm::Llm for Holds {
-    fn label(&self) -> String {
-        "a model that holds".into()
-    }
-    fn complete(
-        &mut self,
-        _: &strat_engine::llm::LlmRequest,
-    ) -> Result<strat_engine::llm::LlmReply, strat_engine::llm::LlmError> {
-        Ok(strat_engine::llm::LlmReply {
-            text: r#"{"decision": "hold", "reasoning": "calm"}"#.into(),
-            model: "holds".into(),
-            stop_reason: Some("end_turn".into()),
-            input_tokens: 1,
-            output_tokens: 1,
-            cost: 0.0,
-        })
-    }
-}
-
 #[test]
 fn a_pipeline_stopped_by_a_hold_records_that_hold_as_the_teams_decision() {
     use strat_engine::report::Outcome;
@@ -158,7 +121,7 @@ fn a_pipeline_stopped_by_a_hold_records_that_hold_as_the_teams_decision() {
         &team_program("sequential"),
         &data,
         &Config::default(),
-        &mut Holds,
+        &mut Scripted(r#"{"decision": "hold", "reasoning": "calm"}"#),
         &mut strat_engine::engine::Quiet,
     )
     .expect("runs");

@@ -9,6 +9,9 @@ use strat_engine::news::{Article, Sentiment};
 use strat_engine::report::{Outcome, Report};
 use strat_engine::sandbox::Limits;
 
+mod common;
+use common::Scripted;
+
 fn program(src: &str) -> strat_lang::ir::Program {
     let mut ws = strat_lang::Workspace::new();
     let id = ws.set_file("t.strat", src.as_bytes().to_vec());
@@ -516,28 +519,6 @@ fn a_workflow_whose_triggers_fire_together_runs_once_for_the_first_in_the_file()
         // The record names the condition (its throttle is not part of it).
         let condition = first.split(" throttle").next().unwrap_or(first);
         assert_eq!(texts, vec![condition; 3], "{src}");
-    }
-}
-
-/// A model that answers every call with the same text.
-struct Scripted(&'static str);
-
-impl strat_engine::llm::Llm for Scripted {
-    fn label(&self) -> String {
-        "scripted model".into()
-    }
-    fn complete(
-        &mut self,
-        _: &strat_engine::llm::LlmRequest,
-    ) -> Result<strat_engine::llm::LlmReply, strat_engine::llm::LlmError> {
-        Ok(strat_engine::llm::LlmReply {
-            text: self.0.to_string(),
-            model: "scripted".into(),
-            stop_reason: Some("end_turn".into()),
-            input_tokens: 1,
-            output_tokens: 1,
-            cost: 0.0,
-        })
     }
 }
 

@@ -7,6 +7,7 @@
 //! replaced. What the engine decodes afterwards cannot hold the key.
 
 use crate::config::Secret;
+use strat_engine::decode::first_json;
 
 /// What stands in for the key.
 const HIDDEN: &str = "***";
@@ -20,7 +21,7 @@ pub fn scrub_text(key: &Secret, text: &str) -> String {
     }
     let mut out = String::with_capacity(plain.len());
     let mut at = 0;
-    while let Some((start, end, mut value)) = next_json(&plain, at) {
+    while let Some((start, end, mut value)) = first_json(&plain, at) {
         out.push_str(&plain[at..start]);
         if holds(&value, secret) {
             hide(&mut value, secret);
@@ -32,18 +33,6 @@ pub fn scrub_text(key: &Secret, text: &str) -> String {
     }
     out.push_str(&plain[at..]);
     out
-}
-
-/// The next JSON object or list in `text` at or after `from`: its span and its value.
-fn next_json(text: &str, from: usize) -> Option<(usize, usize, serde_json::Value)> {
-    let rest = text.get(from..)?;
-    for (i, _) in rest.match_indices(['{', '[']) {
-        let mut values = serde_json::Deserializer::from_str(&rest[i..]).into_iter::<serde_json::Value>();
-        if let Some(Ok(v)) = values.next() {
-            return Some((from + i, from + i + values.byte_offset(), v));
-        }
-    }
-    None
 }
 
 /// Whether a string of `v` (a value or an object's key) holds `secret`.

@@ -1,0 +1,35 @@
+//! Model hosts the engine's tests answer with.
+#![allow(dead_code)] // each test file uses a different part
+
+use strat_engine::llm::{ErrorKind, Llm, LlmError, LlmReply, LlmRequest};
+
+/// A model that answers every call with the same text.
+pub struct Scripted(pub &'static str);
+
+impl Llm for Scripted {
+    fn label(&self) -> String {
+        "scripted model".into()
+    }
+    fn complete(&mut self, _: &LlmRequest) -> Result<LlmReply, LlmError> {
+        Ok(LlmReply {
+            text: self.0.to_string(),
+            model: "scripted".into(),
+            stop_reason: Some("end_turn".into()),
+            input_tokens: 1,
+            output_tokens: 1,
+            cost: 0.0,
+        })
+    }
+}
+
+/// A model host whose every call fails, as a provider that cannot be reached.
+pub struct Down;
+
+impl Llm for Down {
+    fn label(&self) -> String {
+        "a provider that is down".into()
+    }
+    fn complete(&mut self, _: &LlmRequest) -> Result<LlmReply, LlmError> {
+        Err(LlmError { kind: ErrorKind::Transport, message: "cannot connect".into() })
+    }
+}
