@@ -151,12 +151,15 @@ pub fn run(args: &Args) -> u8 {
             eprintln!("error: cannot write output: {e}");
             exit::USAGE
         }
-        _ if args.deny.contains(&Deny::Failures) && !failures(&report).is_empty() => {
-            let failed: usize = failures(&report).iter().map(|(n, _)| *n).sum();
-            eprintln!("error: {failed} executions failed (--deny failures)");
-            exit::FOUND
+        _ => {
+            let failed: u64 = report.stats.values().map(|s| s.failed_executions).sum();
+            if failed > 0 && args.deny.contains(&Deny::Failures) {
+                eprintln!("error: {failed} executions failed (--deny failures)");
+                exit::FOUND
+            } else {
+                exit::OK
+            }
         }
-        _ => exit::OK,
     }
 }
 

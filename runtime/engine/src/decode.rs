@@ -15,21 +15,24 @@ use strat_lang::ir::Type;
 /// The longest excerpt of a reply quoted in an error.
 const EXCERPT: usize = 160;
 
+/// The first [`EXCERPT`] characters of `s`, and whether that is all of it.
+fn cut(s: &str) -> (&str, bool) {
+    match s.char_indices().nth(EXCERPT) {
+        Some((at, _)) => (&s[..at], false),
+        None => (s, true),
+    }
+}
+
 /// A string of the reply as JSON writes it (quotes, escapes, spaces kept), cut to the excerpt's
 /// length: what it says is shown exactly.
 fn quoted(s: &str) -> String {
-    let cut = match s.char_indices().nth(EXCERPT) {
-        Some((at, _)) => &s[..at],
-        None => s,
-    };
-    serde_json::Value::String(cut.to_string()).to_string()
+    serde_json::Value::String(cut(s).0.to_string()).to_string()
 }
 
 fn excerpt(text: &str) -> String {
-    let t = text.trim();
-    match t.char_indices().nth(EXCERPT) {
-        Some((at, _)) => format!("{}…", &t[..at]),
-        None => t.to_string(),
+    match cut(text.trim()) {
+        (all, true) => all.to_string(),
+        (start, false) => format!("{start}…"),
     }
 }
 

@@ -23,8 +23,6 @@ struct Shape {
     watching: bool,
     /// The run is journaled in a store.
     journal: bool,
-    /// The data is daily bars.
-    daily: bool,
     /// Some trigger reads news.
     news_triggers: bool,
     /// The clock only moves when read (a simulated clock).
@@ -116,7 +114,6 @@ impl<'r, 'h> Engine<'r, 'h> {
         let shape = Shape {
             watching,
             journal,
-            daily: market.daily,
             news_triggers,
             clock_jumps,
             every_bar,
@@ -311,7 +308,7 @@ impl<'r, 'h> Engine<'r, 'h> {
             ExecWorld::of_step(self.host.broker.account(), &self.market, self.host.news, self.gate.day_start_equity);
         // Only conditions read the world; thresholds, bars and schedules do not.
         let world: &dyn World = if self.plan.triggers.reads_world(&self.closed) { &world } else { &NoWorld };
-        let (prev, daily) = (self.prev, self.shape.daily);
+        let (prev, daily) = (self.prev, self.market.daily);
         self.plan.triggers.step(
             t,
             prev,
