@@ -122,13 +122,21 @@ fn every_example_is_formatted() {
 }
 
 #[test]
-fn a_deep_chain_formats_without_recursion() {
-    let sum = vec!["x"; 20_000].join(" + ");
-    let fields = format!("x{}", ".f".repeat(20_000));
+fn a_long_chain_formats_one_operator_a_line() {
+    let sum = vec!["x"; 100].join(" + ");
+    let fields = format!("x{}", ".f".repeat(100));
     let text = format!("workflow W {{\n  on manual\n  let a = {sum}\n  let b = {fields}\n}}\n");
     let out = fmt(&text).unwrap_or_default();
     assert!(out.starts_with("workflow W {\n  on manual\n  let a = x\n      + x\n"), "{}", &out[..80.min(out.len())]);
-    assert_eq!(out.lines().count(), 20_000 + 4);
+    assert_eq!(out.lines().count(), 100 + 4);
+}
+
+#[test]
+fn a_chain_past_the_nesting_limit_is_refused_not_formatted() {
+    let sum = vec!["x"; 20_000].join(" + ");
+    let text = format!("workflow W {{\n  on manual\n  let a = {sum}\n}}\n");
+    let codes: Vec<_> = fmt(&text).err().unwrap_or_default().iter().map(|d| d.code.id()).collect();
+    assert_eq!(codes, ["E0012"]);
 }
 
 /// The files the property tests start from: every file that parses cleanly.

@@ -52,6 +52,30 @@ fn deep_nesting_of_every_kind_is_bounded() {
 }
 
 #[test]
+fn a_hundred_thousand_term_chain_of_any_operator_is_one_error() {
+    for (op, term) in [
+        ("+", "1"),
+        ("-", "1"),
+        ("*", "2"),
+        ("/", "2"),
+        ("and", "true"),
+        ("or", "false"),
+        (".", "portfolio"),
+        ("<", "1"),
+        ("==", "1"),
+        ("in", "1"),
+        ("crosses above", "1"),
+    ] {
+        let chain = vec![term; 100_000].join(&format!(" {op} "));
+        let text = format!("workflow W {{ on manual let _y = {chain} }}");
+        let c = check_bytes(text.into_bytes());
+        // Comparisons cannot be chained at all: that one error stands for the whole chain.
+        let want = if ["<", "==", "in", "crosses above"].contains(&op) { "E0010" } else { "E0012" };
+        assert_eq!(codes(&c), vec![want], "chain of `{op}`");
+    }
+}
+
+#[test]
 fn a_one_megabyte_string_literal() {
     let text = format!("workflow W {{ on manual log \"{}\" }}", "x".repeat(1 << 20));
     let c = check_bytes(text.into_bytes());

@@ -41,6 +41,13 @@ impl Lines {
         Position { line: line as u32, character: character as u32 }
     }
 
+    /// A reader of positions at offsets that mostly go forward (tokens in file order): each
+    /// counts only the characters since the one before on the same line, so a long line is
+    /// not re-read from its start for every token.
+    pub fn walker<'a>(&'a self, text: &'a str, enc: Encoding) -> Walker<'a> {
+        Walker { lines: self, text, enc, at: 0, pos: Position { line: 0, character: 0 } }
+    }
+
     pub fn range(&self, text: &str, span: Span, enc: Encoding) -> Range {
         Range { start: self.position(text, span.start as usize, enc), end: self.position(text, span.end as usize, enc) }
     }
@@ -73,6 +80,34 @@ impl Lines {
         let a = self.offset(text, range.start, enc);
         let b = self.offset(text, range.end, enc);
         Span::new(a.min(b), a.max(b))
+    }
+}
+
+/// See [`Lines::walker`].
+pub struct Walker<'a> {
+    lines: &'a Lines,
+    text: &'a str,
+    enc: Encoding,
+    at: usize,
+    pos: Position,
+}
+
+impl Walker<'_> {
+    pub fn position(&mut self, offset: usize) -> Position {
+        let offset = floor_char_boundary(self.text, offset.min(self.lines.len).min(self.text.len()));
+        let between = &self.text[self.at.min(offset)..offset];
+        self.pos = if offset >= self.at && !between.contains('\n') {
+            let units = match self.enc {
+                Encoding::Utf8 => between.len(),
+                Encoding::Utf16 if between.is_ascii() => between.len(),
+                Encoding::Utf16 => between.chars().map(char::len_utf16).sum(),
+            };
+            Position { line: self.pos.line, character: self.pos.character + units as u32 }
+        } else {
+            self.lines.position(self.text, offset, self.enc)
+        };
+        self.at = offset;
+        self.pos
     }
 }
 
@@ -168,6 +203,20 @@ mod tests {
 
     fn pos(line: u32, character: u32) -> Position {
         Position { line, character }
+    }
+
+    #[test]
+    fn the_walker_gives_the_positions_lines_give_at_every_offset() {
+        let text = "ab\né𝄞x\r\n\nlast line 𝄞 é";
+        let l = Lines::new(text);
+        for enc in [Encoding::Utf16, Encoding::Utf8] {
+            let mut walk = l.walker(text, enc);
+            let forward: Vec<usize> = (0..=text.len() + 2).collect();
+            let backward = [9, 3, 0, 20, 5];
+            for &o in forward.iter().chain(&backward) {
+                assert_eq!(walk.position(o), l.position(text, o, enc), "offset {o} in {enc:?}");
+            }
+        }
     }
 
     #[test]

@@ -462,9 +462,10 @@ impl LanguageServer for Backend {
             let lines = a.lines(id)?;
             let mut data = Vec::new();
             let (mut line, mut col) = (0u32, 0u32);
+            let mut walk = lines.walker(text, a.encoding);
             for t in ide::semantic_tokens(&a.snapshot, id) {
-                let start = lines.position(text, t.span.start as usize, a.encoding);
-                let end = lines.position(text, t.span.end as usize, a.encoding);
+                let start = walk.position(t.span.start as usize);
+                let end = walk.position(t.span.end as usize);
                 if end.line != start.line || end.character <= start.character {
                     continue;
                 }

@@ -41,6 +41,10 @@ impl Parser<'_> {
         if !self.enter() {
             return Expr::Error(self.prev_end());
         }
+        // Each link of a left-leaning chain (`a + b + c …`) is one level deeper in the tree,
+        // so it takes one level of the nesting budget; a chain past it is read on as one error.
+        let base = self.depth;
+        let (mut too_long, mut chained) = (false, false);
         let mut lhs = self.prefix_expr();
         while let Some((op, lbp, rbp, len)) = self.infix() {
             if lbp < min_bp {
@@ -53,14 +57,24 @@ impl Parser<'_> {
             } else if self.text_of(first) == "crosses" {
                 self.error_expected("`above` or `below` after `crosses`");
             }
+            if !too_long && self.depth + 1 >= MAX_DEPTH {
+                too_long = true;
+                self.chain_too_long(op_span);
+                self.depth = base;
+            }
             let rhs = self.expr_bp(rbp);
             let span = lhs.span().to(rhs.span());
-            lhs = Expr::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs), op_span, span };
+            lhs = if too_long || chained {
+                Expr::Error(span)
+            } else {
+                self.depth += 1;
+                Expr::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs), op_span, span }
+            };
             if op.is_comparison()
                 && let Some((op2, 7, rbp2, len2)) = self.infix()
             {
                 let t = self.tok();
-                if self.last_error != Some(self.pos) {
+                if self.last_error != Some(self.pos) && !chained {
                     self.diags.push(
                         Diagnostic::new(
                             Code::Expected,
@@ -73,6 +87,7 @@ impl Parser<'_> {
                     );
                     self.last_error = Some(self.pos);
                 }
+                chained = true;
                 for _ in 0..len2 {
                     self.bump();
                 }
@@ -80,8 +95,18 @@ impl Parser<'_> {
                 lhs = Expr::Error(lhs.span().to(rest.span()));
             }
         }
+        self.depth = base;
         self.exit();
         lhs
+    }
+
+    /// Reports a chain of operators (or of `.field`s) that would nest deeper than [`MAX_DEPTH`].
+    pub(super) fn chain_too_long(&mut self, at: Span) {
+        self.diags.push(
+            Diagnostic::new(Code::TooDeep, self.file, at, format!("nesting deeper than {MAX_DEPTH} levels"))
+                .label("the chain is too long from here: each link nests one level deeper")
+                .help("split the chain with `let` bindings, or test membership with `in [..]`"),
+        );
     }
 
     pub(super) fn prefix_expr(&mut self) -> Expr {
@@ -100,11 +125,20 @@ impl Parser<'_> {
 
     pub(super) fn postfix_expr(&mut self) -> Expr {
         let mut e = self.primary();
+        let mut links = 0;
         while self.at(Kind::Dot) {
-            self.bump();
+            let dot = self.bump();
             let Some(field) = self.name("a field name after `.`") else { break };
             let span = e.span().to(field.span);
-            e = Expr::Field { base: Box::new(e), field, span };
+            if matches!(e, Expr::Error(_)) {
+                e = Expr::Error(span);
+            } else if self.depth + links >= MAX_DEPTH {
+                self.chain_too_long(dot.span);
+                e = Expr::Error(span);
+            } else {
+                links += 1;
+                e = Expr::Field { base: Box::new(e), field, span };
+            }
         }
         e
     }
