@@ -3,7 +3,8 @@
 use crate::render;
 use crate::{ColorChoice, Format, exit, files};
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use strat_lang::load::read_source;
 use strat_lang::{Severity, Workspace};
 
 #[derive(clap::Args)]
@@ -43,7 +44,7 @@ pub fn run(args: &Args) -> u8 {
     let mut ws = Workspace::new();
     let mut roots = Vec::new();
     for p in &paths {
-        match std::fs::read(p) {
+        match read_source(p) {
             Ok(bytes) => roots.push(ws.set_file(&files::display(p), bytes)),
             Err(e) => {
                 eprintln!("error: cannot read `{}`: {e}", p.display());
@@ -51,7 +52,7 @@ pub fn run(args: &Args) -> u8 {
             }
         }
     }
-    ws.load_imports(&roots, &mut |path: &str| std::fs::read(path).map_err(|e| e.to_string()));
+    ws.load_imports(&roots, &mut |path: &str| read_source(Path::new(path)).map_err(|e| e.to_string()));
     let checked = if args.emit.is_some() { ws.compile(&roots) } else { ws.check(&roots) };
     let errors = checked.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = checked.diagnostics.len() - errors;

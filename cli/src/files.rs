@@ -1,6 +1,7 @@
 //! Finding .strat files on disk.
 
 use std::path::{Path, PathBuf};
+use strat_lang::load::read_source;
 
 /// Expands files and folders (recursively, skipping hidden folders and `target`) into a sorted
 /// list of .strat files. A path that does not exist is an error.
@@ -86,13 +87,13 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Reads, checks and compiles a strategy file with its imports, printing any diagnostics to
 /// standard error. On failure returns the exit code to end with.
 pub fn compile(path: &Path, color: crate::ColorChoice) -> Result<strat_lang::ir::Program, u8> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = read_source(path).map_err(|e| {
         eprintln!("error: cannot read `{}`: {e}", path.display());
         crate::exit::USAGE
     })?;
     let mut ws = strat_lang::Workspace::new();
     let root = ws.set_file(&display(path), bytes);
-    ws.load_imports(&[root], &mut |p: &str| std::fs::read(p).map_err(|e| e.to_string()));
+    ws.load_imports(&[root], &mut |p: &str| read_source(Path::new(p)).map_err(|e| e.to_string()));
     let checked = ws.compile(&[root]);
     if !checked.diagnostics.is_empty() {
         crate::render::to_stderr(&ws, &checked.diagnostics, color);

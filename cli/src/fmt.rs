@@ -4,6 +4,7 @@
 use crate::{ColorChoice, exit, files, render};
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
+use strat_lang::load::read_source;
 use strat_lang::{Diagnostic, FileId, Workspace};
 
 #[derive(clap::Args)]
@@ -56,7 +57,7 @@ pub fn run(args: &Args) -> u8 {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for p in &paths {
-        let bytes = match std::fs::read(p) {
+        let bytes = match read_source(p) {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("error: cannot read `{}`: {e}", p.display());

@@ -163,3 +163,28 @@ fn help_has_examples() {
     assert_eq!(code, 0);
     assert!(out.contains("strat doc rsi"), "{out}");
 }
+
+#[test]
+fn imports_and_files_that_are_not_regular_files_are_refused_unread() {
+    let dir = std::env::temp_dir().join(format!("strat-special-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let made = std::process::Command::new("mkfifo").arg(dir.join("pipe.strat")).status().expect("mkfifo runs");
+    assert!(made.success());
+    std::os::unix::fs::symlink("/dev/zero", dir.join("zero.strat")).expect("link");
+    let big = std::fs::File::create(dir.join("big.strat")).expect("create");
+    big.set_len(65 << 20).expect("a sparse 65 MiB file");
+    let main = "import \"pipe.strat\"\nimport \"zero.strat\"\nimport \"big.strat\"\nuniverse _u = [AAPL]\n";
+    std::fs::write(dir.join("main.strat"), main).expect("write");
+    let (code, err, _) = run(&["check", "--color", "never", &dir.join("main.strat").to_string_lossy()]);
+    assert_eq!(code, 1, "{err}");
+    for (file, why) in [
+        ("pipe.strat", "it is a named pipe, not a regular file"),
+        ("zero.strat", "it is a character device, not a regular file"),
+        ("big.strat", "it is larger than 64 MiB, the most a strat file may hold"),
+    ] {
+        assert!(err.contains(&format!("cannot read \"{file}\": {why}")), "{file}: {err}");
+    }
+    let (code, _, err) = run(&["check", "/dev/zero"]);
+    assert_eq!((code, err.trim()), (2, "error: cannot read `/dev/zero`: it is a character device, not a regular file"));
+}

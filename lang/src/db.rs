@@ -135,6 +135,21 @@ impl Workspace {
             for (i, item) in ast.items.iter().enumerate() {
                 let Item::Import(imp) = item else { continue };
                 let target = resolve_path(&from, &imp.path.value);
+                if !target.ends_with(".strat") {
+                    // Never read, so never quoted: a diagnostic shows only strat source.
+                    errors.push(
+                        Diagnostic::new(
+                            Code::ImportNotStrat,
+                            f,
+                            imp.path.span,
+                            format!("cannot import \"{}\": only `.strat` files are imported", imp.path.value),
+                        )
+                        .label("not a `.strat` path")
+                        .help("name a strategy file, e.g. `import \"lib.strat\"`"),
+                    );
+                    targets.push((i, None));
+                    continue;
+                }
                 let id = match self.file(&target) {
                     Some(id) => Some(id),
                     None => match loader(&target) {

@@ -145,6 +145,7 @@ codes! {
     ImportCycle = "E0107", Error, "import cycle";
     NotExported = "E0108", Error, "imported name is not declared in that file";
     ReservedName = "E0109", Error, "name cannot be used for a declaration";
+    ImportNotStrat = "E0110", Error, "imported path is not a `.strat` file";
     UnusedDecl = "W0101", Warning, "declaration never used";
     UnusedLet = "W0102", Warning, "binding never used";
     // Types and units

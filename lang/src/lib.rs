@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod format;
 pub mod ide;
 pub mod ir;
+pub mod load;
 pub mod lower;
 pub mod repl;
 pub mod source;

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 /// Reads a file for the workspace (imports not open in the editor, files of the workspace
 /// folders).
-pub(crate) fn read_file(path: &str) -> std::io::Result<Vec<u8>> {
-    std::fs::read(path)
+/// Regular files only, at most the front end's size limit (`strat_lang::load`).
+pub(crate) fn read_file(path: &str) -> Result<Vec<u8>, strat_lang::load::LoadError> {
+    strat_lang::load::read_source(Path::new(path))
 }
 
 /// What a folder holds, sorted by path: each entry with whether it is a folder. A symbolic link

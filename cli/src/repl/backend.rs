@@ -5,9 +5,11 @@
 use crate::render;
 use chrono::{NaiveDate, NaiveDateTime};
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::rc::Rc;
 use strat_engine::eval::{Value, evaluate, evaluate_constant};
 use strat_engine::market::Bar;
+use strat_lang::load::read_source;
 use strat_lang::syntax::ast::Item;
 use strat_lang::{Code, Diagnostic, Severity, Workspace};
 
@@ -373,13 +375,13 @@ impl Repl for Session {
         if path.is_empty() {
             return Reply::error("`:load` needs a file, e.g. `:load examples/dip_buyer.strat`");
         }
-        let bytes = match std::fs::read(path) {
+        let bytes = match read_source(Path::new(path)) {
             Ok(b) => b,
             Err(e) => return Reply::error(format!("cannot read `{path}`: {e}")),
         };
         let mut ws = Workspace::new();
         let root = ws.set_file(path, bytes);
-        ws.load_imports(&[root], &mut |p: &str| std::fs::read(p).map_err(|e| e.to_string()));
+        ws.load_imports(&[root], &mut |p: &str| read_source(Path::new(p)).map_err(|e| e.to_string()));
         let checked = ws.compile(&[root]);
         let mut buf = Vec::new();
         let _ = render::human(&ws, &checked.diagnostics, self.color, &mut buf);
