@@ -571,3 +571,33 @@ fn executions_of_one_bar_run_in_the_files_order_not_by_name() {
     let order: Vec<&str> = r.executions.iter().take(3).map(|e| e.graph.as_str()).collect();
     assert_eq!(order, vec!["Zed", "Alpha", "Mid"]);
 }
+
+#[test]
+fn a_crossing_over_trigger_symbol_fires_where_the_one_naming_the_symbol_does() {
+    let named = "limits { max_allocation 100% }
+        workflow X { on bar(SPY, 1d)
+          if sma(SPY, 3) crosses above sma(SPY, 8) and not holding(SPY) { buy SPY size 1 shares }
+          else if sma(SPY, 3) crosses below sma(SPY, 8) and holding(SPY) { sell SPY size all } }";
+    let (head, body) = named.split_at(named.find("if ").unwrap_or(0));
+    let body = body.replace("(SPY", "(trigger.symbol").replace("buy SPY", "buy trigger.symbol");
+    let by_trigger = format!("{head}{}", body.replace("sell SPY", "sell trigger.symbol"));
+    assert!(by_trigger.contains("sma(trigger.symbol, 3) crosses above sma(trigger.symbol, 8)"));
+    let mut data = bars(&walk(400));
+    let other: Vec<Bar> = data["SPY"].iter().map(|b| Bar { close: 500.0 - b.close, ..*b }).collect();
+    data.insert("QQQ".to_string(), other);
+    let a = run(named, &data, &Config::default());
+    let b = run(&by_trigger, &data, &Config::default());
+    let sides = |r: &Report| r.orders.iter().map(|o| (o.symbol.clone(), format!("{:?}", o.side))).collect::<Vec<_>>();
+    assert!(a.orders.len() >= 6, "the walk crosses often: {} orders", a.orders.len());
+    assert_eq!(sides(&b), sides(&a));
+    assert_eq!(fired_days(&b, "X"), fired_days(&a, "X"));
+    // Over two symbols, each crossing is its own symbol's: the same orders as two workflows.
+    let both = run(&by_trigger.replace("bar(SPY, 1d)", "bar([SPY, QQQ], 1d)"), &data, &Config::default());
+    let qqq = run(&named.replace("SPY", "QQQ"), &data, &Config::default());
+    let mut want = [sides(&a), sides(&qqq)].concat();
+    let mut got = sides(&both);
+    want.sort();
+    got.sort();
+    assert!(qqq.orders.len() >= 6);
+    assert_eq!(got, want);
+}

@@ -90,10 +90,7 @@ impl<'a> Compiler<'a> {
             Expr::Not { operand } => Node::Not(self.boxed(operand)?),
             Expr::Neg { operand } => Node::Neg(self.boxed(operand)?),
             Expr::Binary { op, lhs, rhs } if op == "crosses above" || op == "crosses below" => {
-                let key = format!("{lhs:?}|{rhs:?}");
-                let (l, r) = (self.node(lhs)?, self.node(rhs)?);
-                let id = self.market.register_crossing(key, l, r);
-                Node::Cross { id, above: op == "crosses above" }
+                self.crossing(lhs, rhs, op == "crosses above")?
             }
             Expr::Binary { op, lhs, rhs } => {
                 let bin = BinOp::parse(op).ok_or_else(|| format!("unknown operator `{op}`"))?;
@@ -129,6 +126,30 @@ impl<'a> Compiler<'a> {
             }
             Expr::Local { name } => return Err(format!("`{name}` is not defined here")),
         })
+    }
+
+    /// `lhs crosses above/below rhs`. A crossing compares this step with the step before, so
+    /// its operands must have values between executions: one whose symbol is known only when
+    /// the run gets there (`sma(trigger.symbol, 10)`) is kept once per symbol of the market
+    /// with the symbol named, and the run's value of it picks which one is read.
+    fn crossing(&mut self, lhs: &Expr, rhs: &Expr, above: bool) -> Result<Node, String> {
+        let Some(which) = run_time_symbol(lhs).or_else(|| run_time_symbol(rhs)) else {
+            let key = format!("{lhs:?}|{rhs:?}");
+            let (l, r) = (self.node(lhs)?, self.node(rhs)?);
+            let id = self.market.register_crossing(key, l, r);
+            return Ok(Node::Cross { id, above });
+        };
+        let picked = self.boxed(&which)?;
+        let mut each = Vec::with_capacity(self.market.symbols.len());
+        for s in self.market.symbols.clone() {
+            let named = Expr::Symbol { value: s };
+            let (l, r) = (replaced(lhs, &which, &named), replaced(rhs, &which, &named));
+            if run_time_symbol(&l).or_else(|| run_time_symbol(&r)).is_some() {
+                return Err("a crossing may read one symbol known only at run time, not two".to_string());
+            }
+            each.push(self.crossing(&l, &r, above)?);
+        }
+        Ok(Node::PerSymbol(picked, each))
     }
 
     fn field(&mut self, base: &Expr, name: &str) -> Result<Node, String> {
@@ -356,6 +377,47 @@ fn apply_field(n: Node, name: &str) -> Node {
             Node::PerSymbol(which, each.into_iter().map(|n| apply_field(n, name)).collect())
         }
         other => Node::Field(Box::new(other), name.to_string()),
+    }
+}
+
+/// The first symbol argument in `e` that is not a ticker: an expression whose value only the
+/// run knows (`trigger.symbol`, a binding).
+fn run_time_symbol(e: &Expr) -> Option<Expr> {
+    match e {
+        Expr::Call { func, args } => {
+            let takes_symbol = strat_stdlib::function(func)
+                .is_some_and(|f| f.params.first().is_some_and(|p| p.ty == strat_stdlib::Ty::Symbol));
+            match args.first() {
+                Some(Expr::Symbol { .. } | Expr::Universe { .. }) | None => {}
+                Some(first) if takes_symbol => return Some(first.clone()),
+                Some(_) => {}
+            }
+            args.iter().find_map(run_time_symbol)
+        }
+        Expr::Field { base, .. } => run_time_symbol(base),
+        Expr::Not { operand } | Expr::Neg { operand } => run_time_symbol(operand),
+        Expr::Binary { lhs, rhs, .. } => run_time_symbol(lhs).or_else(|| run_time_symbol(rhs)),
+        Expr::List { items } => items.iter().find_map(run_time_symbol),
+        _ => None,
+    }
+}
+
+/// `e` with every occurrence of `from` replaced by `to`.
+fn replaced(e: &Expr, from: &Expr, to: &Expr) -> Expr {
+    if e == from {
+        return to.clone();
+    }
+    let r = |x: &Expr| Box::new(replaced(x, from, to));
+    match e {
+        Expr::Call { func, args } => {
+            Expr::Call { func: func.clone(), args: args.iter().map(|a| replaced(a, from, to)).collect() }
+        }
+        Expr::Field { base, name } => Expr::Field { base: r(base), name: name.clone() },
+        Expr::Not { operand } => Expr::Not { operand: r(operand) },
+        Expr::Neg { operand } => Expr::Neg { operand: r(operand) },
+        Expr::Binary { op, lhs, rhs } => Expr::Binary { op: op.clone(), lhs: r(lhs), rhs: r(rhs) },
+        Expr::List { items } => Expr::List { items: items.iter().map(|i| replaced(i, from, to)).collect() },
+        other => other.clone(),
     }
 }
 
