@@ -28,6 +28,7 @@ pub fn lower_expr(e: &ast::Expr) -> ir::Expr {
         graph: None,
         file: FileId(0),
         money_sizes: &money_sizes,
+        sets: BTreeMap::new(),
     };
     l.expr(e)
 }
@@ -52,10 +53,12 @@ pub fn lower(units: &[Unit], scopes: &BTreeMap<FileId, Scope>, money_sizes: &BTr
             graph: None,
             file: u.id,
             money_sizes,
+            sets: BTreeMap::new(),
         };
         for item in &u.ast.items {
             l.item(item, &mut p);
         }
+        p.universes.append(&mut l.sets);
     }
     // Graphs stay in declaration order (files in the order they are reached): executions of
     // one step run in that order.
@@ -68,6 +71,9 @@ struct Lowerer<'a> {
     locals: Vec<String>,
     graph: Option<Graph>,
     file: FileId,
+    /// Lists of symbols written in place of one (`rsi([AAPL, MSFT], 14)`): each is lowered to
+    /// a universe named after its members, so it means what a declared universe means.
+    sets: BTreeMap<String, Vec<String>>,
     money_sizes: &'a BTreeSet<(FileId, Span)>,
 }
 
@@ -101,6 +107,14 @@ impl Lowerer<'_> {
             }
             Item::Trigger(_) | Item::Import(_) | Item::Error(_) => {}
         }
+    }
+
+    /// A list of symbols in place of one, as the universe of its members.
+    fn set(&mut self, list: &ast::Expr) -> ir::Expr {
+        let members = self.symbols(list, 0);
+        let name = format!("[{}]", members.join(", "));
+        self.sets.insert(name.clone(), members);
+        ir::Expr::Universe { name }
     }
 
     fn symbols(&self, e: &ast::Expr, depth: u32) -> Vec<String> {
@@ -681,7 +695,10 @@ impl Lowerer<'_> {
                         }
                     };
                     if let Some(i) = idx.filter(|i| *i < out.len()) {
-                        out[i] = Some(self.expr(&a.value));
+                        out[i] = Some(match &a.value {
+                            ast::Expr::List(..) if params[i].ty == strat_stdlib::Ty::Symbol => self.set(&a.value),
+                            v => self.expr(v),
+                        });
                     }
                 }
                 let args = out

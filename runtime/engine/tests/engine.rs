@@ -601,3 +601,17 @@ fn a_crossing_over_trigger_symbol_fires_where_the_one_naming_the_symbol_does() {
     assert!(qqq.orders.len() >= 6);
     assert_eq!(got, want);
 }
+
+#[test]
+fn a_condition_over_an_inline_list_fires_as_over_the_same_universe() {
+    let mut data = bars(&walk(300));
+    let other: Vec<Bar> = data["SPY"].iter().map(|b| Bar { close: 400.0 - b.close, ..*b }).collect();
+    data.insert("QQQ".to_string(), other);
+    let declared = "universe pair = [SPY, QQQ]\nworkflow W {\n  on rsi(pair, 5) < 45\n  log \"{{trigger.symbol}}\"\n}";
+    let inline = "workflow W {\n  on rsi([SPY, QQQ], 5) < 45\n  log \"{{trigger.symbol}}\"\n}";
+    let (a, b) = (run(declared, &data, &Config::default()), run(inline, &data, &Config::default()));
+    let seen = |r: &Report| r.log.iter().map(|l| (l.time, l.message.clone())).collect::<Vec<_>>();
+    assert!(seen(&a).len() > 20, "the walk dips often: {}", seen(&a).len());
+    assert!(seen(&a).iter().any(|(_, s)| s == "QQQ") && seen(&a).iter().any(|(_, s)| s == "SPY"));
+    assert_eq!(seen(&b), seen(&a));
+}
