@@ -179,3 +179,20 @@ fn model_budgets_from_the_command_line_skip_calls_once_spent() {
     assert_eq!(code, 2);
     assert!(err.contains("`--max-cost` must be an amount of zero or more"), "{err}");
 }
+
+#[test]
+fn schedule_triggered_agents_and_teams_hold_under_the_offline_stand_in_instead_of_failing() {
+    for example in ["earnings_play", "momentum_rider", "trend_pipeline", "consensus_team"] {
+        let file = format!("examples/{example}.strat");
+        let args = ["backtest", &file, "--data", SPY, "--from", "2013-01-01", "--to", "2013-03-31", "--format", "json"];
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{example}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        let executions = v["executions"].as_array().cloned().unwrap_or_default();
+        assert!(executions.len() >= 50, "{example}: {} executions", executions.len());
+        for e in &executions {
+            assert_eq!(e["status"], "success", "{example}: {}", e["error"]);
+            assert_eq!(e["decision"]["decision"], "hold", "{example}");
+        }
+    }
+}

@@ -172,6 +172,7 @@ codes! {
     UnknownTimeZone = "E0502", Error, "unknown time zone";
     LiteralSecret = "E0503", Error, "webhook secret written in the file";
     BadTriggerOption = "E0504", Error, "unknown or ill-typed trigger option";
+    NoTriggerSymbol = "E0505", Error, "`trigger.symbol` read under a trigger that has none";
     NoTimeZone = "W0501", Warning, "schedule without a time zone";
     NoTrigger = "W0502", Warning, "never triggered";
     ModelBudget = "W0503", Warning, "model calls unbounded or many";

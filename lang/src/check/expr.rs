@@ -221,7 +221,10 @@ impl Checker<'_> {
             Expr::Name(n) => self.name_expr(&n.text, n.span),
             Expr::List(items, span) => self.list(items, *span),
             Expr::Call { callee, args, span } => self.call(&callee.text, callee.span, args, *span),
-            Expr::Field { base, field, .. } => {
+            Expr::Field { base, field, span } => {
+                if field.text == "symbol" && self.names_the_trigger(base) {
+                    self.trigger_symbol_read(*span);
+                }
                 let b = self.value(base);
                 let ty = match b.ty.fields() {
                     Some(r) => match r.field(&field.text) {
@@ -286,6 +289,11 @@ impl Checker<'_> {
             Expr::Paren(inner, _) => self.expr(inner),
             Expr::Error(_) => Typed::constant(Ty::Unknown),
         }
+    }
+
+    /// Whether `e` is the built-in `trigger` (not a binding of that name).
+    fn names_the_trigger(&self, e: &Expr) -> bool {
+        matches!(e, Expr::Name(n) if n.text == "trigger" && !self.locals.iter().any(|l| l.name == "trigger"))
     }
 
     fn name_expr(&mut self, name: &str, span: Span) -> Typed {

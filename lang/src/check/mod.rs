@@ -413,6 +413,16 @@ struct ItemCx {
     limits: Option<decls::KnownLimits>,
     /// Symbol set the current trigger condition ranges over.
     over: Option<(String, Span)>,
+    /// The first trigger here that fires with no symbol (a schedule, a webhook):
+    /// under it `trigger.symbol` has no value.
+    no_symbol: Option<NoSymbol>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct NoSymbol {
+    file: FileId,
+    span: Option<Span>,
+    what: &'static str,
 }
 
 #[derive(Debug)]

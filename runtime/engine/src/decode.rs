@@ -113,6 +113,10 @@ fn optional_in_decision(field: &str) -> bool {
     !matches!(field, "decision")
 }
 
+fn is_hold(decision: &serde_json::Map<String, serde_json::Value>) -> bool {
+    decision.get("decision").and_then(|d| d.as_str()) == Some("hold")
+}
+
 fn kind(v: &serde_json::Value) -> &'static str {
     match v {
         serde_json::Value::Null => "null",
@@ -196,6 +200,8 @@ fn convert(v: &serde_json::Value, ty: &Type, path: &str) -> Result<Value, String
                 match map.get(field) {
                     None | Some(J::Null)
                         if matches!(fty, Type::Optional { .. }) || (is_decision && optional_in_decision(field)) => {}
+                    // A hold is about no symbol: an empty one says so.
+                    Some(J::String(s)) if is_decision && field == "symbol" && s.is_empty() && is_hold(map) => {}
                     None => return Err(format!("the reply has no `{at}`")),
                     Some(x) => {
                         out.insert(field.clone(), convert(x, fty, &at)?);
@@ -282,6 +288,7 @@ mod tests {
                 "`quantity` should be a number, but the reply has a string",
             ),
             (r#"{"decision": "buy", "symbol": "not a ticker"}"#, None, "`symbol` is not a ticker"),
+            (r#"{"decision": "buy", "symbol": ""}"#, None, "`symbol` is not a ticker"),
         ];
         for (text, stop, want) in cases {
             let err = decode(text, &d, stop).expect_err(text);
@@ -329,6 +336,8 @@ mod tests {
     fn a_hold_may_leave_out_the_order_fields_but_other_records_may_not() {
         let v = decode(r#"{"decision": "hold", "reasoning": "calm"}"#, &decision(), None).expect("decodes");
         assert_eq!(v.field("decision"), Some(&Value::Text("hold".into())));
+        let v = decode(r#"{"decision": "hold", "symbol": ""}"#, &decision(), None).expect("a hold about no symbol");
+        assert_eq!(v.field("symbol"), None);
         let custom = Type::Record { name: None, fields: vec![("score".into(), Type::Number)] };
         assert_eq!(decode("{}", &custom, None), Err("the reply has no `score`".to_string()));
         let e = Type::Enum { variants: vec!["up".into(), "down".into()] };

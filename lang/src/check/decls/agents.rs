@@ -53,6 +53,9 @@ impl Checker<'_> {
             }
         }
         let teams = self.team_members.get(&me).cloned().unwrap_or_default();
+        if !has_trigger {
+            self.item.no_symbol = self.team_triggers_without_symbol(&teams);
+        }
         let broken = self.broken(self.file, a.span);
         if model.is_some() && !broken {
             let specs: Vec<&TriggerSpec> =

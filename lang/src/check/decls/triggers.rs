@@ -2,11 +2,16 @@
 //! webhooks, with what each gives the `trigger` record.
 
 use super::*;
+use crate::check::NoSymbol;
 
 impl Checker<'_> {
     /// Checks one trigger and extends the `trigger` type of the current item.
     pub(in crate::check) fn trigger_spec(&mut self, spec: &TriggerSpec) {
         let mut extra: Vec<(String, Ty)> = Vec::new();
+        if let Some(what) = fires_without_symbol(&spec.kind) {
+            let at = NoSymbol { file: self.file, span: kind_span(&spec.kind), what };
+            self.item.no_symbol.get_or_insert(at);
+        }
         match &spec.kind {
             TriggerKind::Schedule { cron, tz } => {
                 self.cron(cron);
@@ -270,6 +275,66 @@ impl Checker<'_> {
 }
 
 /// The `trigger` record before any trigger adds `article` or `payload`. Built once.
+/// Where a trigger is written, when its text has a place to point at.
+fn kind_span(kind: &TriggerKind) -> Option<Span> {
+    match kind {
+        TriggerKind::Schedule { cron, .. } => Some(cron.span),
+        TriggerKind::Webhook { path, options } => path.as_ref().map(|p| p.span).or_else(|| {
+            options.iter().find_map(|o| match o {
+                ast::WebhookOption::Secret(e) => Some(e.span()),
+                ast::WebhookOption::Payload(_) => None,
+            })
+        }),
+        TriggerKind::Manual(span) => Some(*span),
+        TriggerKind::Expr(e) => Some(e.span()),
+    }
+}
+
+/// What a trigger that fires with no symbol is called, for the message.
+fn fires_without_symbol(kind: &TriggerKind) -> Option<&'static str> {
+    match kind {
+        TriggerKind::Schedule { .. } => Some("a schedule"),
+        TriggerKind::Webhook { .. } => Some("a webhook"),
+        // A run started by hand names its symbol (`strat test --symbol`).
+        TriggerKind::Manual(_) | TriggerKind::Expr(_) => None,
+    }
+}
+
+impl Checker<'_> {
+    /// A member agent without triggers of its own runs under its teams' triggers.
+    pub(in crate::check) fn team_triggers_without_symbol(&self, teams: &[DeclRef]) -> Option<NoSymbol> {
+        teams.iter().find_map(|t| {
+            let Some(Item::Team(team)) = self.item_at(*t) else { return None };
+            team.fields.iter().find_map(|f| match f {
+                ast::TeamField::On(spec) => fires_without_symbol(&spec.kind).map(|what| NoSymbol {
+                    file: t.file,
+                    span: kind_span(&spec.kind),
+                    what,
+                }),
+                _ => None,
+            })
+        })
+    }
+
+    /// `trigger.symbol` where a trigger of the item fires with none: an error, not "n/a".
+    pub(in crate::check) fn trigger_symbol_read(&mut self, span: Span) {
+        let Some(at) = self.item.no_symbol else { return };
+        let d = Diagnostic::new(
+            Code::NoTriggerSymbol,
+            self.file,
+            span,
+            format!("`trigger.symbol` has no value when {} fires", at.what),
+        )
+        .label("read here");
+        let d = match at.span {
+            Some(span) => d.with_label(at.file, span, format!("{} fires with no symbol", at.what)),
+            None => d,
+        };
+        let d = d.help("name the symbol (`SPY`), or trigger on `bar([SPY, QQQ], 1d)` so that each firing has one");
+        self.push(d);
+    }
+}
+
 pub(super) fn base_trigger() -> Ty {
     static BASE: std::sync::OnceLock<Ty> = std::sync::OnceLock::new();
     BASE.get_or_init(build_base_trigger).clone()
