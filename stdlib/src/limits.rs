@@ -43,7 +43,7 @@ pub static LIMIT_FIELDS: &[LimitField] = &[
         Ty::Percent,
         Some(0.0),
         None,
-        "No new positions in symbols more volatile than this (daily standard deviation of returns).",
+        "No new positions in symbols more volatile than this: the annualised standard deviation of daily returns over 20 days (the daily figure × √252; the seed refuses over 60%).",
     ),
     l("min_liquidity", Ty::Quantity, Some(0.0), None, "No positions in symbols with a smaller average daily volume."),
 ];

@@ -124,7 +124,7 @@ pub static RECORDS: &[Record] = &[
             f("take_profit", Ty::Percent, "profit target above entry"),
             f("max_drawdown", Ty::Percent, "pause when the drawdown exceeds this"),
             f("min_avg_pnl", Ty::Money, "pause when the average P&L per trade falls below this"),
-            f("max_volatility", Ty::Percent, "no new positions above this daily volatility"),
+            f("max_volatility", Ty::Percent, "no new positions above this annualised volatility"),
             f("min_liquidity", Ty::Quantity, "smallest average daily volume"),
         ],
     },

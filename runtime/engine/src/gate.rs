@@ -241,7 +241,9 @@ pub fn check(limits: Option<&RiskLimits>, r: &Request, f: &Facts) -> Verdict {
                 add(
                     "max_volatility",
                     match f.volatility {
-                        Some(v) if v > max => Some(format!("{symbol} moves {v:.2}% a day, over max_volatility {max}%")),
+                        Some(v) if v > max => {
+                            Some(format!("{symbol}'s annualised volatility is {v:.1}%, over max_volatility {max}%"))
+                        }
                         Some(_) => None,
                         None => Some(format!("the volatility of {symbol} is not known yet (20 days of data needed)")),
                     },

@@ -615,3 +615,28 @@ fn a_condition_over_an_inline_list_fires_as_over_the_same_universe() {
     assert!(seen(&a).iter().any(|(_, s)| s == "QQQ") && seen(&a).iter().any(|(_, s)| s == "SPY"));
     assert_eq!(seen(&b), seen(&a));
 }
+
+#[test]
+fn max_volatility_judges_the_annualised_volatility() {
+    // Daily returns of +1% and -1% by turns: a daily deviation of about 1%, about 15.9% a year (× √252).
+    let mut closes = vec![(100.0, 1_000.0)];
+    for i in 0..40 {
+        let last = closes[closes.len() - 1].0;
+        closes.push((if i % 2 == 0 { last * 1.01 } else { last * 0.99 }, 1_000.0));
+    }
+    let data = bars(&closes);
+    let verdict = |max: &str| {
+        let src = format!(
+            "limits {{ max_position $100_000\n max_volatility {max} }}\nworkflow W {{ on bar(SPY, 1d)\n buy SPY size 1 shares }}"
+        );
+        let r = run(&src, &data, &Config::default());
+        let last = r.executions.last().expect("executions");
+        (last.validation[0].approved, last.validation[0].reason().map(str::to_string))
+    };
+    assert_eq!(verdict("20%"), (true, None));
+    let (approved, reason) = verdict("10%");
+    assert!(!approved);
+    let reason = reason.unwrap_or_default();
+    assert!(reason.starts_with("SPY's annualised volatility is 15.9%"), "{reason}");
+    assert!(reason.ends_with("over max_volatility 10%"), "{reason}");
+}

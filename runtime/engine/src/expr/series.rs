@@ -28,10 +28,12 @@ pub enum Indicator {
         avg: Sma,
         multiplier: f64,
     },
-    /// Standard deviation of the close-to-close percent returns (the risk gate's volatility).
+    /// The risk gate's volatility: the standard deviation of the close-to-close percent returns,
+    /// annualised (× √`per_year`, the bars in a year).
     Volatility {
         prev: Option<f64>,
         sd: StdDev,
+        per_year: f64,
     },
 }
 
@@ -73,10 +75,10 @@ impl Indicator {
                     None => f64::NAN,
                 }
             }
-            Indicator::Volatility { prev, sd } => {
+            Indicator::Volatility { prev, sd, per_year } => {
                 let last = prev.replace(b.close);
                 out[0] = match last {
-                    Some(p) if p > 0.0 => v(sd.push((b.close / p - 1.0) * 100.0)),
+                    Some(p) if p > 0.0 => v(sd.push((b.close / p - 1.0) * 100.0)) * per_year.sqrt(),
                     _ => f64::NAN,
                 };
             }

@@ -200,6 +200,16 @@ impl Plan {
     }
 }
 
+/// How many bars of `interval` seconds a year holds: 252 sessions of 6.5 hours for intraday
+/// bars, 252 for daily bars, calendar time for longer ones (52 weekly bars).
+pub fn bars_a_year(interval: i64) -> f64 {
+    match interval {
+        i if i < 20 * 3600 => 252.0 * (23_400.0 / i.max(1) as f64).max(1.0),
+        i if i <= 86_400 => 252.0,
+        i => 365.25 * 86_400.0 / i as f64,
+    }
+}
+
 /// The slots of the indicators the gate's volatility and liquidity checks read (20 days of
 /// each symbol), when some limit asks for them.
 fn gate_slots(market: &mut Market, needs: &steps::Needs) -> (Vec<Option<u32>>, Vec<Option<u32>>) {
@@ -217,7 +227,11 @@ fn gate_slots(market: &mut Market, needs: &steps::Needs) -> (Vec<Option<u32>>, V
     let volatility = per_symbol(
         needs.volatility,
         "gate|volatility",
-        &|i| crate::expr::Indicator::Volatility { prev: None, sd: strat_stdlib::indicators::StdDev::new(days(i)) },
+        &|i| crate::expr::Indicator::Volatility {
+            prev: None,
+            sd: strat_stdlib::indicators::StdDev::new(days(i)),
+            per_year: bars_a_year(i),
+        },
         market,
     );
     let avg_volume = per_symbol(
