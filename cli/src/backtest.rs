@@ -357,13 +357,15 @@ fn human(
     for (name, s) in &r.stats {
         writeln!(
             out,
-            "  {name}: {} executions ({} rejected, {} failed), {} orders ({} filled, {} refused by the risk gate), P&L {}, win rate {}",
+            "  {name}: {} executions ({} rejected, {} failed), {} orders ({} filled, {} refused by the risk gate), {} round trips ({} won), P&L {}, win rate {}",
             s.total_executions,
             s.rejected_executions,
             s.failed_executions,
             s.orders,
-            s.successful_trades,
+            s.filled,
             s.refused,
+            s.successful_trades + s.failed_trades,
+            s.successful_trades,
             money(s.total_pnl),
             s.win_rate.map_or("n/a".to_string(), |w| format!("{w:.1}%")),
         )?;

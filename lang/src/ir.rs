@@ -85,6 +85,12 @@ pub struct Graph {
     /// equally.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub allocation: BTreeMap<String, String>,
+    /// `description "…"` as written: reports and team prompts show it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// An agent's `role "…"` (`analyst`, `validator`, …): how a team tells its members apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -528,6 +534,8 @@ mod tests {
                 .collect(),
             edges: edges.iter().map(|&(from, to)| Edge { from, to, when: None }).collect(),
             allocation: BTreeMap::new(),
+            description: None,
+            role: None,
         }
     }
 

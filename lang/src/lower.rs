@@ -203,6 +203,8 @@ impl Lowerer<'_> {
             nodes: Vec::new(),
             edges: Vec::new(),
             allocation: BTreeMap::new(),
+            description: None,
+            role: None,
         });
         self.node(NodeKind::Start)
     }
@@ -243,7 +245,16 @@ impl Lowerer<'_> {
             nodes: Vec::new(),
             edges: Vec::new(),
             allocation: BTreeMap::new(),
+            description: None,
+            role: None,
         })
+    }
+
+    /// Sets a documentation field of the graph being lowered to the text as written.
+    fn describe(&mut self, field: impl Fn(&mut Graph) -> &mut Option<String>, s: &ast::StrLit) {
+        if let Some(g) = self.graph.as_mut() {
+            *field(g) = Some(s.value.clone());
+        }
     }
 
     fn set_common(&mut self, triggers: Vec<ir::Trigger>, limits: Option<String>, overlap: Option<&ast::Name>) {
@@ -292,7 +303,9 @@ impl Lowerer<'_> {
                 AgentField::Actions(names, _) => actions = names.iter().map(|n| n.text.clone()).collect(),
                 AgentField::On(spec) => triggers.push(self.trigger(spec)),
                 AgentField::Overlap(n, _) => overlap = Some(n),
-                AgentField::Description(..) | AgentField::Role(..) | AgentField::Input(..) => {}
+                AgentField::Description(s, _) => self.describe(|g| &mut g.description, s),
+                AgentField::Role(s, _) => self.describe(|g| &mut g.role, s),
+                AgentField::Input(..) => {}
             }
         }
         let limits = limits.or_else(|| self.default_limits());
@@ -325,6 +338,7 @@ impl Lowerer<'_> {
                 AgentField::Limits(r, _) => limits = Some(self.limits_name(name, r, p)),
                 AgentField::Model(e, _) => default_model = Some(self.model_name(name, e, p, 0)),
                 AgentField::Overlap(n, _) => overlap = Some(n),
+                AgentField::Description(s, _) => self.describe(|g| &mut g.description, s),
                 _ => {}
             }
         }
@@ -499,7 +513,7 @@ impl Lowerer<'_> {
                         g.allocation.extend(split);
                     }
                 }
-                TeamField::Description(..) => {}
+                TeamField::Description(s, _) => self.describe(|g| &mut g.description, s),
             }
         }
         let limits = limits.or_else(|| self.default_limits());

@@ -169,16 +169,24 @@ pub struct MemberCall {
 /// Per agent, workflow or team: the seed's `stats`, and a little more.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
+    /// The graph's `description` and `role`, as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
     pub total_executions: u64,
     pub rejected_executions: u64,
     pub failed_executions: u64,
-    /// Orders placed (including refused ones).
+    /// Orders placed: refused ones and protective (stop-loss, take-profit) orders included.
     pub orders: u64,
+    /// Orders filled.
+    #[serde(default)]
+    pub filled: u64,
     /// Orders the risk gate refused.
     pub refused: u64,
-    /// Orders filled.
+    /// Round trips (a sale against the position's average cost) that made money.
     pub successful_trades: u64,
-    /// Orders refused by the gate or rejected by the broker.
+    /// Round trips that made none.
     pub failed_trades: u64,
     /// Realised profit of its sales, from the average cost.
     pub total_pnl: f64,
@@ -263,14 +271,15 @@ impl Report {
         }
         for (name, s) in &mut self.stats {
             let mine: Vec<&Order> = orders.iter().filter(|o| &o.by == name).collect();
-            s.orders = mine.iter().filter(|o| o.parent.is_none()).count() as u64;
-            s.successful_trades = mine.iter().filter(|o| o.status == Status::Filled).count() as u64;
-            s.failed_trades = mine.iter().filter(|o| o.status == Status::Rejected).count() as u64;
+            s.orders = mine.len() as u64;
+            s.filled = mine.iter().filter(|o| o.status == Status::Filled).count() as u64;
             let sales: Vec<f64> =
                 trades.iter().filter(|t| &t.by == name).map(|t| crate::broker::to_f64(t.pnl)).collect();
             s.total_pnl = (sales.iter().sum::<f64>() * 100.0).round() / 100.0;
+            s.successful_trades = sales.iter().filter(|p| **p > 0.0).count() as u64;
+            s.failed_trades = sales.len() as u64 - s.successful_trades;
             if !sales.is_empty() {
-                s.win_rate = Some(sales.iter().filter(|p| **p > 0.0).count() as f64 / sales.len() as f64 * 100.0);
+                s.win_rate = Some(s.successful_trades as f64 / sales.len() as f64 * 100.0);
             }
             let times: Vec<f64> = self.executions.iter().filter(|e| &e.graph == name).map(|e| e.duration_ms).collect();
             if !times.is_empty() {

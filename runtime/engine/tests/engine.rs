@@ -640,3 +640,20 @@ fn max_volatility_judges_the_annualised_volatility() {
     assert!(reason.starts_with("SPY's annualised volatility is 15.9%"), "{reason}");
     assert!(reason.ends_with("over max_volatility 10%"), "{reason}");
 }
+
+#[test]
+fn descriptions_and_roles_are_kept_to_the_report() {
+    let src = "model m = offline(\"rules\")
+        agent A { description \"reads the tape\"\n role \"analyst\"\n model m\n prompt \"p\"\n output { score: number } }
+        agent B { role \"validator\"\n model m\n prompt \"q\"\n output { score: number } }
+        team T { description \"two views\"\n members A, B\n coordination sequential\n on bar(SPY, 1d) }
+        workflow W { description \"logs\"\n on bar(SPY, 1d)\n log \"x\" }";
+    let p = program(src);
+    let roles: Vec<_> =
+        p.graphs.iter().map(|g| (g.name.as_str(), g.role.as_deref(), g.description.as_deref())).collect();
+    assert!(roles.contains(&("A", Some("analyst"), Some("reads the tape"))), "{roles:?}");
+    let r = run(src, &bars(&walk(3)), &Config::default());
+    assert_eq!(r.stats["B"].role.as_deref(), Some("validator"));
+    assert_eq!(r.stats["T"].description.as_deref(), Some("two views"));
+    assert_eq!(r.stats["W"].description.as_deref(), Some("logs"));
+}

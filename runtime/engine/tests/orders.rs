@@ -155,3 +155,35 @@ fn max_vix_without_vix_data_refuses_buys_and_says_so_at_the_start() {
     assert!(r.orders.iter().all(|o| o.reason.as_deref().is_some_and(|w| w.starts_with("no VIX value"))));
     assert!(r.warnings.iter().any(|w| w.contains("max_vix cannot be evaluated without VIX data")), "{:?}", r.warnings);
 }
+
+#[test]
+fn stats_count_protective_orders_as_orders_and_round_trips_as_trades() {
+    // Buy 10 with a 5% stop, twice: the first stop fills at a loss; the second position is
+    // sold by the file at a profit.
+    let src = "limits { max_position $5_000  stop_loss 5% }
+        workflow W {
+          on bar(SPY, 1d)
+          if not holding(SPY) and price(SPY) < $100 { buy SPY size 10 shares }
+          else if holding(SPY) and price(SPY) > $110 { sell SPY size all }
+        }";
+    let r = run(
+        src,
+        &[
+            (99.0, 99.0, 99.0, 99.0),     // buy decided
+            (99.0, 99.0, 99.0, 99.0),     // filled at 99; stop at 94.05
+            (96.0, 96.0, 90.0, 91.0),     // the stop fills at 94.05: a losing round trip
+            (91.0, 91.0, 91.0, 91.0),     // buy again
+            (91.0, 95.0, 91.0, 95.0),     // filled at 91
+            (112.0, 112.0, 112.0, 112.0), // sell decided
+            (112.0, 112.0, 112.0, 112.0), // sold at 112: a winning round trip
+        ],
+    );
+    let s = &r.stats["W"];
+    let filled = r.orders.iter().filter(|o| o.status == Status::Filled).count() as u64;
+    assert!(r.orders.iter().any(|o| o.parent.is_some()), "stops were placed");
+    assert_eq!(s.orders, r.orders.len() as u64, "protective orders are orders");
+    assert_eq!(s.filled, filled);
+    assert!(s.filled <= s.orders);
+    assert_eq!((s.successful_trades, s.failed_trades), (1, 1), "{:?}", r.orders);
+    assert_eq!(s.win_rate, Some(50.0));
+}

@@ -104,7 +104,7 @@ fn a_journaled_run_reads_back_after_reopening() {
     assert_eq!((positions[0].symbol.as_str(), positions[0].qty, positions[0].avg_cost), ("SPY", 10, 101.0));
     let stats = store.stats(first).expect("stats");
     assert_eq!(stats["W"].total_executions, 3);
-    assert_eq!(stats["W"].successful_trades, 1);
+    assert_eq!(stats["W"].filled, 1);
     assert!(store.fills(second).expect("fills").is_empty(), "the second run's buy never filled");
     let _ = std::fs::remove_dir_all(&dir);
 }

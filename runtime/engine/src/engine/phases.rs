@@ -174,7 +174,14 @@ impl<'r, 'h> Engine<'r, 'h> {
             equity_curve: EquityCurve::with_capacity(total.unwrap_or(0)),
             log: Vec::new(),
             executions: Vec::new(),
-            stats: plan.graphs.iter().map(|g| (g.name.clone(), Stats::default())).collect(),
+            stats: plan
+                .graphs
+                .iter()
+                .map(|g| {
+                    let stats = Stats { description: g.description.clone(), role: g.role.clone(), ..Stats::default() };
+                    (g.name.clone(), stats)
+                })
+                .collect(),
             warnings,
             indicators: market.series.len(),
             triggers: plan.triggers.len(),

@@ -76,6 +76,9 @@ pub struct GraphPlan {
     pub share: Option<f64>,
     /// Whether a walk can read the `trigger` record (otherwise it is not built).
     pub reads_trigger: bool,
+    /// Its `description` and (for an agent) `role`, as written.
+    pub description: Option<String>,
+    pub role: Option<String>,
 }
 
 impl GraphPlan {

@@ -86,6 +86,8 @@ impl Build<'_> {
             limits,
             agent,
             share: None,
+            description: g.description.clone(),
+            role: g.role.clone(),
         })
     }
 
