@@ -189,6 +189,7 @@ codes! {
     DuplicateMember = "E0707", Error, "member listed twice";
     TooFewMembers = "E0708", Error, "team needs at least two members";
     MissingSetting = "E0709", Error, "required setting missing";
+    NoQuantity = "E0710", Error, "team's deciding member trades with no quantity";
     // Workflow graph
     Unreachable = "W0801", Warning, "unreachable statement";
     NonExhaustive = "E0802", Error, "match does not cover every variant";

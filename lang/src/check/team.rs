@@ -57,20 +57,28 @@ impl Checker<'_> {
         self.team_mode(t, &set, broken);
         self.team_rules(&set);
         let sup = self.team_supervisor(&set);
-        match set.valid_mode() {
-            Some("sequential") => self.wiring(&members),
+        let deciders: Vec<&Member> = match set.valid_mode() {
+            Some("sequential") => {
+                self.wiring(&members);
+                members.last().into_iter().collect()
+            }
             Some("parallel" | "consensus") => {
                 let rule = set.vote.or(set.fallback).map_or("majority", |(n, _)| n.text.as_str());
                 for m in &members {
                     self.votable(m, rule == "weighted");
                 }
+                members.iter().collect()
             }
             Some("hierarchical") => {
                 if let Some(s) = &sup {
                     self.votable(s, false);
                 }
+                sup.iter().collect()
             }
-            _ => {}
+            _ => Vec::new(),
+        };
+        for m in deciders {
+            self.orders_have_a_quantity(m);
         }
         if let Some((shares, span)) = set.allocate {
             self.allocation(shares, span, &set, sup.as_ref());
@@ -403,6 +411,25 @@ impl Checker<'_> {
                 }
             }
         }
+    }
+
+    /// A member whose answer becomes the team's order must say how much: a `decision` that can
+    /// buy or sell needs a `quantity` beside it.
+    fn orders_have_a_quantity(&mut self, m: &Member) {
+        let Some(r) = m.outputs.fields() else { return };
+        let trades = matches!(r.field("decision"), Some(Ty::Enum(vs)) if vs.iter().any(|v| v == "buy" || v == "sell"));
+        if !trades || r.field("quantity").is_some() {
+            return;
+        }
+        let d = Diagnostic::new(
+            Code::NoQuantity,
+            self.file,
+            m.name.span,
+            format!("the team orders what `{}` decides, but its output has no `quantity`", m.name.text),
+        )
+        .label("decides buy or sell with no quantity")
+        .help("add `quantity: quantity` to its output, or give it the default output (`decision`)");
+        self.push(d);
     }
 
     /// A member whose answers are voted on needs a `decision` (and `confidence` when weighted).

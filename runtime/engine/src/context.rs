@@ -201,6 +201,11 @@ impl ContextPlan {
                 }
             }
         }
+        // A team's member always sees what was said before it (earlier members, the proposals
+        // it supervises, the previous round), declared as a source or not.
+        if !extra.previous.is_empty() && !c.contains_key("previous_decisions") {
+            c.insert("previous_decisions".into(), J::Array(extra.previous.to_vec()));
+        }
         J::Object(c)
     }
 }

@@ -657,3 +657,28 @@ fn descriptions_and_roles_are_kept_to_the_report() {
     assert_eq!(r.stats["T"].description.as_deref(), Some("two views"));
     assert_eq!(r.stats["W"].description.as_deref(), Some("logs"));
 }
+
+#[test]
+fn a_supervisor_sees_the_proposals_and_members_the_teams_limits_undeclared() {
+    let closes: Vec<(f64, f64)> = (0..20).map(|i| (100.0 - f64::from(i), 1_000.0)).collect();
+    let src = r#"limits desk { max_position $7_777 }
+        model m = offline("rules")
+        agent A { model m  context indicators(SPY)  prompt "a" }
+        agent B { model m  context indicators(SPY)  prompt "b" }
+        agent S { model m  context portfolio  prompt "s" }
+        team T { members A, B  coordination hierarchical  supervisor S  limits desk
+                 on price(SPY) < $82 throttle 1 per 30d }"#;
+    let r = run(src, &bars(&closes), &Config::default());
+    let calls = &r.executions[0].calls;
+    let names: Vec<&str> = calls.iter().map(|c| c.agent.as_str()).collect();
+    assert_eq!(names, ["A", "B", "S"]);
+    let shown = calls[2].context["previous_decisions"].as_array().cloned().unwrap_or_default();
+    let proposers: Vec<&str> = shown.iter().filter_map(|p| p["agent_name"].as_str()).collect();
+    assert_eq!(proposers, ["A", "B"], "the supervisor decides on the proposals");
+    for c in calls {
+        assert_eq!(c.context["limits"]["max_position"], 7777.0, "{} is shown the team's limits", c.agent);
+    }
+    for member in ["A", "B", "S"] {
+        assert_eq!(r.stats[member].total_executions, 1, "{member} counts the time it was asked");
+    }
+}

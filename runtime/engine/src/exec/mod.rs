@@ -261,11 +261,21 @@ impl Ctx<'_, '_> {
 
     /// What a graph's expressions read: the step's world with its bindings, limits and name.
     pub(crate) fn world<'a>(&'a self, locals: &'a BTreeMap<String, Value>, graph: &'a GraphPlan) -> ExecWorld<'a> {
+        self.world_under(locals, graph, graph.limits.as_ref())
+    }
+
+    /// [`Ctx::world`] under the limits in force: a team's member is shown the team's.
+    pub(crate) fn world_under<'a>(
+        &'a self,
+        locals: &'a BTreeMap<String, Value>,
+        graph: &'a GraphPlan,
+        limits: Option<&'a RiskLimits>,
+    ) -> ExecWorld<'a> {
         ExecWorld {
             account: self.host.broker.account(),
             market: self.market,
             locals,
-            limits: graph.limits.as_ref(),
+            limits,
             graph: Some(&graph.name),
             news: self.host.news,
             day_start_equity: self.gate.day_start_equity,
@@ -463,7 +473,7 @@ impl Ctx<'_, '_> {
                         None => {
                             let context = ex.context.clone().unwrap_or_else(|| minimal_context(&locals, market));
                             if batch {
-                                return match self.prepare(graph, plan, &context, &locals, ex) {
+                                return match self.prepare(graph, graph.limits.as_ref(), plan, &context, &locals, ex) {
                                     Ok(request) => Walked::Asking { at, locals, request },
                                     Err(_) => Walked::Done,
                                 };
@@ -540,7 +550,7 @@ impl Ctx<'_, '_> {
         locals: &BTreeMap<String, Value>,
         ex: &mut Execution,
     ) -> Result<Value, Stopped> {
-        let request = self.prepare(graph, plan, context, locals, ex)?;
+        let request = self.prepare(graph, graph.limits.as_ref(), plan, context, locals, ex)?;
         let reply = self.host.llm.complete(&request);
         self.receive(graph, plan, reply, ex)
     }
@@ -550,6 +560,7 @@ impl Ctx<'_, '_> {
     pub(crate) fn prepare(
         &mut self,
         graph: &GraphPlan,
+        limits: Option<&RiskLimits>,
         plan: &LlmPlan,
         context: &serde_json::Value,
         locals: &BTreeMap<String, Value>,
@@ -580,7 +591,7 @@ impl Ctx<'_, '_> {
         let (system, strategy, account) = {
             let market = self.market;
             let env = market.env();
-            let world = self.world(locals, graph);
+            let world = self.world_under(locals, graph, limits);
             let text = |c: &crate::expr::Compiled| c.value(&env, &world).map(|v| v.to_string()).unwrap_or_default();
             (text(&plan.system), text(&plan.prompt), world.portfolio_record().to_json())
         };

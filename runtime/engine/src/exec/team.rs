@@ -35,12 +35,15 @@ fn ask(
     let graphs = ctx.graphs;
     let market = ctx.market;
     let trigger = trigger_value(job, market);
+    // The team's orders are judged by its limits: those are the ones its members are shown.
+    let team_limits = graphs[job.graph].limits.as_ref();
     let mut locals = inputs.clone();
     locals.insert("trigger".to_string(), trigger.clone());
     let mut requests = Vec::with_capacity(agents.len());
     let mut contexts = Vec::with_capacity(agents.len());
     for &agent in agents {
         let member = &graphs[agent];
+        let in_force = team_limits.or(member.limits.as_ref());
         let Some((c, l)) = member.agent else {
             return fail(ex, Outcome::Failed, format!("member `{}` asks no model", member.name));
         };
@@ -57,9 +60,9 @@ fn ask(
             };
             let open = market.daily || crate::market::calendar::is_open(market.now);
             let extra = Extra { trigger: &trigger, previous, market_open: open, news: &news };
-            plan.build(&env, &ctx.world(&locals, member), &extra)
+            plan.build(&env, &ctx.world_under(&locals, member, in_force), &extra)
         };
-        requests.push(ctx.prepare(member, llm, &context, &locals, ex)?);
+        requests.push(ctx.prepare(member, in_force, llm, &context, &locals, ex)?);
         contexts.push(context);
     }
     let replies = ctx.host.llm.complete_all(&requests);
@@ -73,7 +76,9 @@ fn ask(
             return fail(ex, Outcome::Failed, format!("member `{}` asks no model", member.name));
         };
         ex.prompt = requests.iter().find(|r| r.agent == member.name).map(|r| r.prompt.clone());
+        let before = (ex.input_tokens, ex.output_tokens, ex.cost);
         let answer = ctx.receive(member, llm, reply, ex);
+        count_member(ctx, &member.name, before, answer.is_ok(), ex);
         ex.calls.push(MemberCall {
             agent: member.name.clone(),
             context,
@@ -84,6 +89,20 @@ fn ask(
         answers.push(answer?);
     }
     Ok(answers)
+}
+
+/// A member's own statistics: each time it is asked, its answer's outcome, tokens and cost.
+fn count_member(ctx: &mut Ctx<'_, '_>, member: &str, before: (u64, u64, f64), answered: bool, ex: &Execution) {
+    let Some(s) = ctx.stats.get_mut(member) else { return };
+    s.total_executions += 1;
+    match (answered, ex.status) {
+        (true, _) => {}
+        (false, Outcome::Rejected) => s.rejected_executions += 1,
+        (false, _) => s.failed_executions += 1,
+    }
+    s.input_tokens += ex.input_tokens - before.0;
+    s.output_tokens += ex.output_tokens - before.1;
+    s.cost += ex.cost - before.2;
 }
 
 /// [`ask`] for one member: its answer, or the failure recorded on `ex`.
@@ -158,7 +177,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, job: &Job, ex: &mut Execution) {
                 answers.insert(bind.clone(), answer);
             }
             Step::Vote { rule, members } => {
-                let v = vote(rule, members.iter().filter_map(|m| answers.get(m)).collect());
+                let v = vote(rule, members.iter().filter_map(|m| answers.get(m).map(|a| (m.as_str(), a))).collect());
                 answers.insert("vote".into(), v);
             }
             Step::Supervise { agent, proposals } => {
@@ -187,7 +206,7 @@ pub fn run(ctx: &mut Ctx<'_, '_>, job: &Job, ex: &mut Execution) {
                 }
                 let result = match agreed {
                     Some(a) => a,
-                    None => vote(fallback, last.iter().map(|(_, a)| a).collect()),
+                    None => vote(fallback, last.iter().map(|(m, a)| (m.as_str(), a)).collect()),
                 };
                 answers.insert("debate".into(), result);
             }
@@ -204,11 +223,13 @@ pub fn run(ctx: &mut Ctx<'_, '_>, job: &Job, ex: &mut Execution) {
 }
 
 /// Combines members' decisions: `majority` (most votes), `unanimous` (all agree) or `weighted`
-/// (by confidence); a tie, or no agreement, is `hold`.
-pub fn vote(rule: &str, answers: Vec<&Value>) -> Value {
+/// (by confidence); a tie, or no agreement, is `hold`. As the seed aggregates, the result's
+/// confidence is the members' average (one that states none counts as 0) and its reasoning
+/// joins theirs, each under the member's name.
+pub fn vote(rule: &str, answers: Vec<(&str, &Value)>) -> Value {
     let mut score: BTreeMap<String, f64> = BTreeMap::new();
     let mut first: BTreeMap<String, &BTreeMap<String, Value>> = BTreeMap::new();
-    for a in &answers {
+    for (_, a) in &answers {
         let Value::Record(f) = a else { continue };
         let Some(d) = f.get("decision").and_then(Value::text) else { continue };
         let weight = match (rule, f.get("confidence")) {
@@ -227,16 +248,29 @@ pub fn vote(rule: &str, answers: Vec<&Value>) -> Value {
         _ => None,
     };
     let tally = score.iter().map(|(d, s)| format!("{d} {s}")).collect::<Vec<_>>().join(", ");
-    match winner.as_ref().and_then(|w| first.get(w)) {
-        Some(f) if winner.as_deref() != Some("hold") => {
-            let mut out = (*f).clone();
-            out.insert("reasoning".into(), Value::Text(format!("{rule} vote ({tally})")));
-            Value::Record(out)
+    let mut out = match winner.as_ref().and_then(|w| first.get(w)) {
+        Some(f) if winner.as_deref() != Some("hold") => (*f).clone(),
+        _ => BTreeMap::from([("decision".to_string(), Value::Text("hold".into()))]),
+    };
+    let verdict = if out.get("decision").and_then(Value::text) == Some("hold") { ": hold" } else { "" };
+    let mut reasoning = format!("{rule} vote ({tally}){verdict}");
+    for (member, a) in &answers {
+        if let Some(r) = a.field("reasoning").and_then(Value::text) {
+            reasoning.push_str(&format!("\n\n{member}: {r}"));
         }
-        _ => Value::record([
-            ("decision", Value::Text("hold".into())),
-            ("reasoning", Value::Text(format!("{rule} vote ({tally}): hold"))),
-        ]),
+    }
+    out.insert("reasoning".into(), Value::Text(reasoning));
+    let stated: Vec<f64> = answers.iter().map(|(_, a)| confidence_of(a)).collect();
+    if answers.iter().any(|(_, a)| a.field("confidence").is_some()) {
+        out.insert("confidence".into(), Value::Num(stated.iter().sum::<f64>() / stated.len() as f64));
+    }
+    Value::Record(out)
+}
+
+fn confidence_of(a: &Value) -> f64 {
+    match a.field("confidence") {
+        Some(Value::Num(c)) => *c,
+        _ => 0.0,
     }
 }
 
@@ -248,15 +282,44 @@ mod tests {
         Value::record([("decision", Value::Text(decision.into())), ("confidence", Value::Num(confidence))])
     }
 
+    fn named<'a>(answers: &[&'a Value]) -> Vec<(&'static str, &'a Value)> {
+        const NAMES: [&str; 4] = ["A", "B", "C", "D"];
+        answers.iter().enumerate().map(|(i, a)| (NAMES[i], *a)).collect()
+    }
+
     #[test]
     fn vote_rules() {
         let (b, s, h) = (said("buy", 0.9), said("sell", 0.3), said("hold", 0.4));
-        assert_eq!(decision_of(&vote("majority", vec![&b, &b, &s])), "buy");
-        assert_eq!(decision_of(&vote("majority", vec![&b, &s])), "hold", "a tie holds");
-        assert_eq!(decision_of(&vote("unanimous", vec![&b, &b, &s])), "hold");
-        assert_eq!(decision_of(&vote("unanimous", vec![&b, &b])), "buy");
+        let v = |rule: &str, answers: &[&Value]| decision_of(&vote(rule, named(answers))).to_string();
+        assert_eq!(v("majority", &[&b, &b, &s]), "buy");
+        assert_eq!(v("majority", &[&b, &s]), "hold", "a tie holds");
+        assert_eq!(v("unanimous", &[&b, &b, &s]), "hold");
+        assert_eq!(v("unanimous", &[&b, &b]), "buy");
         // Weighted: one confident buy (0.9) outweighs two doubtful sells (0.3 + 0.3).
-        assert_eq!(decision_of(&vote("weighted", vec![&b, &s, &s])), "buy");
-        assert_eq!(decision_of(&vote("majority", vec![&b, &h, &h])), "hold");
+        assert_eq!(v("weighted", &[&b, &s, &s]), "buy");
+        assert_eq!(v("majority", &[&b, &h, &h]), "hold");
+    }
+
+    #[test]
+    fn a_vote_averages_the_members_confidence_and_joins_their_reasoning() {
+        let with = |d: &str, c: Option<f64>, why: &str| {
+            let mut r = BTreeMap::from([
+                ("decision".to_string(), Value::Text(d.into())),
+                ("reasoning".to_string(), Value::Text(why.into())),
+            ]);
+            if let Some(c) = c {
+                r.insert("confidence".into(), Value::Num(c));
+            }
+            Value::Record(r)
+        };
+        let (a, b, c) = (with("buy", Some(0.9), "dip"), with("buy", Some(0.6), "trend"), with("sell", None, "news"));
+        let out = vote("majority", named(&[&a, &b, &c]));
+        assert_eq!(decision_of(&out), "buy");
+        // (0.9 + 0.6 + 0) / 3: a member that states no confidence counts as none.
+        assert_eq!(out.field("confidence"), Some(&Value::Num(0.5)));
+        assert_eq!(
+            out.field("reasoning").and_then(Value::text),
+            Some("majority vote (buy 2, sell 1)\n\nA: dip\n\nB: trend\n\nC: news")
+        );
     }
 }
