@@ -5,32 +5,66 @@ use std::collections::BTreeMap;
 use strat_data::parse_csv;
 use strat_engine::market::Bar;
 
-/// One `SYMBOL=PATH` read: its bars and the warnings about refused rows.
+/// One `SYMBOL=PATH` read: its bars, the rows refused, and how many rows it has.
 pub struct Loaded {
     pub symbol: String,
     pub path: String,
     pub bars: Vec<Bar>,
-    /// `path:line: reason (row skipped)`, one per refused row.
-    pub warnings: Vec<String>,
+    /// `path:line: reason`, one per refused row.
+    pub refused: Vec<String>,
+}
+
+/// What to do with a row that fails validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BadRows {
+    /// Refuse the file, naming the row (the default: nothing is dropped unasked).
+    #[default]
+    Refuse,
+    /// Leave the row out, listing and counting it (`--skip-bad-rows`).
+    Skip,
+}
+
+impl BadRows {
+    pub fn from_flag(skip: bool) -> BadRows {
+        if skip { BadRows::Skip } else { BadRows::Refuse }
+    }
 }
 
 /// Reads one `SYMBOL=PATH`; the error is the message to show (without `error: `).
-pub fn load_one(spec: &str) -> Result<Loaded, String> {
+pub fn load_one(spec: &str, bad: BadRows) -> Result<Loaded, String> {
     let Some((sym, path)) = spec.split_once('=').filter(|(s, p)| !s.is_empty() && !p.is_empty()) else {
         return Err(format!("`{spec}` must be SYMBOL=PATH, e.g. `SPY=spy.csv`"));
     };
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
     let loaded = parse_csv(&text).map_err(|p| format!("{path}:{}: {}", p.line, p.message))?;
-    let warnings = loaded.problems.iter().map(|p| format!("{path}:{}: {} (row skipped)", p.line, p.message)).collect();
-    Ok(Loaded { symbol: sym.to_string(), path: path.to_string(), bars: loaded.bars, warnings })
+    let refused: Vec<String> = loaded.problems.iter().map(|p| format!("{path}:{}: {}", p.line, p.message)).collect();
+    if let (BadRows::Refuse, Some(first)) = (bad, refused.first()) {
+        let more = match refused.len() - 1 {
+            0 => String::new(),
+            n => format!(" ({n} more row{} of the file would be refused too)", if n == 1 { "" } else { "s" }),
+        };
+        return Err(format!(
+            "{first}{more}\n  help: correct the row, or pass `--skip-bad-rows` to leave out the rows that fail (each is then listed and counted)"
+        ));
+    }
+    if loaded.bars.is_empty() {
+        // The user gave this file for this symbol: without one bar of it, the run would only
+        // say the symbol has no data.
+        return Err(match refused.first() {
+            Some(first) => format!("every row of `{path}` was refused, so {sym} has no bars; the first: {first}"),
+            None => format!("`{path}` has a header but no rows, so {sym} has no bars"),
+        });
+    }
+    Ok(Loaded { symbol: sym.to_string(), path: path.to_string(), bars: loaded.bars, refused })
 }
 
-/// Loads every `SYMBOL=PATH`. Refused rows are warnings naming file and line; a file that
-/// cannot be read or understood is an error (exit code 2).
-pub fn load(specs: &[String]) -> Result<BTreeMap<String, Vec<Bar>>, u8> {
+/// Loads every `SYMBOL=PATH`. A row that fails validation refuses its file, naming file, line
+/// and reason, unless `bad` skips such rows (each is then a warning, and the count another); a
+/// file that cannot be read or understood is an error (exit code 2).
+pub fn load(specs: &[String], bad: BadRows) -> Result<BTreeMap<String, Vec<Bar>>, u8> {
     let mut data = BTreeMap::new();
     for spec in specs {
-        let loaded = load_one(spec).map_err(|e| {
+        let loaded = load_one(spec, bad).map_err(|e| {
             if spec.split_once('=').is_some_and(|(s, p)| !s.is_empty() && !p.is_empty()) {
                 eprintln!("error: {e}");
             } else {
@@ -38,22 +72,16 @@ pub fn load(specs: &[String]) -> Result<BTreeMap<String, Vec<Bar>>, u8> {
             }
             exit::USAGE
         })?;
-        for w in &loaded.warnings {
-            eprintln!("warning: {w}");
+        for w in &loaded.refused {
+            eprintln!("warning: {w} (row skipped)");
         }
-        if loaded.bars.is_empty() {
-            // The user gave this file for this symbol: without one bar of it, the run would
-            // only say the symbol has no data.
-            match loaded.warnings.first().map(|w| w.trim_end_matches(" (row skipped)")) {
-                Some(first) => eprintln!(
-                    "error: every row of `{}` was refused, so {} has no bars; the first: {first}",
-                    loaded.path, loaded.symbol
-                ),
-                None => {
-                    eprintln!("error: `{}` has a header but no rows, so {} has no bars", loaded.path, loaded.symbol)
-                }
-            }
-            return Err(exit::USAGE);
+        if !loaded.refused.is_empty() {
+            let (n, kept) = (loaded.refused.len(), loaded.bars.len());
+            eprintln!(
+                "warning: {n} row{} of `{}` skipped (--skip-bad-rows); {kept} loaded",
+                if n == 1 { "" } else { "s" },
+                loaded.path
+            );
         }
         data.insert(loaded.symbol, loaded.bars);
     }

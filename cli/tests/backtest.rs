@@ -58,6 +58,9 @@ fn a_file_whose_every_row_is_refused_is_an_error_that_shows_the_first() {
     let data = format!("SPY={}", path.display());
     let (code, _, err) = run(&["backtest", "examples/sma_crossover.strat", "--data", &data]);
     assert_eq!(code, 2, "{err}");
+    assert!(err.contains(":2: open price 0 is not positive (1 more row of the file would be refused too)"), "{err}");
+    let (code, _, err) = run(&["backtest", "examples/sma_crossover.strat", "--data", &data, "--skip-bad-rows"]);
+    assert_eq!(code, 2, "{err}");
     assert!(err.contains("every row of") && err.contains("was refused, so SPY has no bars; the first: "), "{err}");
     assert!(err.contains(":2: "), "the first refused line is named: {err}");
     assert!(!err.contains("add `--data SPY=PATH`"), "{err}");

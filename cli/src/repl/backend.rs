@@ -96,6 +96,8 @@ pub struct Session {
     /// Expressions already evaluated over the data, by their text; emptied when data changes.
     cache: BTreeMap<String, Rc<Evaluated>>,
     universes: BTreeMap<String, Universe>,
+    /// What `:data` does with a row that fails validation.
+    pub bad_rows: crate::data::BadRows,
 }
 
 /// Rows `:when` lists at each end when there are more than twice as many.
@@ -111,6 +113,7 @@ impl Session {
             current: 0,
             cache: BTreeMap::new(),
             universes: BTreeMap::new(),
+            bad_rows: crate::data::BadRows::Refuse,
         }
     }
 
@@ -462,19 +465,14 @@ impl Repl for Session {
                 reply.ok = false;
                 continue;
             }
-            match crate::data::load_one(spec) {
+            match crate::data::load_one(spec, self.bad_rows) {
                 Err(e) => {
                     reply.err.push_str(&format!("error: {e}\n"));
                     reply.ok = false;
                 }
                 Ok(loaded) => {
-                    for w in &loaded.warnings {
-                        reply = reply.warn(w);
-                    }
-                    if loaded.bars.is_empty() {
-                        reply.err.push_str(&format!("error: `{}` has no valid bars\n", loaded.path));
-                        reply.ok = false;
-                        continue;
+                    for w in &loaded.refused {
+                        reply = reply.warn(format!("{w} (row skipped)"));
                     }
                     let (first, last) = (loaded.bars[0].time, loaded.bars[loaded.bars.len() - 1].time);
                     let line = format!(

@@ -28,6 +28,10 @@ pub struct Args {
     /// Price data to load first, as SYMBOL=PATH (repeat for several symbols)
     #[arg(long = "data", value_name = "SYMBOL=PATH")]
     data: Vec<String>,
+    /// Leave out rows of the data that fail validation, listing and counting them, instead of
+    /// refusing the file
+    #[arg(long)]
+    skip_bad_rows: bool,
     /// When to use colour (default: on a terminal when NO_COLOR is unset)
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
@@ -37,6 +41,7 @@ pub fn run(args: &Args) -> u8 {
     let interactive = std::io::stdin().is_terminal();
     let color = args.color.enabled(interactive && std::io::stdout().is_terminal());
     let mut session = Session::new(color);
+    session.bad_rows = crate::data::BadRows::from_flag(args.skip_bad_rows);
     if !args.data.is_empty() {
         let reply = session.data(&args.data.join(" "));
         print!("{}", reply.out);

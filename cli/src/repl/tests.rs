@@ -157,11 +157,23 @@ fn types_with_units() {
 }
 
 #[test]
+fn a_bad_row_refuses_the_file_unless_rows_are_skipped() {
+    let dir = fixture("refuse");
+    let gaps = dir.join("gaps.csv").display().to_string();
+    let mut s = Session::new(false);
+    let reply = s.data(&format!("Y={gaps}"));
+    assert!(!reply.ok);
+    assert!(reply.err.starts_with(&format!("error: {gaps}:3: close `oops` is not a number\n")), "{}", reply.err);
+    assert!(reply.out.is_empty());
+}
+
+#[test]
 fn data_current_bar_warm_up_and_when() {
     let dir = fixture("data");
     let x = dir.join("x.csv").display().to_string();
     let gaps = dir.join("gaps.csv").display().to_string();
     let mut s = Session::new(false);
+    s.bad_rows = crate::data::BadRows::Skip;
     script(
         &mut s,
         &[

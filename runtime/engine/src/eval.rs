@@ -19,6 +19,7 @@ use strat_lang::ir::Expr;
 pub fn evaluate(expr: &Expr, data: &BTreeMap<String, Vec<Bar>>) -> Result<Vec<(NaiveDateTime, Option<Value>)>, String> {
     let mut replay = Replay::new(data, "historical bars");
     let mut market = Market::new(replay.symbols().to_vec(), replay.intervals().to_vec());
+    market.without_volume = replay.without_volume();
     let compiled = Compiler::price_history(&mut market).compile(expr)?;
     let mut out = Vec::with_capacity(replay.steps().unwrap_or(0));
     let mut closed = Vec::new();

@@ -257,7 +257,9 @@ pub fn check(limits: Option<&RiskLimits>, r: &Request, f: &Facts) -> Verdict {
                             Some(format!("{symbol} trades {v:.0} shares a day, under min_liquidity {min}"))
                         }
                         Some(_) => None,
-                        None => Some(format!("the volume of {symbol} is not known yet (20 days of data needed)")),
+                        None => Some(format!(
+                            "the volume of {symbol} is not known (20 days of data with a volume column needed)"
+                        )),
                     },
                 );
             }

@@ -34,6 +34,11 @@ pub trait MarketData {
     fn intervals(&self) -> &[i64];
     /// How many steps there will be, when known (for progress bars).
     fn steps(&self) -> Option<usize>;
+    /// For each symbol, whether its data gives no volume (a file without a volume column): an
+    /// expression that reads the volume of such a symbol is an error, not a zero.
+    fn without_volume(&self) -> Vec<bool> {
+        vec![false; self.symbols().len()]
+    }
     /// The next instant at which bars close, with those bars (`(symbol index, bar)`) in
     /// `closed`; `None` when the data ends.
     fn next(&mut self, closed: &mut Vec<(usize, Bar)>) -> Option<NaiveDateTime>;

@@ -66,6 +66,10 @@ impl MarketData for Replay<'_> {
     fn intervals(&self) -> &[i64] {
         &self.intervals
     }
+    fn without_volume(&self) -> Vec<bool> {
+        // A loader marks a volume it was not given as NaN.
+        self.series.iter().map(|bars| bars.first().is_some_and(|b| b.volume.is_nan())).collect()
+    }
     fn steps(&self) -> Option<usize> {
         Some(self.steps)
     }

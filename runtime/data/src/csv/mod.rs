@@ -136,6 +136,8 @@ struct Reader<'l> {
     layout: &'l Layout,
     /// The role of each field, in file order.
     roles: Vec<Role>,
+    /// A bar's volume before its fields are read: NaN ("not given") without a volume column.
+    no_volume: f64,
 }
 
 impl<'l> Reader<'l> {
@@ -153,7 +155,8 @@ impl<'l> Reader<'l> {
         set(layout.volume, Role::Volume);
         set(layout.time, Role::Time);
         set(Some(layout.date), Role::Date);
-        Reader { layout, roles }
+        let no_volume = if layout.volume.is_some() { 0.0 } else { f64::NAN };
+        Reader { layout, roles, no_volume }
     }
 
     /// Reads the rows of `text` (whose first line is line `first_line`) into `rows`; returns how
@@ -168,15 +171,7 @@ impl<'l> Reader<'l> {
             match self.fast_row(b, pos, &mut dates) {
                 Fast::Bar(bar, next) => {
                     rows.checked_width = true;
-                    // The fast path's numbers are finite, so positive prices, high not below
-                    // low and a volume not negative leave nothing for `check_bar` to refuse.
-                    let plain = bar.open > 0.0
-                        && bar.high > 0.0
-                        && bar.low > 0.0
-                        && bar.close > 0.0
-                        && bar.low <= bar.high
-                        && bar.volume >= 0.0;
-                    let checked = if plain { Ok(()) } else { check_bar(&bar) };
+                    let checked = check_bar(&bar);
                     let checked = checked.and_then(|()| follows(rows.bars.last(), &bar));
                     match checked {
                         Ok(()) => rows.bars.push(bar),
@@ -242,7 +237,7 @@ impl<'l> Reader<'l> {
             Some(b'\n') => return Fast::Blank(i + 1),
             Some(_) => {}
         }
-        let mut row = FastRow { values: [0.0; 5], day: None, time: None };
+        let mut row = FastRow { values: [0.0, 0.0, 0.0, 0.0, self.no_volume], day: None, time: None };
         let Some((&last, first)) = self.roles.split_last() else { return Fast::Unsure };
         // Each field but the last ends at a comma, the last at the end of the line.
         for &role in first {
@@ -265,7 +260,7 @@ impl<'l> Reader<'l> {
 
 /// The fields of a row read so far by the fast path.
 struct FastRow {
-    /// Open, high, low, close and volume (0 unless the layout has one).
+    /// Open, high, low, close and volume (NaN, "not given", when the layout has none).
     values: [f64; 5],
     day: Option<NaiveDate>,
     time: Option<NaiveTime>,
@@ -471,7 +466,7 @@ fn row(l: &Layout, f: &[&str]) -> Result<Bar, String> {
         (num(l.open, "open")?, num(l.high, "high")?, num(l.low, "low")?, num(l.close, "close")?);
     let volume = match l.volume {
         Some(v) => num(v, "volume")?,
-        None => 0.0,
+        None => f64::NAN,
     };
     let bar = Bar { time, open, high, low, close, volume };
     check_bar(&bar)?;
@@ -571,11 +566,46 @@ mod tests {
                 (4, "high 8 is below low 9"),
                 (5, "open price 0 is not positive"),
                 (7, "duplicate timestamp 2020-01-07 00:00:00"),
-                (8, "timestamp 2020-01-03 00:00:00 is earlier than the one before (2020-01-07 00:00:00)"),
+                (
+                    8,
+                    "timestamp 2020-01-03 00:00:00 is earlier than the one before (2020-01-07 00:00:00): rows must run oldest first",
+                ),
                 (9, "5 fields, but the header names 6"),
                 (10, "close `abc` is not a number"),
             ]
         );
+    }
+
+    #[test]
+    fn refuses_prices_outside_the_bars_range_or_past_any_share() {
+        let text = "date,open,high,low,close,volume\n\
+                    2020-01-02,10,11,9,10.5,100\n\
+                    2020-01-03,12,11,9,10.5,100\n\
+                    2020-01-06,10,11,9,8.5,100\n\
+                    2020-01-07,10,11,9,1e17,100\n\
+                    2020-01-08,1e308,1e308,1e308,1e308,100\n\
+                    2020-01-09,10,11,9,10,1e16\n";
+        let l = parse_csv(text).expect("header is fine");
+        let got: Vec<(usize, &str)> = l.problems.iter().map(|p| (p.line, p.message.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (3, "open 12 is outside the bar's range, low 9 to high 11"),
+                (4, "close 8.5 is outside the bar's range, low 9 to high 11"),
+                (5, "close price 1e17 is over 1e9, more than any share trades at"),
+                (6, "open price 1e308 is over 1e9, more than any share trades at"),
+                (7, "volume 1e16 is over 1e15"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_without_volume_gives_bars_whose_volume_is_not_given() {
+        let l = parse_csv("date,open,high,low,close\n2020-01-02,10,11,9,10.5\n2020-01-03,10,11,9,10\n").expect("loads");
+        assert!(l.problems.is_empty(), "{:?}", l.problems);
+        assert!(l.bars.iter().all(|b| b.volume.is_nan()));
+        let written = parse_csv("date,open,high,low,close,volume\n2020-01-02,10,11,9,10.5,NaN\n").expect("header");
+        assert_eq!(written.problems[0].message, "volume is NaN");
     }
 
     #[test]
@@ -591,7 +621,7 @@ mod tests {
         assert_eq!(indexed.bars[0].volume, 4_006_500.0);
         let intraday = parse_csv("Date,Time,Open,High,Low,Close\n2006-01-02,09:05:00,1,2,1,2\n").expect("ok");
         assert_eq!(intraday.bars[0].time.to_string(), "2006-01-02 09:05:00");
-        assert_eq!(intraday.bars[0].volume, 0.0);
+        assert!(intraday.bars[0].volume.is_nan(), "no volume column: volume not given");
     }
 
     #[test]
@@ -702,7 +732,7 @@ mod reference {
             (num(l.open, "open")?, num(l.high, "high")?, num(l.low, "low")?, num(l.close, "close")?);
         let volume = match l.volume {
             Some(v) => num(v, "volume")?,
-            None => 0.0,
+            None => f64::NAN,
         };
         let bar = Bar { time, open, high, low, close, volume };
         check_bar(&bar)?;
@@ -750,10 +780,12 @@ mod reference {
         }
     }
 
-    /// Prices finite and positive, high not below low, volume finite and not negative.
+    /// Prices finite, positive and at most 1e9; open and close within [low, high]; volume
+    /// finite, not negative and at most 1e15.
     fn check_bar(b: &Bar) -> Result<(), String> {
-        for (name, v) in [("open", b.open), ("high", b.high), ("low", b.low), ("close", b.close), ("volume", b.volume)]
-        {
+        // A NaN volume is one the file does not give (it has no volume column).
+        let volume = if b.volume.is_nan() { 0.0 } else { b.volume };
+        for (name, v) in [("open", b.open), ("high", b.high), ("low", b.low), ("close", b.close), ("volume", volume)] {
             if !v.is_finite() {
                 return Err(format!("{name} is {v}"));
             }
@@ -762,12 +794,23 @@ mod reference {
             if v <= 0.0 {
                 return Err(format!("{name} price {v} is not positive"));
             }
+            if v > 1e9 {
+                return Err(format!("{name} price {v:e} is over 1e9, more than any share trades at"));
+            }
         }
         if b.high < b.low {
             return Err(format!("high {} is below low {}", b.high, b.low));
         }
-        if b.volume < 0.0 {
+        for (name, v) in [("open", b.open), ("close", b.close)] {
+            if v < b.low || v > b.high {
+                return Err(format!("{name} {v} is outside the bar's range, low {} to high {}", b.low, b.high));
+            }
+        }
+        if volume < 0.0 {
             return Err(format!("volume {} is negative", b.volume));
+        }
+        if volume > 1e15 {
+            return Err(format!("volume {:e} is over 1e15", b.volume));
         }
         Ok(())
     }
@@ -776,9 +819,10 @@ mod reference {
     fn follows(prev: Option<&Bar>, b: &Bar) -> Result<(), String> {
         match prev {
             Some(p) if b.time == p.time => Err(format!("duplicate timestamp {}", b.time)),
-            Some(p) if b.time < p.time => {
-                Err(format!("timestamp {} is earlier than the one before ({})", b.time, p.time))
-            }
+            Some(p) if b.time < p.time => Err(format!(
+                "timestamp {} is earlier than the one before ({}): rows must run oldest first",
+                b.time, p.time
+            )),
             _ => Ok(()),
         }
     }

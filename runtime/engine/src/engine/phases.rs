@@ -93,6 +93,7 @@ impl<'r, 'h> Engine<'r, 'h> {
         let intervals = host.market.intervals().to_vec();
         let total = host.market.steps();
         let mut market = Market::new(symbols.clone(), intervals.clone());
+        market.without_volume = host.market.without_volume();
         let mut plan = Plan::new(program, &mut market).map_err(|e| e.to_string())?;
         let initial = host.broker.account().equity_f64(|_| 0.0);
         let report = Self::empty_report(&host, &mut plan, &market, initial, total);

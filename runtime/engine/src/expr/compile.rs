@@ -249,6 +249,12 @@ impl<'a> Compiler<'a> {
     /// `func` on the market's symbol `sym`: a field of its bars, an indicator over them (the
     /// arguments after the symbol are constants), or what the run holds of it.
     fn on_symbol(&mut self, id: Builtin, func: &str, sym: usize, args: &[Expr]) -> Result<Node, String> {
+        let reads_volume = matches!(id, Builtin::Volume | Builtin::AvgVolume | Builtin::VolumeSpike | Builtin::Vwap);
+        if reads_volume && self.market.without_volume.get(sym).copied().unwrap_or(false) {
+            let name = &self.market.symbols[sym];
+            let call = if args.len() > 1 { format!("{func}({name}, …)") } else { format!("{func}({name})") };
+            return Err(format!("`{call}` reads the volume, but the data for `{name}` has no volume column"));
+        }
         let a = Args { func, args, interval: self.market.intervals.get(sym).copied().unwrap_or(86_400) };
         let (s, world) = (sym as u32, self.world);
         let mut slot = |ind: Indicator| self.indicator(sym, func, args, ind);

@@ -238,6 +238,8 @@ pub struct Market {
     trace: Option<Trace>,
     pub now: NaiveDateTime,
     pub daily: bool,
+    /// Symbols whose data gives no volume (see [`crate::host::MarketData::without_volume`]).
+    pub without_volume: Vec<bool>,
 }
 
 impl Market {
@@ -259,6 +261,7 @@ impl Market {
             trace: None,
             now: NaiveDateTime::default(),
             daily,
+            without_volume: vec![false; n],
         }
     }
 

@@ -1,0 +1,91 @@
+//! `--data` files through the real binary: a bad row refuses the file with its line and reason
+//! unless `--skip-bad-rows` is given; a file without volume loads, but reading its volume is an
+//! error naming it.
+#![allow(clippy::disallowed_methods)] // tests write their data files
+
+mod common;
+use common::run;
+
+/// The first `rows` rows of the real SPY file, rewritten by `edit` (index, row) → row.
+fn spy_file(name: &str, rows: usize, edit: impl Fn(usize, String) -> String) -> String {
+    let text = std::fs::read_to_string(common::root().join("../shared/data/prices/SPY_D.csv")).expect("data");
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap_or_default());
+    for (i, l) in lines.take(rows).enumerate() {
+        out.push_str(&edit(i, l.to_string()));
+        out.push('\n');
+    }
+    let path = std::env::temp_dir().join(format!("strat-data-{name}-{}.csv", std::process::id()));
+    std::fs::write(&path, out).expect("write");
+    path.to_string_lossy().into_owned()
+}
+
+fn eval(expr: &str, path: &str, extra: &[&str]) -> (i32, String, String) {
+    let data = format!("SPY={path}");
+    run(&[&["eval", expr, "--data", &data][..], extra].concat())
+}
+
+#[test]
+fn a_file_in_reverse_order_is_refused_at_its_second_row_not_cut_to_one_bar() {
+    let text = std::fs::read_to_string(common::root().join("../shared/data/prices/SPY_D.csv")).expect("data");
+    let mut lines: Vec<&str> = text.lines().collect();
+    let header = lines.remove(0);
+    let reversed: Vec<&str> = lines.iter().take(119).rev().copied().collect();
+    let path = std::env::temp_dir().join(format!("strat-data-reversed-{}.csv", std::process::id()));
+    std::fs::write(&path, format!("{header}\n{}\n", reversed.join("\n"))).expect("write");
+    let path = path.to_string_lossy().into_owned();
+    let (code, out, err) = eval("close(SPY)", &path, &[]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(err.starts_with(&format!("error: {path}:3: timestamp ")), "{err}");
+    assert!(err.contains("rows must run oldest first (117 more rows of the file would be refused too)"), "{err}");
+    assert!(err.contains("--skip-bad-rows"), "{err}");
+}
+
+#[test]
+fn one_future_dated_row_names_the_row_after_it() {
+    let path = spy_file("future", 60, |i, l| if i == 30 { l.replacen("1999-", "2030-", 1) } else { l });
+    let (code, _, err) = eval("close(SPY)", &path, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.starts_with(&format!("error: {path}:33: timestamp 1999-")), "{err}");
+    assert!(err.contains("earlier than the one before (2030-"), "{err}");
+}
+
+#[test]
+fn skipped_rows_are_listed_and_counted() {
+    // Rows 10 and 20 get a close above their high.
+    let path = spy_file("skip", 40, |i, l| {
+        if i != 10 && i != 20 {
+            return l;
+        }
+        let mut f: Vec<String> = l.split(',').map(str::to_string).collect();
+        f[5] = "1e17".into();
+        f.join(",")
+    });
+    let (code, _, err) = eval("close(SPY)", &path, &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains(&format!("{path}:12: close price 1e17 is over 1e9")), "{err}");
+    let (code, out, err) = eval("close(SPY)", &path, &["--skip-bad-rows", "--format", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 1 + 38);
+    assert!(err.contains(&format!("warning: {path}:12: close price 1e17")), "{err}");
+    assert!(err.contains(&format!("warning: {path}:22: close price 1e17")), "{err}");
+    assert!(err.contains(&format!("warning: 2 rows of `{path}` skipped (--skip-bad-rows); 38 loaded")), "{err}");
+}
+
+#[test]
+fn reading_the_volume_of_a_file_without_one_is_an_error_naming_it() {
+    // Drop the volume column (the last) from the header and every row.
+    let path = spy_file("novolume", 30, |_, l| l.rsplit_once(',').map_or(l.clone(), |(a, _)| a.to_string()));
+    let text = std::fs::read_to_string(&path).expect("written");
+    let (header, rest) = text.split_once('\n').unwrap_or_default();
+    let header = header.rsplit_once(',').map_or(header, |(a, _)| a);
+    std::fs::write(&path, format!("{header}\n{rest}")).expect("rewrite");
+    let (code, _, err) = eval("close(SPY)", &path, &[]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = eval("volume(SPY) > 1000", &path, &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("`volume(SPY)` reads the volume, but the data for `SPY` has no volume column"), "{err}");
+    let (code, _, err) = eval("avg_volume(SPY, 20d)", &path, &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("`avg_volume(SPY, …)` reads the volume"), "{err}");
+}
