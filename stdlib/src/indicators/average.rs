@@ -1,14 +1,14 @@
 //! Simple and exponential moving averages.
 
-use super::{WarmUp, Window};
+use super::{Sum, WarmUp, Window};
 
 /// Simple moving average over `period` values, by a running sum as TA-Lib computes it.
 #[derive(Debug, Clone)]
 pub struct Sma {
     n: f64,
     window: Window,
-    /// Sum of the last `period` values (fewer during the warm-up).
-    sum: f64,
+    /// Sum of the last `period` values (fewer during the warm-up), exact to an ulp.
+    sum: Sum,
     /// Counts the values up to the first average.
     warm: WarmUp,
 }
@@ -17,19 +17,19 @@ impl Sma {
     #[inline]
     pub fn new(period: usize) -> Sma {
         let period = period.max(1);
-        Sma { n: period as f64, window: Window::new(period), sum: 0.0, warm: WarmUp::new(period - 1) }
+        Sma { n: period as f64, window: Window::new(period), sum: Sum::default(), warm: WarmUp::new(period - 1) }
     }
 
     #[inline]
     pub fn push(&mut self, x: f64) -> Option<f64> {
-        // TA-Lib's order: drop the oldest value, then add the newest (the window hands back
-        // 0.0 during the warm-up, and `s - 0.0` is `s`), so the sums round as TA-Lib's do.
+        // Drop the oldest value, then add the newest (the window hands back 0.0 during the
+        // warm-up); the sum carries its rounding error, so it never drifts.
         let old = self.window.replace(x);
-        self.sum = (self.sum - old) + x;
+        self.sum.replace(old, x);
         if self.warm.tick() {
             return None;
         }
-        Some(self.sum / self.n)
+        Some(self.sum.value() / self.n)
     }
 
     /// [`Sma::push`] of each value in turn, handing each result (NaN for `None`) to `each`:
@@ -38,8 +38,8 @@ impl Sma {
     pub fn push_run(&mut self, xs: impl IntoIterator<Item = f64>, mut each: impl FnMut(f64)) {
         let (mut sum, mut warm, n) = (self.sum, self.warm, self.n);
         self.window.replace_run(xs, |old, x| {
-            sum = (sum - old) + x;
-            each(if warm.tick() { f64::NAN } else { sum / n });
+            sum.replace(old, x);
+            each(if warm.tick() { f64::NAN } else { sum.value() / n });
         });
         (self.sum, self.warm) = (sum, warm);
     }

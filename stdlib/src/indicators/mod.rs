@@ -14,7 +14,7 @@ pub use momentum::{Change, Macd, MacdValue, Rsi};
 pub use range::{Highest, Lowest};
 pub use volatility::{Atr, Bands, Bollinger, StdDev};
 pub use vwap::Vwap;
-pub(crate) use window::{Ring, Window};
+pub(crate) use window::{Ring, Sum, Sums2, Window};
 
 /// Counts the values pushed into an indicator, to tell its warm-up from its steady state.
 ///

@@ -1,6 +1,6 @@
 //! Standard deviation, Bollinger bands and average true range.
 
-use super::{Ring, Sma, WarmUp};
+use super::{Ring, Sma, Sums2, WarmUp};
 
 /// Population standard deviation over `period` values, from running sums of values and squares.
 #[derive(Debug, Clone)]
@@ -8,8 +8,9 @@ pub struct StdDev {
     n: f64,
     /// The last `period` values and their squares.
     window: Ring<[f64; 2]>,
-    /// Sums of the values and of their squares, updated side by side.
-    sums: [f64; 2],
+    /// Sums of the values and of their squares, updated side by side, each exact to an ulp
+    /// (a square is taken out as the very figure that was put in, so it never drifts).
+    sums: Sums2,
     /// Counts the values up to the first deviation.
     warm: WarmUp,
 }
@@ -17,7 +18,7 @@ pub struct StdDev {
 impl StdDev {
     pub fn new(period: usize) -> StdDev {
         let period = period.max(1);
-        StdDev { n: period as f64, window: Ring::new(period), sums: [0.0; 2], warm: WarmUp::new(period - 1) }
+        StdDev { n: period as f64, window: Ring::new(period), sums: Sums2::default(), warm: WarmUp::new(period - 1) }
     }
 
     /// Mean and standard deviation of the last `period` values, once there are that many.
@@ -26,15 +27,15 @@ impl StdDev {
     fn moments(&mut self, x: f64) -> Option<(f64, f64)> {
         let new = [x, x * x];
         let old = self.window.replace(new);
-        let [sum, sum_sq] = self.sums;
-        self.sums = [(sum - old[0]) + new[0], (sum_sq - old[1]) + new[1]];
+        self.sums.replace(old, new);
         if self.warm.tick() {
             return None;
         }
         // Both means in one division of the pair. They are divisions, as TA-Lib's are, not
         // multiplications by 1/n: the variance is a difference of two close numbers, so a
         // rounding step in either shows up a thousandfold in the deviation.
-        let [mean, mean_sq] = [self.sums[0] / self.n, self.sums[1] / self.n];
+        let [sum, sum_sq] = self.sums.value();
+        let [mean, mean_sq] = [sum / self.n, sum_sq / self.n];
         let var = mean_sq - mean * mean;
         // TA-Lib treats a variance within 1e-8 of zero (or below it) as zero; NaN fails too.
         Some((mean, if var >= 0.000_000_01 { var.sqrt() } else { 0.0 }))

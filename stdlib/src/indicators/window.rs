@@ -57,9 +57,107 @@ impl<T: Copy + Default> Ring<T> {
     }
 }
 
+/// A running sum that carries its own rounding error: each addition's error is found exactly
+/// (Knuth's two-sum) and kept beside the sum, so adding a value and later taking it out leaves
+/// the sum as if it had never been added. A window's sum then recovers within one window of
+/// any input (a spike, a huge price) and never drifts along a series, and two windows whose
+/// values add up to the same exact sum give the same (correctly rounded) figure.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Sum {
+    hi: f64,
+    /// The rounding errors of `hi`, summed: `hi + lo` is the exact sum to well within an ulp.
+    lo: f64,
+}
+
+impl Sum {
+    /// The window's update: take out `old`, put in `new`. The difference is found exactly
+    /// first (`d + e == new - old`), off the sum's dependency chain, so the sum itself takes one
+    /// addition a push and its error one more.
+    #[inline(always)]
+    pub(crate) fn replace(&mut self, old: f64, new: f64) {
+        let (d, e) = two_sum(new, -old);
+        let (t, err) = two_sum(self.hi, d);
+        self.hi = t;
+        self.lo += err + e;
+    }
+
+    #[inline(always)]
+    pub(crate) fn value(self) -> f64 {
+        self.hi + self.lo
+    }
+}
+
+/// Two [`Sum`]s updated side by side (a deviation's sums of values and of squares), laid out
+/// lane by lane so that each step is one pair instruction and the pair is stored and loaded
+/// whole.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Sums2 {
+    hi: [f64; 2],
+    lo: [f64; 2],
+}
+
+impl Sums2 {
+    /// [`Sum::replace`] in each lane.
+    #[inline(always)]
+    pub(crate) fn replace(&mut self, old: [f64; 2], new: [f64; 2]) {
+        let mut hi = [0.0; 2];
+        let mut lo = [0.0; 2];
+        for k in 0..2 {
+            let (d, e) = two_sum(new[k], -old[k]);
+            let (t, err) = two_sum(self.hi[k], d);
+            hi[k] = t;
+            lo[k] = self.lo[k] + (err + e);
+        }
+        (self.hi, self.lo) = (hi, lo);
+    }
+
+    #[inline(always)]
+    pub(crate) fn value(self) -> [f64; 2] {
+        [self.hi[0] + self.lo[0], self.hi[1] + self.lo[1]]
+    }
+}
+
+/// `a + b` and its rounding error, exactly (Knuth): `s + e == a + b`.
+#[inline(always)]
+fn two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let bb = s - a;
+    (s, (a - (s - bb)) + (b - bb))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Window;
+    use super::{Sum, Window};
+
+    #[test]
+    fn a_sum_forgets_a_value_taken_out_whatever_its_size() {
+        let mut s = Sum::default();
+        for x in [100.1, 100.2, 99.7] {
+            s.replace(0.0, x);
+        }
+        let before = s.value();
+        for spike in [1e9, 1e17, 1e300, 3.3e-7] {
+            s.replace(0.0, spike);
+            s.replace(spike, 0.0);
+            assert_eq!(s.value(), before, "after {spike}");
+        }
+        // 0.1 + 0.2 + 0.3 rounds to 0.6000000000000001 one by one; the carried error fixes it.
+        let mut t = Sum::default();
+        for x in [0.1, 0.2, 0.3] {
+            t.replace(0.0, x);
+        }
+        assert_eq!(t.value(), 0.6);
+        // A pair of sums does in each lane what one sum does.
+        let mut pair = super::Sums2::default();
+        let mut one = [Sum::default(); 2];
+        for (i, x) in [3.0, 1e17, 0.1, 0.2, 0.3, 7.5].into_iter().enumerate() {
+            let old = if i >= 2 { [x - 1.0, (x - 1.0) * 2.0] } else { [0.0; 2] };
+            pair.replace(old, [x, x * 2.0]);
+            one[0].replace(old[0], x);
+            one[1].replace(old[1], x * 2.0);
+            assert_eq!(pair.value(), [one[0].value(), one[1].value()]);
+        }
+    }
 
     #[test]
     fn hands_back_the_value_from_n_pushes_ago() {
