@@ -33,7 +33,7 @@ pub struct Args {
     /// refusing the file
     #[arg(long)]
     skip_bad_rows: bool,
-    /// First day to trade (YYYY-MM-DD)
+    /// First day to trade (YYYY-MM-DD); the data before it warms the indicators
     #[arg(long)]
     from: Option<NaiveDate>,
     /// Last day to trade (YYYY-MM-DD)
@@ -92,14 +92,16 @@ pub fn run(args: &Args) -> u8 {
         Ok(d) => d,
         Err(code) => return code,
     };
+    // The bars before `--from` stay: they warm the indicators, and trading starts at `--from`.
     for bars in data.values_mut() {
-        bars.retain(|b| args.from.is_none_or(|f| b.time.date() >= f) && args.to.is_none_or(|t| b.time.date() <= t));
+        bars.retain(|b| args.to.is_none_or(|t| b.time.date() <= t));
     }
     data.retain(|sym, bars| {
-        if bars.is_empty() {
+        let traded = bars.iter().any(|b| args.from.is_none_or(|f| b.time.date() >= f));
+        if !traded {
             eprintln!("warning: no bars for {sym} between the --from and --to dates; it is left out");
         }
-        !bars.is_empty()
+        traded
     });
     let Some(mut costs) = costs(&args.commission, &args.slippage) else {
         eprintln!(
@@ -119,7 +121,8 @@ pub fn run(args: &Args) -> u8 {
             return exit::USAGE;
         }
     };
-    let config = Config { cash: args.cash, costs, sandbox, ..Config::default() };
+    let trade_from = args.from.and_then(|f| f.and_hms_opt(0, 0, 0));
+    let config = Config { cash: args.cash, costs, sandbox, trade_from, ..Config::default() };
     let mut models = match crate::llm::models(&args.llm, &program, &config.sandbox) {
         Ok(m) => m,
         Err(e) => {
@@ -148,7 +151,7 @@ pub fn run(args: &Args) -> u8 {
         Format::Json => {
             serde_json::to_writer(&mut out, &json(&report)).map_err(std::io::Error::other).and_then(|()| writeln!(out))
         }
-        Format::Human => human(&report, &args.file, &data, &mut out),
+        Format::Human => human(&report, &args.file, &data, args.from, &mut out),
     };
     match written.and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
@@ -326,15 +329,19 @@ fn human(
     r: &Report,
     file: &std::path::Path,
     data: &std::collections::BTreeMap<String, Vec<strat_engine::market::Bar>>,
+    from: Option<chrono::NaiveDate>,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
-    let first = data.values().filter_map(|b| b.first()).map(|b| b.time.date()).min();
+    let traded = |b: &&strat_engine::market::Bar| from.is_none_or(|f| b.time.date() >= f);
+    let first = data.values().filter_map(|b| b.iter().find(traded)).map(|b| b.time.date()).min();
     let last = data.values().filter_map(|b| b.last()).map(|b| b.time.date()).max();
-    let bars: usize = data.values().map(Vec::len).sum();
+    let bars: usize = data.values().map(|b| b.iter().filter(traded).count()).sum();
+    let warm: usize = data.values().map(Vec::len).sum::<usize>() - bars;
     let symbols: Vec<&str> = data.keys().map(String::as_str).collect();
     writeln!(out, "Backtest of {} on {}", files::display(file), symbols.join(", "))?;
     if let (Some(a), Some(b)) = (first, last) {
-        writeln!(out, "  period          {a} to {b} ({bars} bars)")?;
+        let warmed = if warm > 0 { format!(", the {warm} before warming the indicators") } else { String::new() };
+        writeln!(out, "  period          {a} to {b} ({bars} bars{warmed})")?;
     }
     let filled = r.orders.iter().filter(|o| o.status == Status::Filled).count();
     let rejected = r.orders.iter().filter(|o| o.status == Status::Rejected).count();

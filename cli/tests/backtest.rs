@@ -37,7 +37,10 @@ fn date_range_and_errors() {
     let (code, out, err) =
         run(&["backtest", "examples/sma_crossover.strat", "--data", SPY, "--from", "2010-01-01", "--to", "2010-12-31"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("period          2010-01-04 to 2010-12-31 (252 bars)"), "{out}");
+    assert!(
+        out.contains("period          2010-01-04 to 2010-12-31 (252 bars, the 2558 before warming the indicators)"),
+        "{out}"
+    );
     let (code, _, err) = run(&["backtest", "tests/check/types_arity.strat", "--data", SPY]);
     assert_eq!(code, 1);
     assert!(err.contains("[E0204]"), "{err}");
@@ -198,4 +201,37 @@ fn schedule_triggered_agents_and_teams_hold_under_the_offline_stand_in_instead_o
             assert_eq!(e["decision"]["decision"], "hold", "{example}");
         }
     }
+}
+
+#[test]
+fn the_data_before_from_warms_the_indicators_and_trading_starts_at_from() {
+    let dir = std::env::temp_dir().join(format!("strat-from-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("rsi.strat");
+    std::fs::write(&file, "workflow W {\n  on bar(SPY, 1d)\n  log \"{{rsi(SPY, 14)}} {{sma(SPY, 200)}}\"\n}\n")
+        .expect("write");
+    let file = file.to_string_lossy().into_owned();
+    let args = ["backtest", &file, "--data", SPY, "--from", "2008-01-01", "--to", "2008-01-31", "--format", "json"];
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let log = v["log"].as_array().cloned().unwrap_or_default();
+    assert_eq!(log.len(), 21, "one execution a trading day from --from on");
+    assert!(log.iter().all(|l| l["time"].as_str().is_some_and(|t| t.starts_with("2008-01"))));
+    assert_eq!(v["equity_curve"].as_array().map(Vec::len), Some(21));
+    // TA-Lib's values over the whole history on that day.
+    let reference = std::fs::read_to_string(common::root().join("../shared/data/reference/SPY_D_talib_reference.csv"))
+        .expect("reference");
+    let row: Vec<&str> = reference.lines().find(|l| l.starts_with("2008-01-23")).expect("day").split(',').collect();
+    let (rsi, sma200) = (row[6].parse::<f64>().expect("rsi"), row[15].parse::<f64>().expect("sma"));
+    let day = log.iter().find(|l| l["time"] == "2008-01-23 00:00:00").expect("2008-01-23 logged");
+    let said: Vec<f64> = day["message"]
+        .as_str()
+        .unwrap_or_default()
+        .split(' ')
+        .filter_map(|x| x.trim_start_matches('$').parse().ok())
+        .collect();
+    assert_eq!(said.len(), 2, "{day}");
+    assert!((said[0] - rsi).abs() < 1e-4, "rsi {} vs {rsi}", said[0]);
+    assert!((said[1] - sma200).abs() < 1e-2, "sma(200) {} vs {sma200}", said[1]);
 }

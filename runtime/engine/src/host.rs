@@ -42,6 +42,11 @@ pub trait MarketData {
     /// The next instant at which bars close, with those bars (`(symbol index, bar)`) in
     /// `closed`; `None` when the data ends.
     fn next(&mut self, closed: &mut Vec<(usize, Bar)>) -> Option<NaiveDateTime>;
+    /// The instant [`MarketData::next`] would return, without moving on, where it is known in
+    /// advance (recorded data); `None` for a live feed, which has no history to warm up on.
+    fn peek(&self) -> Option<NaiveDateTime> {
+        None
+    }
     /// When the data is one symbol's bars already in memory: the bars still to come, in time
     /// order, and the cursor that [`MarketData::next`] reads them at. The engine runs a stretch where nothing
     /// can happen but indicators and marks straight from the slice, then moves the cursor past

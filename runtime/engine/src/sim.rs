@@ -79,6 +79,9 @@ impl MarketData for Replay<'_> {
         Some((rest, &mut self.cursors[0]))
     }
     #[inline]
+    fn peek(&self) -> Option<NaiveDateTime> {
+        self.series.iter().zip(&self.cursors).filter_map(|(s, &c)| s.get(c).map(|b| b.time)).min()
+    }
     fn next(&mut self, closed: &mut Vec<(usize, Bar)>) -> Option<NaiveDateTime> {
         if let [one] = self.series.as_slice() {
             let bar = one.get(self.cursors[0])?;

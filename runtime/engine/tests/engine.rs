@@ -682,3 +682,23 @@ fn a_supervisor_sees_the_proposals_and_members_the_teams_limits_undeclared() {
         assert_eq!(r.stats[member].total_executions, 1, "{member} counts the time it was asked");
     }
 }
+
+#[test]
+fn trading_from_a_day_reads_the_values_the_whole_history_gives() {
+    let src = "workflow W {\n on bar(SPY, 1d)\n log \"{{rsi(SPY, 5)}} {{sma(SPY, 20)}} {{price(SPY)}}\"\n}";
+    let one = bars(&walk(200));
+    let mut two = one.clone();
+    let other: Vec<Bar> = one["SPY"].iter().map(|b| Bar { close: 300.0 - b.close, ..*b }).collect();
+    two.insert("QQQ".to_string(), other);
+    for data in [one, two] {
+        let full = run(src, &data, &Config::default());
+        let from = day(120);
+        let config = Config { trade_from: Some(from), ..Config::default() };
+        let part = run(src, &data, &config);
+        let after = |r: &Report| r.log.iter().filter(|l| l.time >= from).map(|l| l.message.clone()).collect::<Vec<_>>();
+        assert_eq!(part.log.len(), 80, "{} symbols", data.len());
+        assert_eq!(after(&part), after(&full), "{} symbols", data.len());
+        assert!(part.executions.iter().all(|e| e.time >= from));
+        assert_eq!(part.equity_curve.len(), 80);
+    }
+}

@@ -74,7 +74,24 @@ pub fn run_in(
     observer: &mut dyn Observer,
     mode: Mode<'_>,
 ) -> Result<Report, String> {
+    run_from(program, host, limits, observer, mode, None)
+}
+
+/// [`run_in`], trading from `trade_from` on: the bars before it only warm the indicators and
+/// crossings (nothing fires, nothing is marked), so values at `trade_from` are those of the
+/// whole history.
+pub fn run_from(
+    program: &Program,
+    host: Host<'_>,
+    limits: &Limits,
+    observer: &mut dyn Observer,
+    mode: Mode<'_>,
+    trade_from: Option<chrono::NaiveDateTime>,
+) -> Result<Report, String> {
     let mut engine = Engine::new(program, host, limits, observer.watching(), mode)?;
+    if let Some(from) = trade_from {
+        engine.warm_up(from);
+    }
     loop {
         engine.run_quiet_stretch();
         // Only a watching observer is asked whether to stop.
@@ -102,11 +119,19 @@ pub struct Config {
     pub sandbox: Limits,
     /// News replayed during the run (the simulated market's, or none).
     pub news: Vec<Article>,
+    /// Trading starts here (`--from`); the bars before it warm the indicators.
+    pub trade_from: Option<chrono::NaiveDateTime>,
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config { cash: 100_000.0, costs: Costs::default(), sandbox: Limits::default(), news: Vec::new() }
+        Config {
+            cash: 100_000.0,
+            costs: Costs::default(),
+            sandbox: Limits::default(),
+            news: Vec::new(),
+            trade_from: None,
+        }
     }
 }
 
@@ -141,7 +166,7 @@ pub fn backtest_in(
     let mut clock = SimClock::default();
     let news = SimNews::new(config.news.clone());
     let host = Host { clock: &mut clock, market: &mut replay, news: &news, llm, broker: &mut broker, store: None };
-    let mut report = run_in(program, host, &config.sandbox, observer, mode)?;
+    let mut report = run_from(program, host, &config.sandbox, observer, mode, config.trade_from)?;
     if config.news.is_empty() && mode == Mode::Triggers {
         for g in &program.graphs {
             if g.triggers.iter().any(|t| matches!(t.kind, strat_lang::ir::TriggerKind::News { .. })) {

@@ -204,6 +204,27 @@ impl<'r, 'h> Engine<'r, 'h> {
         }
     }
 
+    /// The bars before `from` move the market alone (indicators, crossings, news seen), one
+    /// step at a time: nothing fires, nothing is marked or recorded. The first step at or after
+    /// `from` is left to the run.
+    pub(super) fn warm_up(&mut self, from: NaiveDateTime) {
+        while let Some((ahead, cursor)) = self.host.market.ahead() {
+            // A one-symbol replay: its bars before `from` are taken as one run.
+            let run = ahead.get(..ahead.iter().position(|b| b.time >= from).unwrap_or(ahead.len())).unwrap_or_default();
+            if run.is_empty() || self.market.crossings_need_world() {
+                break;
+            }
+            self.market.step_run(0, run);
+            *cursor += run.len();
+            self.index += run.len();
+        }
+        while self.host.market.peek().is_some_and(|t| t < from) {
+            let Some(t) = self.host.market.next(&mut self.closed) else { break };
+            self.index += 1;
+            self.update_market(t);
+        }
+    }
+
     /// A quiet stretch: when no order is open and nothing can fire before some time, the bars
     /// of a one-symbol replay up to then only move the indicators and mark the portfolio, so
     /// they are taken straight from the market's slice (same results as step by step).
