@@ -75,6 +75,8 @@ fn prompt_prints_what_would_be_sent_and_names_bad_input() {
     assert!(out.contains("## system\nYou are a trading agent"), "{out}");
     assert!(out.contains("Portfolio value: $100,000.00"), "{out}");
     assert!(out.contains("Largest position allowed: $10,000.00"), "{out}");
+    // As the seed's system prompt does: how many positions are open, and whether the market is.
+    assert!(out.contains("\nOpen positions: 0\nMarket open now: true\n"), "{out}");
     assert!(out.contains("## prompt\nYOUR STRATEGY:"), "{out}");
     assert!(out.contains("\"current_prices\""), "{out}");
     let (code, _, err) = run(&["prompt", "examples/dip_buyer.strat", "--agent", "Nobody", "--data", AAPL]);

@@ -58,6 +58,8 @@ pub static DEFAULT_SYSTEM_PROMPT: &str = "You are a trading agent managing part 
 
 Portfolio value: {{portfolio.total_value}}
 Cash: {{portfolio.cash}}
+Open positions: {{portfolio.positions_count}}
+Market open now: {{market_hours}}
 Largest position allowed: {{limits.max_position}}
 Largest share of the portfolio per trade: {{limits.max_allocation}}
 Orders allowed per day: {{limits.max_daily_trades}}

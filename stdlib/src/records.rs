@@ -135,6 +135,22 @@ pub static RECORDS: &[Record] = &[
             f("win_rate_30d", Ty::Percent, "share of winning trades over 30 days"),
             f("pnl_30d", Ty::Money, "realised P&L over 30 days"),
             f("trades_30d", Ty::Number, "trades over 30 days"),
+            f(
+                "recent_trades",
+                Ty::List(&Ty::Record("trade")),
+                "its last 10 closed trades within 30 days, oldest first, as of now",
+            ),
+        ],
+    },
+    Record {
+        name: "trade",
+        doc: "A closed trade: a sale against the position's average cost.",
+        fields: &[
+            f("symbol", Ty::Symbol, "the symbol sold"),
+            f("side", Ty::Text, "`sell`: the order that closed it"),
+            f("quantity", Ty::Quantity, "shares sold"),
+            f("pnl", Ty::Money, "realised profit or loss"),
+            f("date", Ty::Timestamp, "when it was sold"),
         ],
     },
 ];

@@ -702,3 +702,22 @@ fn trading_from_a_day_reads_the_values_the_whole_history_gives() {
         assert_eq!(part.equity_curve.len(), 80);
     }
 }
+
+#[test]
+fn performance_lists_the_recent_trades_as_of_now() {
+    // Buy one day, sell the next: a closed trade every two days.
+    let src = "limits { max_position $5_000 }
+        workflow W { on bar(SPY, 1d)
+          log \"{{performance.recent_trades}}\"
+          if holding(SPY) { sell SPY size all } else { buy SPY size 1 shares } }";
+    let r = run(src, &bars(&walk(60)), &Config::default());
+    let said: Vec<&str> = r.log.iter().map(|l| l.message.as_str()).collect();
+    assert!(said[0].is_empty() || said[0] == "[]", "nothing sold yet: {}", said[0]);
+    let last = said[said.len() - 1];
+    assert_eq!(last.matches("sell").count(), 10, "bounded to ten: {last}");
+    assert!(last.contains("SPY") && last.contains("pnl"), "{last}");
+    // Point in time: each day lists only what was sold before it.
+    let counts: Vec<usize> = said.iter().map(|s| s.matches("sell").count()).collect();
+    assert!(counts.windows(2).all(|w| w[1] >= w[0] || w[1] == 10), "{counts:?}");
+    assert_eq!(&counts[..5], [0, 0, 1, 1, 2], "a sale fills the morning after it is decided");
+}

@@ -200,13 +200,36 @@ fn recent_trades(account: &Account, graph: &str, now: NaiveDateTime) -> (usize, 
     (n, if n == 0 { 0.0 } else { total / n as f64 }, wins)
 }
 
-/// The `performance` record: the graph's results over the last 30 days.
+/// How many of a graph's closed trades the `performance` record lists.
+const RECENT_TRADES: usize = 10;
+
+/// The `performance` record: the graph's results over the last 30 days, with its last trades.
 fn performance(account: &Account, graph: &str, now: NaiveDateTime) -> Value {
     let (n, avg, wins) = recent_trades(account, graph, now);
+    let since = now - chrono::Duration::days(30);
+    let mut last: Vec<Value> = account
+        .closed_trades
+        .iter()
+        .rev()
+        .take_while(|t| t.time >= since)
+        .filter(|t| t.by == graph && t.time <= now)
+        .take(RECENT_TRADES)
+        .map(|t| {
+            Value::record([
+                ("symbol", Value::Symbol(t.symbol.clone())),
+                ("side", Value::Text("sell".into())),
+                ("quantity", Value::Num(t.qty as f64)),
+                ("pnl", Value::Num(crate::broker::to_f64(t.pnl))),
+                ("date", Value::Text(t.time.to_string())),
+            ])
+        })
+        .collect();
+    last.reverse();
     Value::record([
         ("win_rate_30d", Value::Num(if n == 0 { 0.0 } else { wins as f64 / n as f64 * 100.0 })),
         ("pnl_30d", Value::Num(avg * n as f64)),
         ("trades_30d", Value::Num(n as f64)),
+        ("recent_trades", Value::List(last)),
     ])
 }
 
