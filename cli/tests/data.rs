@@ -89,3 +89,16 @@ fn reading_the_volume_of_a_file_without_one_is_an_error_naming_it() {
     assert_eq!(code, 1);
     assert!(err.contains("`avg_volume(SPY, …)` reads the volume"), "{err}");
 }
+
+#[test]
+fn a_window_finer_than_the_data_is_an_error_naming_the_bar_length() {
+    let spy = "SPY=../shared/data/prices/SPY_D.csv";
+    let (code, _, err) = run(&["eval", "change(SPY, 1h)", "--data", spy]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("`change`: a window of 1h is shorter than one bar of the data (1d)"), "{err}");
+    let (code, _, err) = run(&["eval", "avg_volume(SPY, 30m)", "--data", spy]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("a window of 30m is shorter than one bar of the data (1d)"), "{err}");
+    let (code, _, err) = run(&["eval", "change(SPY, 1d)", "--data", spy]);
+    assert_eq!(code, 0, "{err}");
+}

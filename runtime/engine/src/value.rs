@@ -164,7 +164,7 @@ fn grouped(s: &str) -> String {
 }
 
 /// Seconds in the largest unit that divides them, as the language writes durations.
-fn duration(seconds: f64) -> String {
+pub(crate) fn duration(seconds: f64) -> String {
     let s = seconds.round() as i64;
     for (unit, len) in [("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60)] {
         if s != 0 && s % len == 0 {

@@ -346,7 +346,17 @@ impl Args<'_> {
     fn window(&self, i: usize) -> Result<usize, String> {
         match self.args.get(i) {
             Some(Expr::Num { value, unit: Unit::Seconds }) => {
-                Ok(window_bars(value.parse().unwrap_or(86_400.0), self.interval))
+                let seconds: f64 = value.parse().unwrap_or(86_400.0);
+                // A window shorter than one bar of the data would silently be one bar.
+                let bar = if self.interval >= 20 * 3600 { 86_400 } else { self.interval };
+                if seconds < bar as f64 {
+                    let (w, b) = (crate::value::duration(seconds), crate::value::duration(bar as f64));
+                    return Err(format!(
+                        "`{}`: a window of {w} is shorter than one bar of the data ({b}); give it a window of at least {b}, or data with shorter bars",
+                        self.func
+                    ));
+                }
+                Ok(window_bars(seconds, self.interval))
             }
             _ => Err(format!("argument {} of `{}` must be a duration such as `20d`", i + 1, self.func)),
         }
