@@ -696,7 +696,9 @@ fn trading_from_a_day_reads_the_values_the_whole_history_gives() {
         let config = Config { trade_from: Some(from), ..Config::default() };
         let part = run(src, &data, &config);
         let after = |r: &Report| r.log.iter().filter(|l| l.time >= from).map(|l| l.message.clone()).collect::<Vec<_>>();
-        assert_eq!(part.log.len(), 80, "{} symbols", data.len());
+        // Sessions only: the walk's days include weekends, on which `bar(SPY, 1d)` does not fire.
+        assert_eq!(part.log.len(), after(&full).len(), "{} symbols", data.len());
+        assert!(part.log.len() > 50);
         assert_eq!(after(&part), after(&full), "{} symbols", data.len());
         assert!(part.executions.iter().all(|e| e.time >= from));
         assert_eq!(part.equity_curve.len(), 80);
@@ -720,4 +722,38 @@ fn performance_lists_the_recent_trades_as_of_now() {
     let counts: Vec<usize> = said.iter().map(|s| s.matches("sell").count()).collect();
     assert!(counts.windows(2).all(|w| w[1] >= w[0] || w[1] == 10), "{counts:?}");
     assert_eq!(&counts[..5], [0, 0, 1, 1, 2], "a sale fills the morning after it is decided");
+}
+
+#[test]
+fn a_day_long_bar_fires_once_a_session_and_never_on_a_closed_day() {
+    // One-minute bars around the clock: Independence Day 2024 (closed), the Friday after
+    // (open to 16:00, then after-hours bars) and the Saturday.
+    let mut minutes = Vec::new();
+    for d in 4..=6 {
+        let day = NaiveDate::from_ymd_opt(2024, 7, d).unwrap_or_default();
+        for m in 0..(24 * 60) {
+            let time = day.and_hms_opt(0, 0, 0).unwrap_or_default() + Duration::minutes(m);
+            minutes.push(Bar { time, open: 100.0, high: 100.0, low: 100.0, close: 100.0, volume: 1.0 });
+        }
+    }
+    let data = BTreeMap::from([("SPY".to_string(), minutes)]);
+    let r = run("workflow W {\n on bar(SPY, 1d)\n log \"close\"\n}", &data, &Config::default());
+    let fired: Vec<String> = r.log.iter().map(|l| l.time.to_string()).collect();
+    assert_eq!(fired, ["2024-07-05 15:59:00"], "the session's last bar, once");
+    let warning = r.warnings.iter().find(|w| w.contains("the exchange was closed")).expect("closed days reported");
+    assert!(warning.contains("on 2 days") && warning.contains("the first 2024-07-04"), "{warning}");
+    // Daily bars on a Saturday are not sessions either.
+    let daily: Vec<Bar> = (0..7)
+        .map(|i| {
+            let time = NaiveDate::from_ymd_opt(2024, 7, 8 + i).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default();
+            Bar { time, open: 100.0, high: 100.0, low: 100.0, close: 100.0, volume: 1.0 }
+        })
+        .collect();
+    let r = run(
+        "workflow W {\n on bar(SPY, 1d)\n log \"close\"\n}",
+        &BTreeMap::from([("SPY".to_string(), daily)]),
+        &Config::default(),
+    );
+    let days: Vec<String> = r.log.iter().map(|l| l.time.date().to_string()).collect();
+    assert_eq!(days, ["2024-07-08", "2024-07-09", "2024-07-10", "2024-07-11", "2024-07-12"]);
 }

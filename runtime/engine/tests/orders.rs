@@ -162,7 +162,7 @@ fn stats_count_protective_orders_as_orders_and_round_trips_as_trades() {
     // sold by the file at a profit.
     let src = "limits { max_position $5_000  stop_loss 5% }
         workflow W {
-          on bar(SPY, 1d)
+          on price(SPY) > $0
           if not holding(SPY) and price(SPY) < $100 { buy SPY size 10 shares }
           else if holding(SPY) and price(SPY) > $110 { sell SPY size all }
         }";

@@ -86,3 +86,58 @@ fn schedules_follow_their_own_time_zone_across_daylight_saving_changes() {
     let times: Vec<String> = r.log.iter().map(|l| l.time.to_string()).collect();
     assert_eq!(times, vec!["2024-03-11 11:30:00", "2024-03-12 11:30:00"]);
 }
+
+/// `days` weekday sessions of one-minute bars, 09:30 to 16:00 (390 a day), closes rising by a
+/// cent a bar; volume 1,000 a bar.
+fn sessions_of_minutes(days: usize) -> Vec<strat_engine::market::Bar> {
+    let mut out = Vec::new();
+    let mut d = chrono::NaiveDate::from_ymd_opt(2024, 3, 4).unwrap_or_default();
+    let mut price = 100.0;
+    while out.len() < days * 390 {
+        if chrono::Datelike::weekday(&d).number_from_monday() <= 5 {
+            let open = d.and_hms_opt(9, 30, 0).unwrap_or_default();
+            for m in 0..390 {
+                price += 0.01;
+                let time = open + chrono::Duration::minutes(m);
+                out.push(strat_engine::market::Bar {
+                    time,
+                    open: price,
+                    high: price,
+                    low: price,
+                    close: price,
+                    volume: 1_000.0,
+                });
+            }
+        }
+        d = d.succ_opt().unwrap_or(d);
+    }
+    out
+}
+
+#[test]
+fn day_windows_count_sessions_on_intraday_bars() {
+    let bars = sessions_of_minutes(25);
+    let data = std::collections::BTreeMap::from([("SPY".to_string(), bars.clone())]);
+    let values = |src: &str| {
+        let e = strat_lang::check_expression(src).expr.unwrap_or_else(|| panic!("{src}"));
+        strat_engine::eval::evaluate(&e, &data).expect("evaluates")
+    };
+    let first =
+        |v: &[(chrono::NaiveDateTime, Option<strat_engine::eval::Value>)]| v.iter().position(|(_, x)| x.is_some());
+    // `1d` is the previous session's close: defined from the second session's first bar.
+    let change = values("change(SPY, 1d)");
+    assert_eq!(first(&change), Some(390));
+    let num = |v: &Option<strat_engine::eval::Value>| match v {
+        Some(strat_engine::eval::Value::Num(x)) => *x,
+        _ => f64::NAN,
+    };
+    for i in [390, 500, 779, 780, 5_000] {
+        let session_start = i / 390 * 390;
+        let prev_close = bars[session_start - 1].close;
+        let want = (bars[i].close / prev_close - 1.0) * 100.0;
+        assert!((num(&change[i].1) - want).abs() < 1e-9, "bar {i}: {:?} vs {want}", change[i].1);
+    }
+    // Twenty sessions of bars, not twenty days of 24 hours.
+    assert_eq!(first(&values("avg_volume(SPY, 20d)")), Some(20 * 390 - 1));
+    assert_eq!(first(&values("change(SPY, 1w)")), Some(5 * 390));
+}

@@ -10,7 +10,7 @@ mod vwap;
 mod window;
 
 pub use average::{Ema, Sma};
-pub use momentum::{Change, Macd, MacdValue, Rsi};
+pub use momentum::{Change, Macd, MacdValue, Rsi, SessionChange};
 pub use range::{Highest, Lowest};
 pub use volatility::{Atr, Bands, Bollinger, StdDev};
 pub use vwap::Vwap;

@@ -193,3 +193,39 @@ impl Change {
         (then != 0.0).then(|| (x / then - 1.0) * 100.0)
     }
 }
+
+/// Percent change from the close of the session `sessions` back, for intraday bars: `1d` is
+/// the previous session's last close, whatever the time of day now. A session is the bars of one
+/// day (`day`: any number that changes when the day does).
+#[derive(Debug, Clone)]
+pub struct SessionChange {
+    /// The last closes of the sessions that ended, newest last (zero before there were any).
+    closes: Window,
+    warm: WarmUp,
+    day: Option<i64>,
+    last: f64,
+}
+
+impl SessionChange {
+    pub fn new(sessions: usize) -> SessionChange {
+        let sessions = sessions.max(1);
+        // The warm-up counts the sessions ended: the first value comes after `sessions` of them.
+        SessionChange { closes: Window::new(sessions), warm: WarmUp::new(sessions), day: None, last: 0.0 }
+    }
+
+    #[inline]
+    pub fn push(&mut self, day: i64, close: f64) -> Option<f64> {
+        if self.day.is_some_and(|d| d != day) {
+            // A new session: the one before has ended with the last close seen.
+            self.closes.replace(self.last);
+            self.warm.tick();
+        }
+        self.day = Some(day);
+        self.last = close;
+        if !self.warm.is_over() {
+            return None;
+        }
+        let then = self.closes.oldest();
+        (then != 0.0).then(|| (close / then - 1.0) * 100.0)
+    }
+}

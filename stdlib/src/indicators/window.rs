@@ -35,6 +35,12 @@ impl<T: Copy + Default> Ring<T> {
         }
     }
 
+    /// The oldest value held: the one the next [`Ring::replace`] hands back.
+    #[inline]
+    pub(crate) fn oldest(&self) -> T {
+        self.values.get(self.head).or_else(|| self.values.first()).copied().unwrap_or_default()
+    }
+
     /// [`Ring::replace`] of each value of `xs` in turn, handing `f` the value replaced and the
     /// value stored; the position is held in a register across the run.
     #[inline(always)]

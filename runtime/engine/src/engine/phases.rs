@@ -495,6 +495,13 @@ impl<'r, 'h> Engine<'r, 'h> {
             let ex = self.ctx().execute(&job);
             self.report.executions.push(ex);
         }
+        if let Some(first) = self.plan.triggers.closed_days.first() {
+            let n = self.plan.triggers.closed_days.len();
+            self.report.warnings.push(format!(
+                "the data has bars on {n} day{} the exchange was closed (the first {first}): day-long `bar(…)` triggers do not fire on them",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
         let account = self.host.broker.account();
         let final_equity = to_f64(account.equity(|s| close(&self.market, s)).round_dp(2));
         let interval = self.intervals.iter().copied().min().unwrap_or(86_400);

@@ -6,7 +6,9 @@ use super::{Compiled, Market};
 use std::collections::BTreeMap;
 use strat_lang::ir::{self, Expr, Unit};
 use strat_stdlib::Builtin;
-use strat_stdlib::indicators::{Atr, Bollinger, Change, Ema, Highest, Lowest, Macd, Rsi, Sma, StdDev, Vwap};
+use strat_stdlib::indicators::{
+    Atr, Bollinger, Change, Ema, Highest, Lowest, Macd, Rsi, SessionChange, Sma, StdDev, Vwap,
+};
 
 /// Compiles expressions against one market.
 pub struct Compiler<'a> {
@@ -278,7 +280,20 @@ impl<'a> Compiler<'a> {
             Builtin::Highest => Ok(slot(Indicator::Highest(Highest::new(a.period(1)?)))),
             Builtin::Lowest => Ok(slot(Indicator::Lowest(Lowest::new(a.period(1)?)))),
             Builtin::Vwap => Ok(slot(Indicator::Vwap(Vwap::new()))),
-            Builtin::Change => Ok(slot(Indicator::Change(Change::new(a.window(1)?)))),
+            Builtin::Change => {
+                // On intraday bars, `1d` is the previous session's last close, not a count of bars.
+                let whole_days = match args.get(1) {
+                    Some(Expr::Num { value, unit: Unit::Seconds }) => value.parse().ok().and_then(sessions),
+                    _ => None,
+                };
+                match whole_days {
+                    Some(n) if a.interval < 20 * 3600 => {
+                        a.window(1)?;
+                        Ok(slot(Indicator::SessionChange(SessionChange::new(n as usize))))
+                    }
+                    _ => Ok(slot(Indicator::Change(Change::new(a.window(1)?)))),
+                }
+            }
             Builtin::AvgVolume => Ok(slot(Indicator::AvgVolume(Sma::new(a.window(1)?)))),
             Builtin::VolumeSpike => {
                 let avg = Sma::new(window_bars(20.0 * 86_400.0, a.interval));
@@ -513,17 +528,31 @@ fn constant(e: &Expr) -> Option<f64> {
     }
 }
 
-/// A window written as a duration, in bars of data spaced `interval` seconds apart. For daily
-/// bars a day is one bar and a week five (trading days); for intraday bars it is the plain ratio.
-pub fn window_bars(seconds: f64, interval: i64) -> usize {
-    if interval >= 20 * 3600 {
-        let days = (seconds / 86_400.0).ceil();
-        let weeks = (seconds / 604_800.0).floor();
-        let bars = if seconds >= 604_800.0 && seconds % 604_800.0 == 0.0 { weeks * 5.0 } else { days };
-        bars.max(1.0) as usize
+/// The sessions a duration of whole days or weeks stands for (a week is five), if it is one.
+pub fn sessions(seconds: f64) -> Option<f64> {
+    if seconds >= 604_800.0 && seconds % 604_800.0 == 0.0 {
+        Some(seconds / 604_800.0 * 5.0)
+    } else if seconds >= 86_400.0 && seconds % 86_400.0 == 0.0 {
+        Some(seconds / 86_400.0)
     } else {
-        (seconds / interval.max(1) as f64).round().max(1.0) as usize
+        None
     }
+}
+
+/// A window written as a duration, in bars of data spaced `interval` seconds apart. Days are
+/// sessions, as traders count them: for daily bars a day is one bar and a week five; for
+/// intraday bars a day is a regular session's worth of bars (6.5 hours), and a shorter duration
+/// is the plain ratio.
+pub fn window_bars(seconds: f64, interval: i64) -> usize {
+    let interval = interval.max(1);
+    if interval >= 20 * 3600 {
+        return sessions(seconds).unwrap_or((seconds / 86_400.0).ceil()).max(1.0) as usize;
+    }
+    let bars = match sessions(seconds) {
+        Some(n) => n * (23_400.0 / interval as f64).round().max(1.0),
+        None => (seconds / interval as f64).round(),
+    };
+    bars.max(1.0) as usize
 }
 
 #[cfg(test)]

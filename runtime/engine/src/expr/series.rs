@@ -4,7 +4,9 @@
 
 use crate::market::Bar;
 use std::collections::BTreeMap;
-use strat_stdlib::indicators::{Atr, Bollinger, Change, Ema, Highest, Lowest, Macd, Rsi, Sma, StdDev, Vwap};
+use strat_stdlib::indicators::{
+    Atr, Bollinger, Change, Ema, Highest, Lowest, Macd, Rsi, SessionChange, Sma, StdDev, Vwap,
+};
 
 /// One streaming computation over a symbol's bars.
 #[derive(Debug, Clone)]
@@ -22,6 +24,8 @@ pub enum Indicator {
     Highest(Highest),
     Lowest(Lowest),
     Change(Change),
+    /// Percent change from the close `n` sessions back (a day-long window on intraday bars).
+    SessionChange(SessionChange),
     Vwap(Vwap),
     /// 1 when the bar's volume is over `multiplier` × the average, else 0.
     VolumeSpike {
@@ -68,6 +72,10 @@ impl Indicator {
             Indicator::Highest(x) => out[0] = v(x.push(b.high)),
             Indicator::Lowest(x) => out[0] = v(x.push(b.low)),
             Indicator::Change(x) => out[0] = v(x.push(b.close)),
+            Indicator::SessionChange(x) => {
+                let day = i64::from(chrono::Datelike::num_days_from_ce(&b.time.date()));
+                out[0] = v(x.push(day, b.close));
+            }
             Indicator::Vwap(x) => out[0] = vwap(x, b),
             Indicator::VolumeSpike { avg, multiplier } => {
                 out[0] = match avg.push(b.volume) {

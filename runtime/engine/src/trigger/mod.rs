@@ -121,8 +121,12 @@ pub struct Triggers {
     /// Per symbol: nothing it wakes can fire on a bar stamped before this (its only triggers
     /// are `bar(…)` ones, and their next interval does not end sooner); `None`: any bar may.
     quiet_until: Vec<Option<NaiveDateTime>>,
-    /// The session close of the last day asked about.
+    /// The session close of the last day asked about (`None`: the exchange was closed).
     session: Option<(chrono::NaiveDate, Option<chrono::NaiveTime>)>,
+    /// Per trigger: the day a day-long `bar(…)` trigger last fired (once a session).
+    fired_on: Vec<Option<chrono::NaiveDate>>,
+    /// Days the exchange was closed on which bars came: a day-long `bar(…)` fires on none.
+    pub closed_days: Vec<chrono::NaiveDate>,
 }
 
 /// A constant the compiler left as a tree (`-3%` is a negation of 3).
@@ -357,6 +361,7 @@ impl Triggers {
             market_hours,
         });
         self.evaluated.push(0);
+        self.fired_on.push(None);
     }
 
     /// Sorts the index; call once after the last trigger is added.
@@ -395,8 +400,23 @@ impl Triggers {
             let mut next: Option<NaiveDateTime> = None;
             for &(id, length) in &wakes.bars {
                 let interval = intervals[*sym];
-                if closes_bucket(&mut self.session, bar.time, interval, length) {
-                    candidates.push(id);
+                match closes_bucket(&mut self.session, bar.time, interval, length) {
+                    Close::Fires if length >= 86_400 => {
+                        // One firing a session, at its last bar.
+                        let slot = self.fired_on.get_mut(id as usize);
+                        if let Some(day) = slot.filter(|d| **d != Some(bar.time.date())) {
+                            *day = Some(bar.time.date());
+                            candidates.push(id);
+                        }
+                    }
+                    Close::Fires => candidates.push(id),
+                    Close::Not => {}
+                    Close::ExchangeClosed => {
+                        let day = bar.time.date();
+                        if self.closed_days.last() != Some(&day) {
+                            self.closed_days.push(day);
+                        }
+                    }
                 }
                 if only_bars {
                     let at = next_bucket_close(&mut self.session, bar.time, interval, length);
@@ -531,10 +551,12 @@ fn next_bucket_close(
     let midnight = day.and_time(chrono::NaiveTime::MIN);
     let secs = i64::from(chrono::Timelike::num_seconds_from_midnight(&t.time()));
     if length >= 86_400 {
-        // The bar that ends at the close; once past it, nothing before the next day.
+        // The bar that ends at the close; once past it (or on a day the exchange is closed),
+        // nothing before the next day.
         closes_bucket(session, t, interval, length);
         let close = match *session {
             Some((d, Some(c))) if d == day => i64::from(chrono::Timelike::num_seconds_from_midnight(&c)),
+            Some((d, None)) if d == day => return Some(midnight + chrono::Duration::days(1)),
             _ => return None,
         };
         let last = close - interval;
@@ -549,18 +571,27 @@ fn next_bucket_close(
     Some(midnight + chrono::Duration::seconds(end - interval))
 }
 
-/// Whether a bar at `t`, `interval` seconds long, is the last one of a `length`-second bar.
-/// Day-long bars end at the session close (early closes included); shorter ones on
-/// multiples of their length from midnight.
+/// What a bar does for a `bar(…)` trigger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Close {
+    /// It is the last bar of its `length`-second bar.
+    Fires,
+    Not,
+    /// It falls on a day the exchange is closed: a day-long bar neither closes nor trades.
+    ExchangeClosed,
+}
+
+/// What a bar at `t`, `interval` seconds long, does for a `length`-second bar trigger.
+/// Day-long bars are sessions: they end at the session close (early closes included), and a day
+/// the calendar says is closed has none; shorter ones end on multiples of their length from
+/// midnight.
 fn closes_bucket(
     session: &mut Option<(chrono::NaiveDate, Option<chrono::NaiveTime>)>,
     t: NaiveDateTime,
     interval: i64,
     length: i64,
-) -> bool {
-    if interval >= length {
-        return true;
-    }
+) -> Close {
+    let fires = |yes: bool| if yes { Close::Fires } else { Close::Not };
     // Where the bar ends, in seconds from the start of its day (past 86,400: the next day).
     let end = i64::from(chrono::Timelike::num_seconds_from_midnight(&t.time())) + interval;
     if length >= 86_400 {
@@ -573,7 +604,9 @@ fn closes_bucket(
                 close
             }
         };
-        return close.is_none_or(|c| end >= i64::from(chrono::Timelike::num_seconds_from_midnight(&c)));
+        let Some(close) = close else { return Close::ExchangeClosed };
+        // A daily bar is its session; an intraday one closes it when it reaches the close.
+        return fires(interval >= 20 * 3600 || end >= i64::from(chrono::Timelike::num_seconds_from_midnight(&close)));
     }
-    end % 86_400 % length == 0
+    fires(interval >= length || end % 86_400 % length == 0)
 }
