@@ -146,11 +146,9 @@ pub fn run(args: &Args) -> u8 {
         return exit::USAGE;
     }
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let written = match args.format {
-        Format::Json => {
-            serde_json::to_writer(&mut out, &json(&report)).map_err(std::io::Error::other).and_then(|()| writeln!(out))
-        }
+        Format::Json => crate::report_json::write_compact(&report, &mut out).and_then(|()| writeln!(out)),
         Format::Human => human(&report, &args.file, &data, args.from, &mut out),
     };
     match written.and_then(|()| out.flush()) {
@@ -269,56 +267,6 @@ fn costs(commission: &str, slippage: &str) -> Option<strat_engine::broker::Costs
         }
     }
     Some(c)
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
-}
-
-pub(crate) fn json(r: &Report) -> serde_json::Value {
-    let orders: Vec<serde_json::Value> = r
-        .orders
-        .iter()
-        .map(|o| {
-            serde_json::json!({
-                "time": o.time.to_string(),
-                "symbol": o.symbol,
-                "side": o.side,
-                "qty": o.qty,
-                "price": o.price,
-                "fill_time": o.fill_time.map(|t| t.to_string()),
-                "status": o.status,
-                "type": o.kind,
-                "tif": o.tif,
-                "commission": o.commission,
-                "parent": o.parent,
-                "reason": o.reason,
-                "by": o.by,
-            })
-        })
-        .collect();
-    let curve: Vec<serde_json::Value> = r
-        .equity_curve
-        .points()
-        .map(|(t, e)| serde_json::json!({ "time": t.to_string(), "equity": round2(e) }))
-        .collect();
-    serde_json::json!({
-        "initial_cash": r.initial_cash,
-        "final_equity": round2(r.final_equity),
-        "return": r.r#return,
-        "max_drawdown": r.max_drawdown,
-        "sharpe": r.sharpe,
-        "win_rate": r.win_rate,
-        "orders": orders,
-        "equity_curve": curve,
-        "stats": r.stats,
-        "executions": r.executions,
-        "llm": r.llm,
-        "market": r.market,
-        "broker": r.broker,
-        "log": r.log.iter().map(|l| serde_json::json!({ "time": l.time.to_string(), "graph": l.graph, "message": l.message })).collect::<Vec<_>>(),
-        "warnings": r.warnings,
-    })
 }
 
 pub(crate) fn money(x: f64) -> String {

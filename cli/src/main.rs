@@ -11,6 +11,7 @@ mod llm;
 mod manual;
 mod render;
 mod repl;
+mod report_json;
 mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};

@@ -256,7 +256,7 @@ fn save(
     files::private_dir(&dir)?;
     let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("run");
     let path = dir.join(format!("{stem}-{run_id}.json"));
-    let body = serde_json::to_vec_pretty(&crate::backtest::json(report)).map_err(std::io::Error::other)?;
+    let body = serde_json::to_vec_pretty(&crate::report_json::JsonReport(report)).map_err(std::io::Error::other)?;
     files::write_atomically(&path, &body)?;
     Ok(path)
 }

@@ -70,6 +70,12 @@ impl EquityCurve {
         &self.values
     }
 
+    /// The time of the first point, and each point's seconds after it with its value: the
+    /// curve as it is held, for writers that turn many points into text.
+    pub fn offsets(&self) -> (NaiveDateTime, impl Iterator<Item = (u32, f64)> + '_) {
+        (self.start.unwrap_or_default(), self.seconds.iter().copied().zip(self.values.iter().copied()))
+    }
+
     /// `(time, equity)`, oldest first.
     pub fn points(&self) -> impl Iterator<Item = (NaiveDateTime, f64)> + '_ {
         let start = self.start.unwrap_or_default();
