@@ -275,21 +275,46 @@ impl Report {
             let wins = trades.iter().filter(|p| p.pnl > dec(0.0)).count();
             self.win_rate = Some(wins as f64 / trades.len() as f64 * 100.0);
         }
-        for (name, s) in &mut self.stats {
-            let mine: Vec<&Order> = orders.iter().filter(|o| &o.by == name).collect();
-            s.orders = mine.len() as u64;
-            s.filled = mine.iter().filter(|o| o.status == Status::Filled).count() as u64;
-            let sales: Vec<f64> =
-                trades.iter().filter(|t| &t.by == name).map(|t| crate::broker::to_f64(t.pnl)).collect();
-            s.total_pnl = (sales.iter().sum::<f64>() * 100.0).round() / 100.0;
-            s.successful_trades = sales.iter().filter(|p| **p > 0.0).count() as u64;
-            s.failed_trades = sales.len() as u64 - s.successful_trades;
-            if !sales.is_empty() {
-                s.win_rate = Some(s.successful_trades as f64 / sales.len() as f64 * 100.0);
+        // One pass over the orders, the trades and the executions, each to its graph's figures
+        // (a pass per graph was quadratic in the number of agents).
+        #[derive(Default)]
+        struct Tally {
+            orders: u64,
+            filled: u64,
+            sales: Vec<f64>,
+            time_ms: f64,
+            executions: u64,
+        }
+        let mut tally: BTreeMap<String, Tally> = self.stats.keys().map(|k| (k.clone(), Tally::default())).collect();
+        for o in orders {
+            if let Some(t) = tally.get_mut(&o.by) {
+                t.orders += 1;
+                t.filled += u64::from(o.status == Status::Filled);
             }
-            let times: Vec<f64> = self.executions.iter().filter(|e| &e.graph == name).map(|e| e.duration_ms).collect();
-            if !times.is_empty() {
-                s.avg_execution_time_ms = times.iter().sum::<f64>() / times.len() as f64;
+        }
+        for sale in trades {
+            if let Some(t) = tally.get_mut(&sale.by) {
+                t.sales.push(crate::broker::to_f64(sale.pnl));
+            }
+        }
+        for e in &self.executions {
+            if let Some(t) = tally.get_mut(&e.graph) {
+                t.time_ms += e.duration_ms;
+                t.executions += 1;
+            }
+        }
+        for (name, s) in &mut self.stats {
+            let Some(t) = tally.get(name) else { continue };
+            s.orders = t.orders;
+            s.filled = t.filled;
+            s.total_pnl = (t.sales.iter().sum::<f64>() * 100.0).round() / 100.0;
+            s.successful_trades = t.sales.iter().filter(|p| **p > 0.0).count() as u64;
+            s.failed_trades = t.sales.len() as u64 - s.successful_trades;
+            if !t.sales.is_empty() {
+                s.win_rate = Some(s.successful_trades as f64 / t.sales.len() as f64 * 100.0);
+            }
+            if t.executions > 0 {
+                s.avg_execution_time_ms = t.time_ms / t.executions as f64;
             }
         }
     }
