@@ -102,3 +102,25 @@ fn a_window_finer_than_the_data_is_an_error_naming_the_bar_length() {
     let (code, _, err) = run(&["eval", "change(SPY, 1d)", "--data", spy]);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn min_liquidity_over_a_file_without_volume_is_warned_at_the_start_and_refuses() {
+    let path = spy_file("liquidity", 40, |_, l| l.rsplit_once(',').map_or(l.clone(), |(a, _)| a.to_string()));
+    let text = std::fs::read_to_string(&path).expect("written");
+    let (header, rest) = text.split_once('\n').unwrap_or_default();
+    std::fs::write(&path, format!("{}\n{rest}", header.rsplit_once(',').map_or(header, |(a, _)| a))).expect("rewrite");
+    let dir = std::env::temp_dir().join(format!("strat-liquidity-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("l.strat");
+    std::fs::write(&file, "limits { max_position $50_000\n min_liquidity 1000 }\nworkflow W {\n  on bar(SPY, 1d)\n  buy SPY size 1 shares\n}\n")
+        .expect("write");
+    let data = format!("SPY={path}");
+    let (code, _, err) = run(&["backtest", &file.to_string_lossy(), "--data", &data, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(
+            "`W`: min_liquidity cannot be evaluated for SPY (its data has no volume column), so its buys are refused"
+        ),
+        "{err}"
+    );
+}

@@ -263,6 +263,13 @@ pub fn check(limits: Option<&RiskLimits>, r: &Request, f: &Facts) -> Verdict {
                     },
                 );
             }
+            if let Some(max) = l.max_sector_exposure {
+                // No run has sector data: the limit cannot be evaluated, so it refuses.
+                add(
+                    "max_sector_exposure",
+                    Some(format!("max_sector_exposure {max}% cannot be evaluated: no sector data reaches the run")),
+                );
+            }
             if let Some(min) = l.min_avg_pnl {
                 let (n, avg) = f.recent_trades;
                 // As the seed does: ten trades before judging.
@@ -424,6 +431,11 @@ mod tests {
         assert!(check(Some(&l), &buy, &with_vix).approved);
         // A sale needs neither.
         assert!(check(Some(&l), &req(Side::Sell, 1, "AAPL"), &Facts { held: 1, ..facts() }).approved);
+        // No sector data ever reaches a run: max_sector_exposure refuses every buy, not none.
+        let sectors = RiskLimits { max_sector_exposure: Some(30.0), ..RiskLimits::default() };
+        let v = check(Some(&sectors), &buy, &facts());
+        assert_eq!(v.reason(), Some("max_sector_exposure 30% cannot be evaluated: no sector data reaches the run"));
+        assert!(check(Some(&sectors), &req(Side::Sell, 1, "AAPL"), &Facts { held: 1, ..facts() }).approved);
     }
 
     #[test]

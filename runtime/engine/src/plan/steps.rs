@@ -67,9 +67,17 @@ impl Build<'_> {
                     g.name
                 ));
             }
+            if l.min_liquidity.is_some() {
+                for (s, _) in market.without_volume.iter().enumerate().filter(|(_, none)| **none) {
+                    warnings.push(format!(
+                        "`{}`: min_liquidity cannot be evaluated for {} (its data has no volume column), so its buys are refused",
+                        g.name, market.symbols[s]
+                    ));
+                }
+            }
             if l.max_sector_exposure.is_some() {
                 warnings.push(format!(
-                    "`{}`: max_sector_exposure is not enforced: no sector data is available to the run",
+                    "`{}`: max_sector_exposure cannot be evaluated without sector data, so every buy is refused",
                     g.name
                 ));
             }
