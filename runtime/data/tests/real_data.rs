@@ -105,3 +105,49 @@ fn polygon_aggregates_fixture() {
         (1.5032, 1.5064, 1.4489, 1.4604, 642_646_396.0)
     );
 }
+
+/// The AAPL file's rows, each rewritten by `row(date, [open, high, low, close, volume])`.
+fn aapl_as(header: &str, row: impl Fn(chrono::NaiveDate, &[&str]) -> String) -> String {
+    let text = load("AAPL_2012-2014.csv");
+    let mut out = format!("{header}\n");
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let date = chrono::NaiveDate::parse_from_str(f[0], "%Y-%m-%d").expect("a date");
+        out.push_str(&row(date, &f[1..6]));
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn the_layouts_traders_have_load_the_same_bars() {
+    let plain = parse_csv(&load("AAPL_2012-2014.csv")).expect("loads");
+    assert!(plain.problems.is_empty());
+    let layouts = [
+        // US dates, semicolons.
+        aapl_as("Date;Open;High;Low;Close;Volume", |d, v| format!("{};{}", d.format("%m/%d/%Y"), v.join(";"))),
+        // Tabs, quoted fields (RFC 4180).
+        aapl_as("\"Date\"\t\"Open\"\t\"High\"\t\"Low\"\t\"Close\"\t\"Volume\"", |d, v| {
+            format!("\"{d}\"\t{}", v.iter().map(|x| format!("\"{x}\"")).collect::<Vec<_>>().join("\t"))
+        }),
+        // Epoch seconds at each day's UTC midnight, as daily bars are stamped.
+        aapl_as("timestamp,open,high,low,close,volume", |d, v| {
+            format!("{},{}", d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp(), v.join(","))
+        }),
+        // Epoch milliseconds.
+        aapl_as("timestamp,open,high,low,close,volume", |d, v| {
+            format!("{},{}", d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp_millis(), v.join(","))
+        }),
+    ];
+    for (i, text) in layouts.iter().enumerate() {
+        let l = parse_csv(text).unwrap_or_else(|p| panic!("layout {i}: {p}"));
+        assert!(l.problems.is_empty(), "layout {i}: {:?}", l.problems.first());
+        assert_eq!(l.bars, plain.bars, "layout {i}");
+    }
+    // An ISO time with an offset is an instant: given in New York time.
+    let iso =
+        "datetime,open,high,low,close,volume\n2012-01-03T14:30:00Z,1,1,1,1,5\n2012-07-03T09:31:00-04:00,1,1,1,1,5\n";
+    let l = parse_csv(iso).expect("loads");
+    let times: Vec<String> = l.bars.iter().map(|b| b.time.to_string()).collect();
+    assert_eq!(times, ["2012-01-03 09:30:00", "2012-07-03 09:31:00"]);
+}

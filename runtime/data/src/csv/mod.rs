@@ -5,7 +5,8 @@
 //! Yahoo `Date,Open,High,Low,Close,Adj Close,Volume` (the unadjusted `Close` is used);
 //! `date,open,high,low,close,volume`; either with a `time` column for intraday bars; either
 //! after an unnamed index column (pandas). Dates are `YYYY-MM-DD` or `YYYYMMDD`, optionally with
-//! a time in the same field; times are `HH:MM` or `HH:MM:SS`.
+//! a time in the same field; times are `HH:MM` or `HH:MM:SS`. The general path also reads the
+//! layouts of [`layouts`]: semicolons and tabs, quoted fields, US dates and instants.
 //!
 //! Rows are read by a fast path that scans bytes once, field by field, and parses plain decimal
 //! numbers by hand (exactly: the same `f64` as `str::parse`). Any row it does not fully
@@ -21,6 +22,7 @@ use chunks::{CHUNK_BYTES, MAX_CHUNKS, chunk_bounds, estimate_rows};
 
 mod chunks;
 mod decimal;
+mod layouts;
 
 /// A row the loader refused, or a problem with the whole file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +49,8 @@ pub struct Layout {
     pub low: usize,
     pub close: usize,
     pub volume: Option<usize>,
+    /// The separator: `,`, or `;` or tab when the header uses it.
+    pub delimiter: u8,
 }
 
 /// The bars that passed validation, in time order, and every row refused.
@@ -204,7 +208,7 @@ impl<'l> Reader<'l> {
         }
         let layout = self.layout;
         fields.clear();
-        fields.extend(line.split(',').map(str::trim));
+        layouts::split(line, layout.delimiter, fields);
         if fields.len() != layout.fields {
             if !rows.checked_width {
                 return Err(width_problem(layout, fields, n));
@@ -416,7 +420,10 @@ fn measure(b: &[u8], i: usize) -> usize {
 }
 
 fn layout(header: &str, line: usize) -> Result<Layout, Problem> {
-    let names: Vec<String> = header.split(',').map(|h| h.trim().trim_matches('"').to_lowercase()).collect();
+    let delimiter = layouts::delimiter(header);
+    let mut split = Vec::new();
+    layouts::split(header, delimiter, &mut split);
+    let names: Vec<String> = split.iter().map(|h| h.trim_matches('"').to_lowercase()).collect();
     let find = |wanted: &[&str]| names.iter().position(|n| wanted.contains(&n.as_str()));
     let missing = |what: &str| Problem {
         line,
@@ -434,6 +441,7 @@ fn layout(header: &str, line: usize) -> Result<Layout, Problem> {
         low: find(&["low"]).ok_or_else(|| missing("low"))?,
         close: find(&["close"]).ok_or_else(|| missing("close"))?,
         volume: find(&["volume", "vol"]),
+        delimiter,
     })
 }
 
@@ -474,11 +482,20 @@ fn row(l: &Layout, f: &[&str]) -> Result<Bar, String> {
 }
 
 fn timestamp(date: &str, time: Option<&str>) -> Result<NaiveDateTime, String> {
+    if time.is_none()
+        && let Some(at) = layouts::instant(date)
+    {
+        return Ok(at);
+    }
     let (day, inline_time) = match date.split_once([' ', 'T']) {
         Some((d, t)) => (d, Some(t)),
         None => (date, None),
     };
-    let d = parse_date(day).ok_or_else(|| format!("date `{date}` is not YYYY-MM-DD"))?;
+    let d = parse_date(day).or_else(|| layouts::us_date(day)).ok_or_else(|| {
+        format!(
+            "date `{date}` is not YYYY-MM-DD, MM/DD/YYYY, epoch seconds or milliseconds, or an ISO time with an offset"
+        )
+    })?;
     let t = match time.or(inline_time) {
         Some(t) => parse_time(t).ok_or_else(|| format!("time `{t}` is not HH:MM or HH:MM:SS"))?,
         None => NaiveTime::MIN,
@@ -658,7 +675,14 @@ mod reference {
         for (i, line) in lines {
             let n = i + 1;
             fields.clear();
-            fields.extend(line.split(',').map(str::trim));
+            // A field wholly in double quotes is read without them (RFC 4180).
+            fields.extend(line.split(',').map(|f| {
+                let f = f.trim();
+                match f.strip_prefix('"').and_then(|f| f.strip_suffix('"')) {
+                    Some(inner) if !inner.contains('"') => inner.trim(),
+                    _ => f,
+                }
+            }));
             if fields.len() != layout.fields {
                 if !checked_width {
                     return Err(width_problem(&layout, &fields, n));
@@ -700,6 +724,7 @@ mod reference {
             low: find(&["low"]).ok_or_else(|| missing("low"))?,
             close: find(&["close"]).ok_or_else(|| missing("close"))?,
             volume: find(&["volume", "vol"]),
+            delimiter: b',',
         })
     }
 
@@ -744,7 +769,9 @@ mod reference {
             Some((d, t)) => (d, Some(t)),
             None => (date, None),
         };
-        let d = parse_date(day).ok_or_else(|| format!("date `{date}` is not YYYY-MM-DD"))?;
+        let d = parse_date(day).ok_or_else(|| {
+            format!("date `{date}` is not YYYY-MM-DD, MM/DD/YYYY, epoch seconds or milliseconds, or an ISO time with an offset")
+        })?;
         let t = match time.or(inline_time) {
             Some(t) => parse_time(t).ok_or_else(|| format!("time `{t}` is not HH:MM or HH:MM:SS"))?,
             None => NaiveTime::MIN,
