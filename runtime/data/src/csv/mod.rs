@@ -241,7 +241,7 @@ impl<'l> Reader<'l> {
             Some(b'\n') => return Fast::Blank(i + 1),
             Some(_) => {}
         }
-        let mut row = FastRow { values: [0.0, 0.0, 0.0, 0.0, self.no_volume], day: None, time: None };
+        let mut row = FastRow { values: [0.0, 0.0, 0.0, 0.0, self.no_volume], day: None, time: None, inline: None };
         let Some((&last, first)) = self.roles.split_last() else { return Fast::Unsure };
         // Each field but the last ends at a comma, the last at the end of the line.
         for &role in first {
@@ -256,7 +256,7 @@ impl<'l> Reader<'l> {
             _ => return Fast::Unsure,
         }
         let Some(day) = row.day else { return Fast::Unsure };
-        let time = day.and_time(row.time.unwrap_or(NaiveTime::MIN));
+        let time = day.and_time(row.time.or(row.inline).unwrap_or(NaiveTime::MIN));
         let [open, high, low, close, volume] = row.values;
         Fast::Bar(Bar { time, open, high, low, close, volume }, i)
     }
@@ -268,6 +268,8 @@ struct FastRow {
     values: [f64; 5],
     day: Option<NaiveDate>,
     time: Option<NaiveTime>,
+    /// A time written in the date field.
+    inline: Option<NaiveTime>,
 }
 
 impl FastRow {
@@ -284,15 +286,22 @@ impl FastRow {
                 let ends = |width: usize| matches!(b.get(i + width), Some(b',' | b'\n'));
                 let end = match role {
                     Role::Date if ends(10) => i + 10,
+                    Role::Date if ends(19) => i + 19,
                     Role::Date if ends(8) => i + 8,
                     Role::Time if ends(8) => i + 8,
                     _ => measure(b, i),
                 };
                 let raw = b.get(i..trim_end(b, i, end))?;
-                if role == Role::Date {
-                    self.day = Some(dates.date(raw)?);
-                } else {
-                    self.time = Some(hms(raw).or_else(|| time_of(raw))?);
+                match (role, raw.len()) {
+                    // A date and a time in one field (`2014-01-02 09:30:00`, what pandas
+                    // writes, or `…T09:30`): a time column, when there is one, wins.
+                    (Role::Date, 16 | 19) if matches!(raw[10], b' ' | b'T') => {
+                        self.day = Some(dates.date(&raw[..10])?);
+                        let t = &raw[11..];
+                        self.inline = Some(hms(t).or_else(|| time_of(t))?);
+                    }
+                    (Role::Date, _) => self.day = Some(dates.date(raw)?),
+                    _ => self.time = Some(hms(raw).or_else(|| time_of(raw))?),
                 }
                 Some(end)
             }
