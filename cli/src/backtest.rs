@@ -29,10 +29,8 @@ pub struct Args {
     /// Price data for a symbol, as SYMBOL=PATH (repeat for several symbols)
     #[arg(long = "data", value_name = "SYMBOL=PATH", required = true)]
     data: Vec<String>,
-    /// Leave out rows of the data that fail validation, listing and counting them, instead of
-    /// refusing the file
-    #[arg(long)]
-    skip_bad_rows: bool,
+    #[command(flatten)]
+    csv: crate::data::CsvFlags,
     /// First day to trade (YYYY-MM-DD); the data before it warms the indicators
     #[arg(long)]
     from: Option<NaiveDate>,
@@ -88,7 +86,7 @@ pub fn run(args: &Args) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let mut data = match crate::data::load(&args.data, crate::data::BadRows::from_flag(args.skip_bad_rows)) {
+    let mut data = match crate::data::load(&args.data, &args.csv) {
         Ok(d) => d,
         Err(code) => return code,
     };

@@ -2,7 +2,7 @@
 
 use crate::exit;
 use std::collections::BTreeMap;
-use strat_data::parse_csv;
+use strat_data::parse_csv_with;
 use strat_engine::market::Bar;
 
 /// One `SYMBOL=PATH` read: its bars, the rows refused, and how many rows it has.
@@ -12,6 +12,41 @@ pub struct Loaded {
     pub bars: Vec<Bar>,
     /// `path:line: reason`, one per refused row.
     pub refused: Vec<String>,
+}
+
+/// How the `--data` files are read, beyond what their headers show.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct CsvFlags {
+    /// Leave out rows of the data that fail validation, listing and counting them, instead of
+    /// refusing the file
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+    /// The CSV separator when the header does not show it: `,`, `;` or `tab`
+    #[arg(long, value_name = "SEP", value_parser = parse_delimiter)]
+    pub csv_delimiter: Option<u8>,
+    /// How the CSV files write dates when it is not a form the loader knows, as strftime
+    /// (`%d.%m.%Y`, `%d.%m.%Y %H:%M`)
+    #[arg(long, value_name = "FORMAT")]
+    pub csv_date_format: Option<String>,
+}
+
+impl CsvFlags {
+    fn options(&self) -> strat_data::CsvOptions {
+        strat_data::CsvOptions { delimiter: self.csv_delimiter, date_format: self.csv_date_format.clone() }
+    }
+
+    fn bad_rows(&self) -> BadRows {
+        BadRows::from_flag(self.skip_bad_rows)
+    }
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "," | "comma" => Ok(b','),
+        ";" | "semicolon" => Ok(b';'),
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        other => Err(format!("`{other}` is not a separator: give `,`, `;` or `tab`")),
+    }
 }
 
 /// What to do with a row that fails validation.
@@ -32,11 +67,15 @@ impl BadRows {
 
 /// Reads one `SYMBOL=PATH`; the error is the message to show (without `error: `).
 pub fn load_one(spec: &str, bad: BadRows) -> Result<Loaded, String> {
+    load_with(spec, bad, &strat_data::CsvOptions::default())
+}
+
+fn load_with(spec: &str, bad: BadRows, options: &strat_data::CsvOptions) -> Result<Loaded, String> {
     let Some((sym, path)) = spec.split_once('=').filter(|(s, p)| !s.is_empty() && !p.is_empty()) else {
         return Err(format!("`{spec}` must be SYMBOL=PATH, e.g. `SPY=spy.csv`"));
     };
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
-    let loaded = parse_csv(&text).map_err(|p| format!("{path}:{}: {}", p.line, p.message))?;
+    let loaded = parse_csv_with(&text, options).map_err(|p| format!("{path}:{}: {}", p.line, p.message))?;
     let refused: Vec<String> = loaded.problems.iter().map(|p| format!("{path}:{}: {}", p.line, p.message)).collect();
     if let (BadRows::Refuse, Some(first)) = (bad, refused.first()) {
         let more = match refused.len() - 1 {
@@ -59,12 +98,13 @@ pub fn load_one(spec: &str, bad: BadRows) -> Result<Loaded, String> {
 }
 
 /// Loads every `SYMBOL=PATH`. A row that fails validation refuses its file, naming file, line
-/// and reason, unless `bad` skips such rows (each is then a warning, and the count another); a
+/// and reason, unless `--skip-bad-rows` skips such rows (each is then a warning, and the count another); a
 /// file that cannot be read or understood is an error (exit code 2).
-pub fn load(specs: &[String], bad: BadRows) -> Result<BTreeMap<String, Vec<Bar>>, u8> {
+pub fn load(specs: &[String], flags: &CsvFlags) -> Result<BTreeMap<String, Vec<Bar>>, u8> {
+    let (bad, options) = (flags.bad_rows(), flags.options());
     let mut data = BTreeMap::new();
     for spec in specs {
-        let loaded = load_one(spec, bad).map_err(|e| {
+        let loaded = load_with(spec, bad, &options).map_err(|e| {
             if spec.split_once('=').is_some_and(|(s, p)| !s.is_empty() && !p.is_empty()) {
                 eprintln!("error: {e}");
             } else {

@@ -18,10 +18,8 @@ pub struct Args {
     /// Price data for a symbol, as SYMBOL=PATH (repeat for several symbols)
     #[arg(long = "data", value_name = "SYMBOL=PATH", required = true)]
     data: Vec<String>,
-    /// Leave out rows of the data that fail validation, listing and counting them, instead of
-    /// refusing the file
-    #[arg(long)]
-    skip_bad_rows: bool,
+    #[command(flatten)]
+    csv: crate::data::CsvFlags,
     /// Output format
     #[arg(long, value_enum, default_value_t = EvalFormat::Csv)]
     format: EvalFormat,
@@ -43,7 +41,7 @@ pub fn run(args: &Args) -> u8 {
         eprintln!("error: the value is a {} record; pick one field, e.g. `{}{field}`", checked.ty, args.expr);
         return exit::FOUND;
     }
-    let data = match crate::data::load(&args.data, crate::data::BadRows::from_flag(args.skip_bad_rows)) {
+    let data = match crate::data::load(&args.data, &args.csv) {
         Ok(d) => d,
         Err(code) => return code,
     };

@@ -34,10 +34,8 @@ pub struct Args {
     /// Price data for a symbol, as SYMBOL=PATH (repeat for several symbols)
     #[arg(long = "data", value_name = "SYMBOL=PATH", required = true)]
     data: Vec<String>,
-    /// Leave out rows of the data that fail validation, listing and counting them, instead of
-    /// refusing the file
-    #[arg(long)]
-    skip_bad_rows: bool,
+    #[command(flatten)]
+    csv: crate::data::CsvFlags,
     /// Starting cash
     #[arg(long, default_value_t = 100_000.0)]
     cash: f64,
@@ -71,7 +69,7 @@ fn runs(args: &Args, send: bool) -> Result<Vec<Outcome>, u8> {
         return Err(exit::USAGE);
     }
     let program = files::compile(&args.file, args.color)?;
-    let mut data = crate::data::load(&args.data, crate::data::BadRows::from_flag(args.skip_bad_rows))?;
+    let mut data = crate::data::load(&args.data, &args.csv)?;
     if let Some(at) = args.at {
         for bars in data.values_mut() {
             bars.retain(|b| b.time.date() <= at);

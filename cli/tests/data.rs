@@ -124,3 +124,30 @@ fn min_liquidity_over_a_file_without_volume_is_warned_at_the_start_and_refuses()
         "{err}"
     );
 }
+
+#[test]
+fn a_date_format_and_a_separator_can_be_named() {
+    // Day-first dates, semicolons: the AAPL file's first rows rewritten.
+    let text = std::fs::read_to_string(common::root().join("../shared/data/prices/AAPL_2012-2014.csv")).expect("data");
+    let mut out = String::from("date;open;high;low;close;volume\n");
+    for line in text.lines().skip(1).take(30) {
+        let f: Vec<&str> = line.split(',').collect();
+        let d = chrono::NaiveDate::parse_from_str(f[0], "%Y-%m-%d").expect("date");
+        out.push_str(&format!("{};{}\n", d.format("%d.%m.%Y"), f[1..6].join(";")));
+    }
+    let path = std::env::temp_dir().join(format!("strat-data-dayfirst-{}.csv", std::process::id()));
+    std::fs::write(&path, out).expect("write");
+    let path = path.to_string_lossy().into_owned();
+    let (code, _, err) = eval("close(SPY)", &path, &[]);
+    assert_eq!(code, 2, "without the format the dates are refused: {err}");
+    assert!(err.contains("is not YYYY-MM-DD, MM/DD/YYYY"), "{err}");
+    let (code, out, err) = eval("close(SPY)", &path, &["--csv-date-format", "%d.%m.%Y", "--format", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().nth(1).is_some_and(|l| l.starts_with("2012-01-03")), "{out}");
+    assert_eq!(out.lines().count(), 31);
+    let (code, _, _) = eval("close(SPY)", &path, &["--csv-date-format", "%d.%m.%Y", "--csv-delimiter", ";"]);
+    assert_eq!(code, 0);
+    let (code, _, err) = eval("close(SPY)", &path, &["--csv-delimiter", "|"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`|` is not a separator: give `,`, `;` or `tab`"), "{err}");
+}

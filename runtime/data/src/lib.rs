@@ -13,6 +13,6 @@ mod validate;
 
 use strat_engine::market::Bar;
 
-pub use csv::{Layout, Loaded, Problem, parse_csv};
+pub use csv::{CsvOptions, Layout, Loaded, Problem, parse_csv, parse_csv_with};
 pub use polygon::parse_polygon_aggs;
 pub use resample::resample;

@@ -61,15 +61,29 @@ pub struct Loaded {
     pub problems: Vec<Problem>,
 }
 
+/// What the user says of a file's layout where detection is not enough.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// The separator (`,`, `;`, tab), instead of the one the header shows.
+    pub delimiter: Option<u8>,
+    /// How the date field is written (`%d.%m.%Y`, `%d.%m.%Y %H:%M`: chrono's strftime).
+    pub date_format: Option<String>,
+}
+
 /// Parses CSV text. A file whose header cannot be understood, or whose rows do not match the
 /// header, is refused whole with one problem; otherwise bad rows are refused one by one.
 pub fn parse_csv(text: &str) -> Result<Loaded, Problem> {
-    parse(text, None)
+    parse(text, None, &CsvOptions::default())
+}
+
+/// [`parse_csv`] with the layout partly named by the user.
+pub fn parse_csv_with(text: &str, options: &CsvOptions) -> Result<Loaded, Problem> {
+    parse(text, None, options)
 }
 
 /// [`parse_csv`], with the body read in `pieces` pieces (by default, as many as its size calls
 /// for): the result is the same whatever the number.
-fn parse(text: &str, pieces: Option<usize>) -> Result<Loaded, Problem> {
+fn parse(text: &str, pieces: Option<usize>, options: &CsvOptions) -> Result<Loaded, Problem> {
     // The header is the first line that is not blank. Lines are numbered as `str::lines`
     // counts them: a line ends at `\n`, and a `\r` before it is not part of the line.
     let mut start = 0;
@@ -86,9 +100,13 @@ fn parse(text: &str, pieces: Option<usize>) -> Result<Loaded, Problem> {
         }
         line += 1;
     };
-    let layout = layout(header.trim_start_matches('\u{feff}'), line)?;
+    let layout = layout(header.trim_start_matches('\u{feff}'), line, options.delimiter)?;
     let body = &text[start..];
-    let reader = Reader::new(&layout);
+    let mut reader = Reader::new(&layout);
+    if let Some(format) = &options.date_format {
+        // Dates in the user's format: every row goes through the general path.
+        reader.date_format = Some(format.as_str());
+    }
     let mut rows = Rows { checked_width: false, bars: Vec::new(), problems: Vec::new() };
     let bounds = chunk_bounds(body, pieces.unwrap_or((body.len() / CHUNK_BYTES).clamp(1, MAX_CHUNKS)));
     if bounds.len() > 2 {
@@ -142,6 +160,8 @@ struct Reader<'l> {
     roles: Vec<Role>,
     /// A bar's volume before its fields are read: NaN ("not given") without a volume column.
     no_volume: f64,
+    /// The user's date format, if any (the fast path is then left out).
+    date_format: Option<&'l str>,
 }
 
 impl<'l> Reader<'l> {
@@ -160,7 +180,7 @@ impl<'l> Reader<'l> {
         set(layout.time, Role::Time);
         set(Some(layout.date), Role::Date);
         let no_volume = if layout.volume.is_some() { 0.0 } else { f64::NAN };
-        Reader { layout, roles, no_volume }
+        Reader { layout, roles, no_volume, date_format: None }
     }
 
     /// Reads the rows of `text` (whose first line is line `first_line`) into `rows`; returns how
@@ -172,7 +192,8 @@ impl<'l> Reader<'l> {
         let mut dates = DateCache::default();
         let mut fields: Vec<&str> = Vec::with_capacity(self.layout.fields);
         while pos < b.len() {
-            match self.fast_row(b, pos, &mut dates) {
+            let fast = if self.date_format.is_some() { Fast::Unsure } else { self.fast_row(b, pos, &mut dates) };
+            match fast {
                 Fast::Bar(bar, next) => {
                     rows.checked_width = true;
                     let checked = check_bar(&bar);
@@ -220,7 +241,7 @@ impl<'l> Reader<'l> {
             return Ok(());
         }
         rows.checked_width = true;
-        match row(layout, fields) {
+        match row(layout, fields, self.date_format) {
             Err(message) => rows.problems.push(Problem { line: n, message }),
             Ok(bar) => match follows(rows.bars.last(), &bar) {
                 Err(message) => rows.problems.push(Problem { line: n, message }),
@@ -428,8 +449,8 @@ fn measure(b: &[u8], i: usize) -> usize {
     field_end(b, i)
 }
 
-fn layout(header: &str, line: usize) -> Result<Layout, Problem> {
-    let delimiter = layouts::delimiter(header);
+fn layout(header: &str, line: usize, delimiter: Option<u8>) -> Result<Layout, Problem> {
+    let delimiter = delimiter.unwrap_or_else(|| layouts::delimiter(header));
     let mut split = Vec::new();
     layouts::split(header, delimiter, &mut split);
     let names: Vec<String> = split.iter().map(|h| h.trim_matches('"').to_lowercase()).collect();
@@ -469,8 +490,11 @@ fn width_problem(layout: &Layout, fields: &[&str], line: usize) -> Problem {
     Problem { line, message }
 }
 
-fn row(l: &Layout, f: &[&str]) -> Result<Bar, String> {
-    let time = timestamp(f[l.date], l.time.map(|t| f[t]))?;
+fn row(l: &Layout, f: &[&str], date_format: Option<&str>) -> Result<Bar, String> {
+    let time = match date_format {
+        Some(format) => formatted(f[l.date], format, l.time.map(|t| f[t]))?,
+        None => timestamp(f[l.date], l.time.map(|t| f[t]))?,
+    };
     let num = |i: usize, name: &str| -> Result<f64, String> {
         let raw = f[i];
         let v: f64 = raw.parse().map_err(|_| format!("{name} `{raw}` is not a number"))?;
@@ -488,6 +512,17 @@ fn row(l: &Layout, f: &[&str]) -> Result<Bar, String> {
     let bar = Bar { time, open, high, low, close, volume };
     check_bar(&bar)?;
     Ok(bar)
+}
+
+/// A date field in the user's format (with a time in it, or a time column beside it).
+fn formatted(date: &str, format: &str, time: Option<&str>) -> Result<NaiveDateTime, String> {
+    let at = NaiveDateTime::parse_from_str(date, format)
+        .or_else(|_| NaiveDate::parse_from_str(date, format).map(|d| d.and_time(NaiveTime::MIN)))
+        .map_err(|_| format!("date `{date}` does not match --csv-date-format `{format}`"))?;
+    match time {
+        Some(t) => Ok(at.date().and_time(parse_time(t).ok_or_else(|| format!("time `{t}` is not HH:MM or HH:MM:SS"))?)),
+        None => Ok(at),
+    }
 }
 
 fn timestamp(date: &str, time: Option<&str>) -> Result<NaiveDateTime, String> {
@@ -868,7 +903,7 @@ mod reference {
 /// any number of pieces, against the reference on generated files.
 #[cfg(test)]
 mod properties {
-    use super::{Loaded, Problem, decimal, number, parse, reference};
+    use super::{CsvOptions, Loaded, Problem, decimal, number, parse, reference};
     use proptest::prelude::*;
 
     /// The fast path's reading of `s` as a number field (followed by a comma), if it reads it.
@@ -1184,8 +1219,8 @@ mod properties {
         ) {
             let text = file(layout, &rows, crlf, final_newline, leading_blank);
             let want = key(&reference::parse_csv(&text));
-            prop_assert_eq!(&key(&parse(&text, None)), &want, "one piece:\n{}", text);
-            prop_assert_eq!(&key(&parse(&text, Some(pieces))), &want, "{} pieces:\n{}", pieces, text);
+            prop_assert_eq!(&key(&parse(&text, None, &CsvOptions::default())), &want, "one piece:\n{}", text);
+            prop_assert_eq!(&key(&parse(&text, Some(pieces), &CsvOptions::default())), &want, "{} pieces:\n{}", pieces, text);
         }
     }
 
@@ -1214,7 +1249,7 @@ mod properties {
             let want = key(&reference::parse_csv(&text));
             assert_eq!(key(&super::parse_csv(&text)), want);
             for pieces in [2, 3, 32] {
-                assert_eq!(key(&parse(&text, Some(pieces))), want, "{pieces} pieces");
+                assert_eq!(key(&parse(&text, Some(pieces), &CsvOptions::default())), want, "{pieces} pieces");
             }
         }
     }
