@@ -15,17 +15,17 @@ impl Serialize for JsonReport<'_> {
         let mut m = s.serialize_map(Some(15))?;
         m.serialize_entry("broker", &r.broker)?;
         m.serialize_entry("equity_curve", &Curve(&r.equity_curve))?;
-        m.serialize_entry("executions", &Sorted(&r.executions))?;
+        m.serialize_entry("executions", &Each(&r.executions, Sorted))?;
         m.serialize_entry("final_equity", &round2(r.final_equity))?;
         m.serialize_entry("initial_cash", &r.initial_cash)?;
         m.serialize_entry("llm", &r.llm)?;
-        m.serialize_entry("log", &Lines(&r.log))?;
+        m.serialize_entry("log", &Each(&r.log, Line))?;
         m.serialize_entry("market", &r.market)?;
         m.serialize_entry("max_drawdown", &r.max_drawdown)?;
-        m.serialize_entry("orders", &Orders(&r.orders))?;
+        m.serialize_entry("orders", &Each(&r.orders, OrderJson))?;
         m.serialize_entry("return", &r.r#return)?;
         m.serialize_entry("sharpe", &r.sharpe)?;
-        m.serialize_entry("stats", &Sorted(std::slice::from_ref(&r.stats)).one())?;
+        m.serialize_entry("stats", &Sorted(&r.stats))?;
         m.serialize_entry("warnings", &r.warnings)?;
         m.serialize_entry("win_rate", &r.win_rate)?;
         m.end()
@@ -43,17 +43,17 @@ pub fn write_compact(r: &Report, w: &mut impl std::io::Write) -> std::io::Result
     serde_json::to_writer(&mut *w, &r.broker).map_err(std::io::Error::other)?;
     w.write_all(b",\"equity_curve\":")?;
     write_curve(&r.equity_curve, w)?;
-    json(w, "executions", &Sorted(&r.executions))?;
+    json(w, "executions", &Each(&r.executions, Sorted))?;
     json(w, "final_equity", &round2(r.final_equity))?;
     json(w, "initial_cash", &r.initial_cash)?;
     json(w, "llm", &r.llm)?;
-    json(w, "log", &Lines(&r.log))?;
+    json(w, "log", &Each(&r.log, Line))?;
     json(w, "market", &r.market)?;
     json(w, "max_drawdown", &r.max_drawdown)?;
-    json(w, "orders", &Orders(&r.orders))?;
+    json(w, "orders", &Each(&r.orders, OrderJson))?;
     json(w, "return", &r.r#return)?;
     json(w, "sharpe", &r.sharpe)?;
-    json(w, "stats", &Sorted(std::slice::from_ref(&r.stats)).one())?;
+    json(w, "stats", &Sorted(&r.stats))?;
     json(w, "warnings", &r.warnings)?;
     json(w, "win_rate", &r.win_rate)?;
     w.write_all(b"}")
@@ -169,13 +169,14 @@ impl Serialize for Point {
     }
 }
 
-struct Lines<'a>(&'a [LogLine]);
+/// A slice written element by element, each through the wrapper the function makes of it.
+struct Each<'a, T, W>(&'a [T], fn(&'a T) -> W);
 
-impl Serialize for Lines<'_> {
+impl<'a, T, W: Serialize> Serialize for Each<'a, T, W> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for l in self.0 {
-            seq.serialize_element(&Line(l))?;
+        for x in self.0 {
+            seq.serialize_element(&(self.1)(x))?;
         }
         seq.end()
     }
@@ -190,18 +191,6 @@ impl Serialize for Line<'_> {
         m.serialize_entry("message", &self.0.message)?;
         m.serialize_entry("time", &Stamp(self.0.time))?;
         m.end()
-    }
-}
-
-struct Orders<'a>(&'a [Order]);
-
-impl Serialize for Orders<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for o in self.0 {
-            seq.serialize_element(&OrderJson(o))?;
-        }
-        seq.end()
     }
 }
 
@@ -224,35 +213,16 @@ impl Serialize for OrderJson<'_> {
         m.serialize_entry("tif", &o.tif)?;
         m.serialize_entry("time", &Stamp(o.time))?;
         // An order type's fields, sorted as a `Value` holds them (`{"limit": …, "type": …}`).
-        m.serialize_entry("type", &SortedOne(Some(&o.kind)))?;
+        m.serialize_entry("type", &Sorted(&o.kind))?;
         m.end()
     }
 }
 
-/// Records whose nested keys must come out sorted: each is made a `Value` on its own as it is
-/// written (one at a time, so the whole list is never a tree).
-struct Sorted<'a, T>(&'a [T]);
-
-impl<'a, T: Serialize> Sorted<'a, T> {
-    /// The one element, sorted.
-    fn one(self) -> SortedOne<'a, T> {
-        SortedOne(self.0.first())
-    }
-}
+/// A record whose nested keys must come out sorted: made a `Value` on its own as it is written
+/// (one at a time, so a whole list of them is never a tree).
+struct Sorted<'a, T>(&'a T);
 
 impl<T: Serialize> Serialize for Sorted<'_, T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for x in self.0 {
-            seq.serialize_element(&SortedOne(Some(x)))?;
-        }
-        seq.end()
-    }
-}
-
-struct SortedOne<'a, T>(Option<&'a T>);
-
-impl<T: Serialize> Serialize for SortedOne<'_, T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let v = serde_json::to_value(self.0).map_err(serde::ser::Error::custom)?;
         v.serialize(s)

@@ -111,10 +111,10 @@ fn the_language_server_reports_a_hundred_thousand_term_chain_and_keeps_answering
         c.open(&file, &file_with(&cond));
         let diags = c.diagnostics(&file);
         assert!(diags.iter().any(|d| d["code"] == "E0012"), "{name}: {diags:?}");
+        // Answered in time (a timeout fails the request), and about the whole line.
         let tokens = c.request("textDocument/semanticTokens/full", json!({"textDocument": {"uri": file}}));
-        assert!(tokens["data"].is_array(), "{name}: {tokens}");
-        let hover = c.request("textDocument/hover", Client::at(&file, 2, 5));
-        assert!(hover.is_object() || hover.is_null(), "{name}: {hover}");
+        let data = tokens["data"].as_array().map_or(0, Vec::len);
+        assert!(data > 5 * 1_000, "{name}: {data} token fields");
     }
     assert_eq!(c.shutdown(), Some(0));
 }

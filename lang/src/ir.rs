@@ -339,6 +339,28 @@ pub enum Expr {
     },
 }
 
+impl Expr {
+    /// This expression with every occurrence of `from` replaced by `to` (a universe by one of
+    /// its tickers, `trigger.symbol` by a ticker).
+    pub fn replaced(&self, from: &Expr, to: &Expr) -> Expr {
+        if self == from {
+            return to.clone();
+        }
+        let r = |x: &Expr| Box::new(x.replaced(from, to));
+        match self {
+            Expr::Call { func, args } => {
+                Expr::Call { func: func.clone(), args: args.iter().map(|a| a.replaced(from, to)).collect() }
+            }
+            Expr::Field { base, name } => Expr::Field { base: r(base), name: name.clone() },
+            Expr::Not { operand } => Expr::Not { operand: r(operand) },
+            Expr::Neg { operand } => Expr::Neg { operand: r(operand) },
+            Expr::Binary { op, lhs, rhs } => Expr::Binary { op: op.clone(), lhs: r(lhs), rhs: r(rhs) },
+            Expr::List { items } => Expr::List { items: items.iter().map(|i| i.replaced(from, to)).collect() },
+            other => other.clone(),
+        }
+    }
+}
+
 /// How tightly an operator binds (higher binds tighter), as in the grammar.
 fn precedence(op: &str) -> u8 {
     match op {

@@ -267,7 +267,7 @@ impl Report {
             let mean = sum / n as f64;
             let var = ((squares - sum * mean) / (n - 1) as f64).max(0.0);
             let sd = var.sqrt();
-            let per_year = if interval >= 20 * 3600 { 252.0 } else { 252.0 * 23_400.0 / interval.max(1) as f64 };
+            let per_year = crate::market::calendar::bars_a_year(interval);
             self.sharpe = (sd > 0.0).then(|| mean / sd * per_year.sqrt());
         }
         let trades = &account.closed_trades;

@@ -145,7 +145,7 @@ impl<'a> Compiler<'a> {
         let mut each = Vec::with_capacity(self.market.symbols.len());
         for s in self.market.symbols.clone() {
             let named = Expr::Symbol { value: s };
-            let (l, r) = (replaced(lhs, &which, &named), replaced(rhs, &which, &named));
+            let (l, r) = (lhs.replaced(&which, &named), rhs.replaced(&which, &named));
             if run_time_symbol(&l).or_else(|| run_time_symbol(&r)).is_some() {
                 return Err("a crossing may read one symbol known only at run time, not two".to_string());
             }
@@ -430,25 +430,6 @@ fn run_time_symbol(e: &Expr) -> Option<Expr> {
         Expr::Binary { lhs, rhs, .. } => run_time_symbol(lhs).or_else(|| run_time_symbol(rhs)),
         Expr::List { items } => items.iter().find_map(run_time_symbol),
         _ => None,
-    }
-}
-
-/// `e` with every occurrence of `from` replaced by `to`.
-fn replaced(e: &Expr, from: &Expr, to: &Expr) -> Expr {
-    if e == from {
-        return to.clone();
-    }
-    let r = |x: &Expr| Box::new(replaced(x, from, to));
-    match e {
-        Expr::Call { func, args } => {
-            Expr::Call { func: func.clone(), args: args.iter().map(|a| replaced(a, from, to)).collect() }
-        }
-        Expr::Field { base, name } => Expr::Field { base: r(base), name: name.clone() },
-        Expr::Not { operand } => Expr::Not { operand: r(operand) },
-        Expr::Neg { operand } => Expr::Neg { operand: r(operand) },
-        Expr::Binary { op, lhs, rhs } => Expr::Binary { op: op.clone(), lhs: r(lhs), rhs: r(rhs) },
-        Expr::List { items } => Expr::List { items: items.iter().map(|i| replaced(i, from, to)).collect() },
-        other => other.clone(),
     }
 }
 

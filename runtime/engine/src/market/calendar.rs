@@ -141,6 +141,16 @@ pub fn is_open(t: NaiveDateTime) -> bool {
     session(t.date()).is_some_and(|(open, close)| t.time() >= open && t.time() < close)
 }
 
+/// How many bars of `interval` seconds a year holds: 252 sessions of 6.5 hours for intraday
+/// bars, 252 for daily bars, calendar time for longer ones (52 weekly bars).
+pub fn bars_a_year(interval: i64) -> f64 {
+    match interval {
+        i if i < 20 * 3600 => 252.0 * (23_400.0 / i.max(1) as f64).max(1.0),
+        i if i <= 86_400 => 252.0,
+        i => 365.25 * 86_400.0 / i as f64,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

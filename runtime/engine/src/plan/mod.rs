@@ -136,23 +136,6 @@ fn visit(e: &Expr, f: &mut impl FnMut(&Expr)) {
     }
 }
 
-/// `e` with the universe `u` replaced by the ticker `sym`.
-fn substitute(e: &Expr, u: &str, sym: &str) -> Expr {
-    let sub = |x: &Expr| Box::new(substitute(x, u, sym));
-    match e {
-        Expr::Universe { name } if name == u => Expr::Symbol { value: sym.to_string() },
-        Expr::Call { func, args } => {
-            Expr::Call { func: func.clone(), args: args.iter().map(|a| substitute(a, u, sym)).collect() }
-        }
-        Expr::List { items } => Expr::List { items: items.iter().map(|a| substitute(a, u, sym)).collect() },
-        Expr::Field { base, name } => Expr::Field { base: sub(base), name: name.clone() },
-        Expr::Not { operand } => Expr::Not { operand: sub(operand) },
-        Expr::Neg { operand } => Expr::Neg { operand: sub(operand) },
-        Expr::Binary { op, lhs, rhs } => Expr::Binary { op: op.clone(), lhs: sub(lhs), rhs: sub(rhs) },
-        other => other.clone(),
-    }
-}
-
 /// Why a program cannot run against a market.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlanError {
@@ -203,16 +186,6 @@ impl Plan {
     }
 }
 
-/// How many bars of `interval` seconds a year holds: 252 sessions of 6.5 hours for intraday
-/// bars, 252 for daily bars, calendar time for longer ones (52 weekly bars).
-pub fn bars_a_year(interval: i64) -> f64 {
-    match interval {
-        i if i < 20 * 3600 => 252.0 * (23_400.0 / i.max(1) as f64).max(1.0),
-        i if i <= 86_400 => 252.0,
-        i => 365.25 * 86_400.0 / i as f64,
-    }
-}
-
 /// The slots of the indicators the gate's volatility and liquidity checks read (20 days of
 /// each symbol), when some limit asks for them.
 fn gate_slots(market: &mut Market, needs: &steps::Needs) -> (Vec<Option<u32>>, Vec<Option<u32>>) {
@@ -233,7 +206,7 @@ fn gate_slots(market: &mut Market, needs: &steps::Needs) -> (Vec<Option<u32>>, V
         &|i| crate::expr::Indicator::Volatility {
             prev: None,
             sd: strat_stdlib::indicators::StdDev::new(days(i)),
-            per_year: bars_a_year(i),
+            per_year: crate::market::calendar::bars_a_year(i),
         },
         market,
     );
@@ -337,7 +310,8 @@ fn add_triggers(
                                 warnings.push(format!("no data for `{sym}`: add `--data {sym}=PATH`; it is left out"));
                                 continue;
                             };
-                            let lifted = substitute(expr, &u, sym);
+                            let lifted = expr
+                                .replaced(&Expr::Universe { name: u.clone() }, &Expr::Symbol { value: sym.clone() });
                             let mut c = Compiler::new(market, &program.universes);
                             let compiled = c
                                 .compile(&lifted)
