@@ -302,15 +302,12 @@ fn human(
         r.win_rate.map_or("n/a (no closed trades)".to_string(), |w| format!("{w:.1}%"))
     )?;
     writeln!(out, "  orders          {} ({filled} filled, {rejected} rejected)", r.orders.len())?;
-    writeln!(
-        out,
-        "  models          {}",
-        if r.executions.iter().any(|e| e.prompt.is_some() || !e.calls.is_empty()) {
-            r.llm.as_str()
-        } else {
-            "none asked"
-        }
-    )?;
+    if r.executions.iter().any(|e| e.prompt.is_some() || !e.calls.is_empty()) {
+        writeln!(out, "  models          {}", r.llm)?;
+        writeln!(out, "  model usage     {}", usage(r))?;
+    } else {
+        writeln!(out, "  models          none asked")?;
+    }
     for (name, s) in &r.stats {
         writeln!(
             out,
@@ -346,4 +343,15 @@ fn human(
         )?;
     }
     Ok(())
+}
+
+/// The run's tokens and cost: `12,400 tokens in (9,800 read from the prompt cache), 310 out; $0.0123`.
+fn usage(r: &Report) -> String {
+    let (mut input, mut cached, mut output, mut cost) = (0u64, 0u64, 0u64, 0.0);
+    for e in &r.executions {
+        (input, cached, output, cost) =
+            (input + e.input_tokens, cached + e.cached_tokens, output + e.output_tokens, cost + e.cost);
+    }
+    let cache = if cached > 0 { format!(" ({cached} read from the prompt cache)") } else { String::new() };
+    format!("{input} tokens in{cache}, {output} out; ${cost:.4}")
 }

@@ -223,14 +223,15 @@ fn human_test(o: &Outcome, out: &mut impl Write) -> std::io::Result<()> {
         o.symbol.as_ref().map_or(String::new(), |s| format!(" for {s}"))
     )?;
     let indent = |text: &str| text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n");
-    let calls: Vec<(String, Option<&str>, Option<&str>)> = if e.calls.is_empty() {
-        e.prompt.iter().map(|p| (o.graph.clone(), Some(p.as_str()), e.llm_response.as_deref())).collect()
+    let prompt = |p: &strat_engine::report::PromptRecord| o.report.prompts.texts_of(p).1;
+    let calls: Vec<(String, Option<String>, Option<&str>)> = if e.calls.is_empty() {
+        e.prompt.iter().map(|p| (o.graph.clone(), Some(prompt(p)), e.llm_response.as_deref())).collect()
     } else {
-        e.calls.iter().map(|c| (c.agent.clone(), Some(c.prompt.as_str()), c.llm_response.as_deref())).collect()
+        e.calls.iter().map(|c| (c.agent.clone(), Some(prompt(&c.prompt)), c.llm_response.as_deref())).collect()
     };
     for (agent, prompt, reply) in calls {
         if let Some(p) = prompt {
-            writeln!(out, "  prompt of {agent}, as sent:\n{}", indent(p))?;
+            writeln!(out, "  prompt of {agent}, as sent:\n{}", indent(&p))?;
         }
         writeln!(out, "  reply of {agent} ({}):\n{}", o.report.llm, indent(reply.unwrap_or("(none)")))?;
     }

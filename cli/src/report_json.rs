@@ -12,7 +12,7 @@ pub struct JsonReport<'a>(pub &'a Report);
 impl Serialize for JsonReport<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let r = self.0;
-        let mut m = s.serialize_map(Some(15))?;
+        let mut m = s.serialize_map(Some(16))?;
         m.serialize_entry("broker", &r.broker)?;
         m.serialize_entry("equity_curve", &Curve(&r.equity_curve))?;
         m.serialize_entry("executions", &Each(&r.executions, Sorted))?;
@@ -23,6 +23,7 @@ impl Serialize for JsonReport<'_> {
         m.serialize_entry("market", &r.market)?;
         m.serialize_entry("max_drawdown", &r.max_drawdown)?;
         m.serialize_entry("orders", &Each(&r.orders, OrderJson))?;
+        m.serialize_entry("prompts", &Sorted(&r.prompts))?;
         m.serialize_entry("return", &r.r#return)?;
         m.serialize_entry("sharpe", &r.sharpe)?;
         m.serialize_entry("stats", &Sorted(&r.stats))?;
@@ -51,6 +52,7 @@ pub fn write_compact(r: &Report, w: &mut impl std::io::Write) -> std::io::Result
     json(w, "market", &r.market)?;
     json(w, "max_drawdown", &r.max_drawdown)?;
     json(w, "orders", &Each(&r.orders, OrderJson))?;
+    json(w, "prompts", &Sorted(&r.prompts))?;
     json(w, "return", &r.r#return)?;
     json(w, "sharpe", &r.sharpe)?;
     json(w, "stats", &Sorted(&r.stats))?;

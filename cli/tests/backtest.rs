@@ -107,9 +107,12 @@ fn an_agent_runs_on_the_offline_stand_in_behind_the_risk_gate() {
     let sym = first["trigger"]["symbol"].as_str().expect("symbol");
     assert!(first["context"]["indicators"][sym]["rsi"].is_number(), "{first}");
     assert!(first["context"]["current_prices"]["AMZN"].is_null(), "no data, not in the context");
-    assert!(
-        first["prompt"].as_str().is_some_and(|p| p.contains("YOUR STRATEGY:") && p.contains("CURRENT MARKET DATA:"))
-    );
+    // The prompt's leading part that is the same on every call is held once in `prompts`.
+    let prefix = v["prompts"][first["prompt"]["prefix"].as_str().expect("prefix id")].as_str().expect("text");
+    let rest = first["prompt"]["rest"].as_str().expect("rest");
+    assert!(prefix.starts_with("Respond with one JSON object matching this schema:"), "{prefix}");
+    assert!(rest.contains("YOUR STRATEGY:") && rest.contains("CURRENT MARKET DATA:"), "{rest}");
+    assert!(v["prompts"][first["prompt"]["system"].as_str().expect("system id")].is_string());
     assert!(first["llm_response"].as_str().is_some_and(|r| r.starts_with('{')));
     let refused = executions.iter().find(|e| e["status"] == "rejected").expect("a refused buy");
     let checks = refused["validation"][0]["checks"].as_array().expect("checks");
@@ -234,4 +237,33 @@ fn the_data_before_from_warms_the_indicators_and_trading_starts_at_from() {
     assert_eq!(said.len(), 2, "{day}");
     assert!((said[0] - rsi).abs() < 1e-4, "rsi {} vs {rsi}", said[0]);
     assert!((said[1] - sma200).abs() < 1e-2, "sma(200) {} vs {sma200}", said[1]);
+}
+
+/// An agent with a long prompt that does not change: each execution refers to its text, which
+/// the report holds once (before, every execution held a copy: 16 agents of 64 KB prompts wrote
+/// 822 MB).
+#[test]
+fn a_prompt_is_stored_once_however_many_executions_sent_it() {
+    let dir = std::env::temp_dir().join(format!("strat-long-prompt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let playbook = "Follow the playbook: buy strength, sell weakness, size small. ".repeat(1_000);
+    let file = dir.join("long.strat");
+    let text = format!(
+        "model sonnet = anthropic(\"claude-sonnet-4-5\")\n\nlimits small {{\n  max_position $1_000\n}}\n\nagent Reader {{\n  model sonnet\n  limits small\n  context prices(SPY)\n  prompt \"\"\"\n{playbook}\n  \"\"\"\n  on bar(SPY, 1d)\n}}\n"
+    );
+    std::fs::write(&file, text).expect("write");
+    let path = file.to_string_lossy().into_owned();
+    let args = ["backtest", &path, "--data", SPY, "--from", "2012-01-01", "--to", "2012-03-31", "--format", "json"];
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let executions = v["executions"].as_array().expect("executions");
+    assert!(executions.len() > 50, "{}", executions.len());
+    let prefixes: std::collections::BTreeSet<&str> =
+        executions.iter().filter_map(|e| e["prompt"]["prefix"].as_str()).collect();
+    assert_eq!(prefixes.len(), 1, "one text for every execution");
+    let held = v["prompts"][*prefixes.first().expect("one")].as_str().expect("text");
+    assert!(held.contains(playbook.trim()), "the strategy is in the stable part");
+    assert!(executions.iter().all(|e| !e["prompt"]["rest"].as_str().unwrap_or("").contains("Follow the playbook")));
+    assert!(out.len() < 2 * playbook.len() + executions.len() * 8_000, "report of {} bytes", out.len());
 }

@@ -1,4 +1,5 @@
 //! `strat test` and `strat prompt` through the real binary.
+#![allow(clippy::disallowed_methods)] // tests write the files they run
 
 mod common;
 use common::run;
@@ -71,13 +72,23 @@ fn prompt_prints_what_would_be_sent_and_names_bad_input() {
     ];
     let (code, out, err) = run(&args);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("# DipBuyer at 2014-06-02 00:00:00 for AAPL → anthropic claude-sonnet-4-5 (max_tokens 800, temperature 0.2, timeout 30)"), "{out}");
+    assert!(out.starts_with("# DipBuyer at 2014-06-02 00:00:00 for AAPL → anthropic claude-sonnet-4-5 (cache true, max_tokens 800, temperature 0.2, timeout 30)"), "{out}");
     assert!(out.contains("## system\nYou are a trading agent"), "{out}");
-    assert!(out.contains("Portfolio value: $100,000.00"), "{out}");
     assert!(out.contains("Largest position allowed: $10,000.00"), "{out}");
-    // As the seed's system prompt does: how many positions are open, and whether the market is.
-    assert!(out.contains("\nOpen positions: 0\nMarket open now: true\n"), "{out}");
-    assert!(out.contains("## prompt\nYOUR STRATEGY:"), "{out}");
+    // What changes from call to call comes after what does not (the system prompt, the
+    // schema), so a provider's prompt cache can hold the start: the account, as the seed's
+    // system prompt states it (positions open, whether the market is), then the market data.
+    let prompt = &out[out.find("## prompt\n").expect("a prompt")..];
+    assert!(prompt.starts_with("## prompt\nRespond with one JSON object matching this schema:"), "{out}");
+    assert!(
+        prompt.contains(
+            "YOUR ACCOUNT:\nPortfolio value: $100,000.00\nCash: $100,000.00\nOpen positions: 0\nMarket open now: true\n"
+        ),
+        "{out}"
+    );
+    let order = ["YOUR STRATEGY:", "YOUR ACCOUNT:", "CURRENT MARKET DATA:", "What action should you take?"];
+    let at: Vec<usize> = order.iter().map(|h| prompt.find(h).expect(h)).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
     assert!(out.contains("\"current_prices\""), "{out}");
     let (code, _, err) = run(&["prompt", "examples/dip_buyer.strat", "--agent", "Nobody", "--data", AAPL]);
     assert_eq!(code, 2);
@@ -107,4 +118,44 @@ fn prompt_of_a_team_shows_each_members_call() {
     let agents: Vec<&str> = v.as_array().expect("list").iter().filter_map(|r| r["agent"].as_str()).collect();
     assert_eq!(agents, vec!["Technician", "Fundamentalist", "Contrarian"]);
     assert!(v[0]["prompt"].as_str().is_some_and(|p| p.contains("YOUR STRATEGY:")));
+}
+
+/// The request `strat prompt` shows for `agent`, declared in a file of its own.
+fn request_of(agent: &str) -> serde_json::Value {
+    let dir = std::env::temp_dir().join(format!("strat-cache-{}-{}", std::process::id(), agent.len()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("a.strat");
+    let text = format!("limits l {{\n  max_position $1_000\n}}\n\n{agent}\n");
+    std::fs::write(&file, text).expect("write");
+    let path = file.to_string_lossy().into_owned();
+    let (code, out, err) = run(&["prompt", &path, "--data", AAPL, "--at", "2014-06-02", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    v[0].clone()
+}
+
+#[test]
+fn what_is_the_same_on_every_call_is_marked_for_the_providers_cache() {
+    let agent = |model: &str, system: &str, prompt: &str| {
+        format!(
+            "model m = anthropic(\"claude-sonnet-4-5\"{model})\n\nagent A {{\n  model m\n  limits l\n{system}  prompt \"{prompt}\"\n  on bar(AAPL, 1d)\n}}"
+        )
+    };
+    let stable_len = |r: &serde_json::Value| r["cached_prefix"].as_u64().map(|n| n as usize);
+    // A strategy without placeholders that change: the schema and the strategy are cached.
+    let fixed = request_of(&agent("", "", "Buy strength, limits {{limits.max_position}}."));
+    let prompt = fixed["prompt"].as_str().expect("prompt");
+    let n = stable_len(&fixed).expect("a stable prefix");
+    assert!(prompt[..n].ends_with("Buy strength, limits $1,000.00.\n\n"), "{prompt}");
+    assert!(prompt[n..].starts_with("YOUR ACCOUNT:"), "{prompt}");
+    // A strategy reading the market: only the schema is.
+    let moving = request_of(&agent("", "", "Look at {{trigger.symbol}}."));
+    let prompt = moving["prompt"].as_str().expect("prompt");
+    let n = stable_len(&moving).expect("a stable prefix");
+    assert!(prompt[..n].starts_with("Respond with one JSON object") && prompt[n..].starts_with("YOUR STRATEGY:"));
+    // A system prompt that changes from call to call, or `cache: false`: nothing is.
+    let system = request_of(&agent("", "  system \"You watch {{trigger.symbol}}.\"\n", "Buy."));
+    assert!(system["cached_prefix"].is_null(), "{system}");
+    let off = request_of(&agent(", cache: false", "", "Buy."));
+    assert!(off["cached_prefix"].is_null(), "{off}");
 }

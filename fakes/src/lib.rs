@@ -18,6 +18,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+mod cache;
+pub use cache::{MIN_CACHED_TOKENS, PromptCache, tokens};
+
 /// The text of a fixture under `shared/data/fixtures/` (`wire/anthropic/error_529.json`).
 pub fn fixture(path: &str) -> String {
     let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/fixtures").join(path);
@@ -156,6 +159,8 @@ struct State {
     served: u64,
     in_flight: usize,
     max_in_flight: usize,
+    /// When metering: the prompt cache that the replies' `usage` is worked out with.
+    meter: Option<PromptCache>,
 }
 
 /// A fake provider on `127.0.0.1`, stopped when dropped.
@@ -199,6 +204,7 @@ impl FakeServer {
             served: 0,
             in_flight: 0,
             max_in_flight: 0,
+            meter: None,
         }));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let shared = state.clone();
@@ -241,6 +247,13 @@ impl FakeServer {
     /// Replaces the answer served once the script is used up.
     pub fn otherwise(&self, reply: Reply) -> &FakeServer {
         lock(&self.state).otherwise = reply;
+        self
+    }
+
+    /// From now on, a successful reply's `usage` is worked out from the request, with prompt
+    /// caching as the service does it ([`PromptCache`]), instead of the fixture's figures.
+    pub fn metered(&self) -> &FakeServer {
+        lock(&self.state).meter = Some(PromptCache::default());
         self
     }
 
@@ -313,6 +326,20 @@ fn service_headers(kind: &Kind, n: u64) -> Vec<(String, String)> {
     }
 }
 
+/// A successful reply with its `usage` worked out from the request, when the server meters.
+fn meter(s: &mut State, req: &Received, mut reply: Reply) -> Reply {
+    let (Some(cache), 200) = (s.meter.as_mut(), reply.status) else { return reply };
+    let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(&reply.body) else { return reply };
+    let request = req.json();
+    let usage = match s.kind {
+        Kind::Anthropic { .. } => cache.anthropic(&request, &body["usage"]["output_tokens"]),
+        Kind::OpenAi { .. } | Kind::Ollama => cache.openai(&request, &body["usage"]["completion_tokens"]),
+    };
+    body["usage"] = usage;
+    reply.body = body.to_string().into_bytes();
+    reply
+}
+
 async fn handle(
     req: Request<Incoming>,
     state: Arc<Mutex<State>>,
@@ -340,6 +367,7 @@ async fn handle(
                 None => s.otherwise.clone(),
             },
         };
+        let reply = meter(&mut s, &received, reply);
         s.received.push(received);
         (reply, extra)
     };

@@ -792,15 +792,23 @@ fn model(e: &ast::Expr) -> ir::Model {
             (Some(n), ast::Expr::Str(s)) => {
                 m.params.insert(n.text.clone(), ir::Value::Text { value: s.value.clone() });
             }
+            (Some(n), ast::Expr::Bool(b, _)) => {
+                m.params.insert(n.text.clone(), ir::Value::Bool { value: *b });
+            }
             _ => {}
         }
     }
     if let Some(p) = strat_stdlib::provider(&m.provider) {
         for param in p.params {
-            if let Some(d) = param.default {
-                let ir::Expr::Num { value, unit } = default_expr(d) else { continue };
-                m.params.entry(param.name.to_string()).or_insert(ir::Value::Number { value, unit });
-            }
+            let value = match (param.ty, param.default) {
+                (strat_stdlib::Ty::Bool, Some(d)) => ir::Value::Bool { value: d == "true" },
+                (_, Some(d)) => match default_expr(d) {
+                    ir::Expr::Num { value, unit } => ir::Value::Number { value, unit },
+                    _ => continue,
+                },
+                (_, None) => continue,
+            };
+            m.params.entry(param.name.to_string()).or_insert(value);
         }
     }
     m

@@ -15,7 +15,7 @@ mod types;
 
 pub use functions::{FUNCTIONS, function, signature};
 pub use limits::{LIMIT_FIELDS, limit_field};
-pub use providers::{DEFAULT_SYSTEM_PROMPT, PROVIDERS, UNITS, provider};
+pub use providers::{ACCOUNT_PROMPT, DEFAULT_SYSTEM_PROMPT, PROVIDERS, UNITS, provider};
 pub use records::{
     CONTEXT_SOURCES, DECISION, GLOBALS, ORDER_TYPE, RECORDS, RISK_LEVEL, SENTIMENT, context_source, global, record,
 };

@@ -6,6 +6,12 @@ const PARAMS: &[Param] = &[
     Param { name: "temperature", ty: Ty::Number, default: Some("0"), doc: "sampling temperature, 0 to 2" },
     Param { name: "max_tokens", ty: Ty::Number, default: Some("1024"), doc: "longest answer, in tokens" },
     Param { name: "timeout", ty: Ty::Duration, default: Some("30s"), doc: "give up on a call after this long" },
+    Param {
+        name: "cache",
+        ty: Ty::Bool,
+        default: Some("true"),
+        doc: "ask the provider to cache the part of the prompt that is the same on every call (Anthropic `cache_control`; OpenAI caches a repeated prefix by itself)",
+    },
 ];
 
 pub static PROVIDERS: &[Provider] = &[
@@ -53,13 +59,11 @@ pub static UNITS: &[Unit] = &[
     Unit { suffix: "shares", ty: Ty::Quantity, doc: "a number of shares: `10 shares`", seconds: None },
 ];
 
-/// The system prompt given to a trading agent's model unless the agent sets `system`.
+/// The system prompt given to a trading agent's model unless the agent sets `system`. It is the
+/// same on every call of an agent (its limits do not change), so providers can cache it: what
+/// changes from call to call is stated by [`ACCOUNT_PROMPT`] and the market data, after it.
 pub static DEFAULT_SYSTEM_PROMPT: &str = "You are a trading agent managing part of a stock portfolio. Aim for profitable decisions while respecting the risk limits.
 
-Portfolio value: {{portfolio.total_value}}
-Cash: {{portfolio.cash}}
-Open positions: {{portfolio.positions_count}}
-Market open now: {{market_hours}}
 Largest position allowed: {{limits.max_position}}
 Largest share of the portfolio per trade: {{limits.max_allocation}}
 Orders allowed per day: {{limits.max_daily_trades}}
@@ -67,3 +71,10 @@ Orders allowed per day: {{limits.max_daily_trades}}
 Reply with one JSON object and nothing else:
 {\"decision\": \"buy\" | \"sell\" | \"hold\", \"symbol\": \"AAPL\", \"quantity\": 10, \"order_type\": \"market\" | \"limit\", \"limit_price\": 150.0, \"reasoning\": \"…\", \"confidence\": 0.0 to 1.0, \"risk_assessment\": \"low\" | \"medium\" | \"high\"}
 To do nothing, reply {\"decision\": \"hold\", \"reasoning\": \"…\"}. Orders outside the limits are refused.";
+
+/// The account as every model call states it, in the part of the prompt that changes from call
+/// to call (after the system prompt, the answer's schema and a strategy that does not change).
+pub static ACCOUNT_PROMPT: &str = "Portfolio value: {{portfolio.total_value}}
+Cash: {{portfolio.cash}}
+Open positions: {{portfolio.positions_count}}
+Market open now: {{market_hours}}";

@@ -102,7 +102,7 @@ pub fn reference_markdown() -> String {
     for p in PROVIDERS {
         let _ = writeln!(s, "- `{}` — {} Models: {}.", p.name, p.doc, p.models.join(", "));
     }
-    s.push_str("\nSettings: `temperature` (0 to 2, default 0), `max_tokens` (default 1024), `timeout` (default 30s).\n\n## Units\n\n");
+    s.push_str("\nSettings: `temperature` (0 to 2, default 0), `max_tokens` (default 1024), `timeout` (default 30s), `cache` (default true: the part of the prompt that is the same on every call is marked for the provider's prompt cache).\n\n## Units\n\n");
     for u in UNITS {
         let _ = writeln!(s, "- `{}` — {}", u.suffix, u.doc);
     }

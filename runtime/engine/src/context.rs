@@ -225,15 +225,35 @@ impl Extra<'_> {
     }
 }
 
-/// The final prompt: the strategy, the context, and what to answer.
-pub fn final_prompt(strategy: &str, context: &J, schema: &J) -> String {
+/// The prompt a model call sends after the system prompt, and how much of it is the same on
+/// every call of the agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinalPrompt {
+    pub text: String,
+    /// The length in bytes of the leading part that does not change from call to call: the
+    /// answer's schema, and the strategy too when `strategy_stable`. Providers cache it.
+    pub stable: usize,
+}
+
+/// The final prompt, what stays the same first (so that a provider's prompt cache can hold it
+/// and repeated calls read it back): the answer's schema, the strategy, then what changes (the
+/// account, the market data) and the question.
+pub fn final_prompt(strategy: &str, strategy_stable: bool, account: &str, context: &J, schema: &J) -> FinalPrompt {
     let pretty = |v: &J| serde_json::to_string_pretty(v).unwrap_or_default();
-    format!(
-        "YOUR STRATEGY:\n{}\n\nCURRENT MARKET DATA:\n{}\n\nWhat action should you take? Respond with one JSON object matching this schema:\n{}\n",
-        strategy.trim(),
-        pretty(context),
-        pretty(schema)
-    )
+    let mut text = format!("Respond with one JSON object matching this schema:\n{}\n\n", pretty(schema));
+    let mut stable = text.len();
+    text.push_str("YOUR STRATEGY:\n");
+    text.push_str(strategy.trim());
+    text.push_str("\n\n");
+    if strategy_stable {
+        stable = text.len();
+    }
+    text.push_str("YOUR ACCOUNT:\n");
+    text.push_str(account.trim());
+    text.push_str("\n\nCURRENT MARKET DATA:\n");
+    text.push_str(&pretty(context));
+    text.push_str("\n\nWhat action should you take? Answer with one JSON object matching the schema above.\n");
+    FinalPrompt { text, stable }
 }
 
 /// A template written as text with `{{ expression }}` placeholders (the stdlib's default
@@ -262,7 +282,9 @@ mod tests {
     fn the_default_system_prompt_parses_into_text_and_placeholders() {
         let parts = parse_template(strat_stdlib::DEFAULT_SYSTEM_PROMPT).expect("parses");
         let exprs = parts.iter().filter(|p| matches!(p, ir::Part::Expr(_))).count();
-        assert!(exprs >= 4, "{parts:?}");
+        assert!(exprs >= 3, "{parts:?}");
+        let account = parse_template(strat_stdlib::ACCOUNT_PROMPT).expect("parses");
+        assert_eq!(account.iter().filter(|p| matches!(p, ir::Part::Expr(_))).count(), 4, "{account:?}");
         assert_eq!(parse_template("a {{ 1 + 1 }} b").map(|p| p.len()), Ok(3));
         assert!(parse_template("a {{ 1 +").is_err());
     }

@@ -31,6 +31,11 @@ pub struct LlmRequest {
     pub account: serde_json::Value,
     /// The JSON Schema of the answer's declared type.
     pub schema: serde_json::Value,
+    /// What is the same on every call of this agent, for a provider's prompt cache: `None`
+    /// when the system prompt changes from call to call; otherwise the system prompt and the
+    /// first `n` bytes of `prompt` (at a character boundary; 0 when only the system prompt is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cached_prefix: Option<usize>,
 }
 
 /// A model's answer, undecoded.
@@ -42,8 +47,12 @@ pub struct LlmReply {
     pub model: String,
     /// `end_turn`, `max_tokens`, `refusal`, …, as the provider says.
     pub stop_reason: Option<String>,
+    /// Every prompt token, those read from the provider's cache included.
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Of `input_tokens`, those read from the provider's prompt cache (priced lower).
+    #[serde(default)]
+    pub cached_tokens: u64,
     /// In US dollars, from the provider's prices.
     pub cost: f64,
 }

@@ -35,6 +35,7 @@ impl Llm for Offline {
             stop_reason: Some("end_turn".to_string()),
             input_tokens: 0,
             output_tokens: 0,
+            cached_tokens: 0,
             cost: 0.0,
         })
     }
@@ -211,6 +212,7 @@ mod tests {
             context,
             account,
             schema: schema(&decision()),
+            cached_prefix: None,
         };
         let reply = Offline.complete(&r).expect("answers");
         decode(&reply.text, &decision(), reply.stop_reason.as_deref()).expect("decodes")

@@ -137,9 +137,9 @@ pub struct Execution {
     /// What the model was shown (agents and teams), as of the execution.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub context: Option<serde_json::Value>,
-    /// The final prompt sent.
+    /// The final prompt sent, its repeated parts by reference to [`Report::prompts`].
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub prompt: Option<String>,
+    pub prompt: Option<PromptRecord>,
     /// The model's raw reply.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub llm_response: Option<String>,
@@ -159,7 +159,85 @@ pub struct Execution {
     pub duration_ms: f64,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Of `input_tokens`, those the provider read from its prompt cache.
+    pub cached_tokens: u64,
     pub cost: f64,
+}
+
+/// A model call's prompt as a run records it. What repeats from call to call (the system
+/// prompt, the prompt's leading part that is the same on every call) is held once in
+/// [`Report::prompts`] under its content id; the rest is the execution's own.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PromptRecord {
+    /// The id of the system prompt's text.
+    pub system: String,
+    /// The id of the prompt's leading part (the answer's schema, and the strategy when it
+    /// does not change).
+    pub prefix: String,
+    /// The rest of the prompt, as sent: the prompt is the prefix's text, then this.
+    pub rest: String,
+}
+
+/// The texts of prompts, each held once however many calls sent it, under its content id
+/// (the first 128 bits of its SHA-256, in hex), in the order first sent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Prompts {
+    texts: Vec<(String, String)>,
+    ids: BTreeMap<String, usize>,
+}
+
+impl Prompts {
+    /// The record of a request's prompt, its texts added unless already held.
+    pub fn record(&mut self, request: &crate::llm::LlmRequest) -> PromptRecord {
+        let cut = request.cached_prefix.filter(|&n| request.prompt.is_char_boundary(n)).unwrap_or(0);
+        let (prefix, rest) = request.prompt.split_at(cut);
+        PromptRecord { system: self.add(&request.system), prefix: self.add(prefix), rest: rest.to_string() }
+    }
+
+    fn add(&mut self, text: &str) -> String {
+        let id = content_id(text);
+        if !self.ids.contains_key(&id) {
+            self.ids.insert(id.clone(), self.texts.len());
+            self.texts.push((id.clone(), text.to_string()));
+        }
+        id
+    }
+
+    /// The text of `id`, if held.
+    pub fn get(&self, id: &str) -> Option<&str> {
+        self.ids.get(id).map(|&i| self.texts[i].1.as_str())
+    }
+
+    /// The system prompt and the whole prompt of a record.
+    pub fn texts_of(&self, r: &PromptRecord) -> (String, String) {
+        let system = self.get(&r.system).unwrap_or_default().to_string();
+        (system, format!("{}{}", self.get(&r.prefix).unwrap_or_default(), r.rest))
+    }
+
+    /// `(id, text)` from the `from`th text on, in the order first sent (what a step added).
+    pub fn since(&self, from: usize) -> &[(String, String)] {
+        self.texts.get(from..).unwrap_or_default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.texts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.texts.is_empty()
+    }
+}
+
+impl serde::Serialize for Prompts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.texts.iter().map(|(id, t)| (id, t)))
+    }
+}
+
+/// A text's content id: the first 128 bits of its SHA-256, in hex.
+pub fn content_id(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 /// One member's model call within a team's execution.
@@ -167,7 +245,7 @@ pub struct Execution {
 pub struct MemberCall {
     pub agent: String,
     pub context: serde_json::Value,
-    pub prompt: String,
+    pub prompt: PromptRecord,
     pub llm_response: Option<String>,
     pub decision: Option<serde_json::Value>,
 }
@@ -219,6 +297,8 @@ pub struct Report {
     pub equity_curve: EquityCurve,
     pub log: Vec<LogLine>,
     pub executions: Vec<Execution>,
+    /// The prompts' texts the executions refer to, each once.
+    pub prompts: Prompts,
     pub stats: BTreeMap<String, Stats>,
     pub warnings: Vec<String>,
     /// Distinct indicator instances the run kept (one per symbol, function and parameters).
@@ -342,6 +422,7 @@ mod tests {
             equity_curve: curve,
             log: Vec::new(),
             executions: Vec::new(),
+            prompts: Prompts::default(),
             stats: BTreeMap::new(),
             warnings: Vec::new(),
             indicators: 0,

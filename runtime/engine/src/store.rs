@@ -60,6 +60,8 @@ pub trait Store {
     fn runs(&self) -> Result<Vec<RunRecord>, StoreError>;
     /// Each execution of the run, as JSON (the record's fields).
     fn executions(&self, run: u64) -> Result<Vec<serde_json::Value>, StoreError>;
+    /// The prompt text an execution's `prompt` record refers to by content id.
+    fn prompt(&self, id: &str) -> Result<Option<String>, StoreError>;
     /// Each order of the run in its latest state, by id.
     fn orders(&self, run: u64) -> Result<Vec<Order>, StoreError>;
     fn fills(&self, run: u64) -> Result<Vec<Fill>, StoreError>;
@@ -79,6 +81,9 @@ pub struct StepView<'a> {
     /// Orders placed, refused, filled or cancelled at this step (empty unless asked for).
     pub orders: &'a [Order],
     pub executions: &'a [Execution],
+    /// The prompt texts first sent at this step, `(content id, text)`: the executions refer
+    /// to them.
+    pub prompts: &'a [(String, String)],
     /// The account's positions, when orders filled at this step and the run is journaled.
     pub positions: Option<&'a [PositionRecord]>,
 }

@@ -52,6 +52,7 @@ fn request(provider: &str, model: &str, i: usize) -> LlmRequest {
         context: json!({}),
         account: json!({}),
         schema: strat_engine::decode::schema(&decision),
+        cached_prefix: None,
     }
 }
 

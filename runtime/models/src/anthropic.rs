@@ -2,7 +2,8 @@
 //!
 //! Request: headers `x-api-key`, `anthropic-version: 2023-06-01`; body `model`, `max_tokens`
 //! (the model's `max_tokens`, default 1024), `system` (top level), one user message with the
-//! prompt, `temperature` (clamped to the API's 0–1), and structured output as
+//! prompt (the part that is the same on every call of the agent marked with `cache_control`,
+//! unless the model sets `cache: false`), `temperature` (clamped to the API's 0–1), and structured output as
 //! `output_config.format = {type: json_schema, schema}` with the schema in the subset the API
 //! accepts ([`super::schema::anthropic`]).
 //!
@@ -31,10 +32,14 @@ pub fn body(request: &LlmRequest) -> J {
     let mut b = json!({
         "model": request.model.model,
         "max_tokens": max_tokens,
-        "messages": [{"role": "user", "content": request.prompt}],
+        "messages": [{"role": "user", "content": content(request)}],
     });
     if !request.system.is_empty() {
-        b["system"] = J::from(request.system.as_str());
+        b["system"] = match request.cached_prefix {
+            // The system prompt is the whole stable part: the breakpoint is on it.
+            Some(0) => json!([{"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}]),
+            _ => J::from(request.system.as_str()),
+        };
     }
     if let Some(t) = param(request, "temperature") {
         b["temperature"] = J::from(t.clamp(0.0, 1.0));
@@ -43,6 +48,26 @@ pub fn body(request: &LlmRequest) -> J {
         b["output_config"] = json!({"format": {"type": "json_schema", "schema": schema::anthropic(&request.schema)}});
     }
     b
+}
+
+/// The user message's content: the prompt as one string, or, when a leading part of it is the
+/// same on every call, that part as a text block marked for the cache and the rest after it.
+/// A breakpoint caches the prefix up to and including the block it marks (system prompt
+/// included) for five minutes, renewed by each read; prefixes shorter than the model's minimum
+/// (1,024 tokens and up) are not cached, at no cost.
+fn content(request: &LlmRequest) -> J {
+    let cut =
+        request.cached_prefix.filter(|&n| n > 0 && n < request.prompt.len() && request.prompt.is_char_boundary(n));
+    match cut {
+        Some(n) => {
+            let (stable, rest) = request.prompt.split_at(n);
+            json!([
+                {"type": "text", "text": stable, "cache_control": {"type": "ephemeral"}},
+                {"type": "text", "text": rest},
+            ])
+        }
+        None => J::from(request.prompt.as_str()),
+    }
 }
 
 /// Reads a Messages reply.

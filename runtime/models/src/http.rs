@@ -482,6 +482,7 @@ impl Inner {
             stop_reason: p.stop_reason.map(|r| self.scrub(&r)),
             input_tokens: p.tokens.all_input(),
             output_tokens: p.tokens.output,
+            cached_tokens: p.tokens.cache_read,
             cost,
         }
     }

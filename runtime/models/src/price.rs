@@ -11,7 +11,7 @@ pub struct Price {
     pub output: f64,
     /// Writing the prompt cache (Anthropic: 1.25 × input).
     pub cache_write: f64,
-    /// Reading the prompt cache (Anthropic: 0.1 × input).
+    /// Reading the prompt cache (Anthropic: 0.1 × input; OpenAI: 0.25–0.5 × input).
     pub cache_read: f64,
 }
 
@@ -19,10 +19,10 @@ const fn anthropic(input: f64, output: f64) -> Price {
     Price { input, output, cache_write: input * 1.25, cache_read: input * 0.1 }
 }
 
-/// Cached prompt tokens are charged as ordinary input here (an over-estimate, so budgets
-/// stay on the safe side).
-const fn openai(input: f64, output: f64) -> Price {
-    Price { input, output, cache_write: input, cache_read: input }
+/// OpenAI caches repeated prefixes by itself, at no charge to write; `cached` is its list price
+/// of a cached input token.
+const fn openai(input: f64, output: f64, cached: f64) -> Price {
+    Price { input, output, cache_write: input, cache_read: cached }
 }
 
 /// List prices (USD per million tokens), as published by the providers in 2025.
@@ -39,15 +39,15 @@ pub static LIST: &[(&str, Price)] = &[
     ("claude-3-5-haiku", anthropic(0.8, 4.0)),
     ("claude-3-opus", anthropic(15.0, 75.0)),
     ("claude-3-haiku", anthropic(0.25, 1.25)),
-    ("gpt-4o", openai(2.5, 10.0)),
-    ("gpt-4o-mini", openai(0.15, 0.6)),
-    ("gpt-4.1", openai(2.0, 8.0)),
-    ("gpt-4.1-mini", openai(0.4, 1.6)),
-    ("gpt-4.1-nano", openai(0.1, 0.4)),
-    ("gpt-4", openai(30.0, 60.0)),
-    ("o3", openai(2.0, 8.0)),
-    ("o3-mini", openai(1.1, 4.4)),
-    ("o4-mini", openai(1.1, 4.4)),
+    ("gpt-4o", openai(2.5, 10.0, 1.25)),
+    ("gpt-4o-mini", openai(0.15, 0.6, 0.075)),
+    ("gpt-4.1", openai(2.0, 8.0, 0.5)),
+    ("gpt-4.1-mini", openai(0.4, 1.6, 0.1)),
+    ("gpt-4.1-nano", openai(0.1, 0.4, 0.025)),
+    ("gpt-4", openai(30.0, 60.0, 30.0)),
+    ("o3", openai(2.0, 8.0, 0.5)),
+    ("o3-mini", openai(1.1, 4.4, 0.55)),
+    ("o4-mini", openai(1.1, 4.4, 0.275)),
 ];
 
 /// Whether `rest` (what follows a model name) names a version of it: nothing, `-latest`, or a
@@ -127,7 +127,7 @@ mod tests {
         let t = Tokens { input: 1_000_000, output: 100_000, cache_write: 0, cache_read: 1_000_000 };
         assert!((t.cost(price) - (3.0 + 1.5 + 0.3)).abs() < 1e-9);
         assert_eq!(t.all_input(), 2_000_000);
-        let mine = Prices { custom: [("qwen3:8b".to_string(), openai(0.0, 0.0))].into() };
+        let mine = Prices { custom: [("qwen3:8b".to_string(), openai(0.0, 0.0, 0.0))].into() };
         assert!(mine.find("qwen3:8b").is_some());
     }
 }

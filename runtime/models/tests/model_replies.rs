@@ -142,6 +142,7 @@ fn a_replayed_backtest_is_the_recorded_one_without_a_network() {
             context: json!({}),
             account: json!({}),
             schema: json!(null),
+            cached_prefix: None,
         })
         .expect_err("missing");
     assert_eq!(err.kind, ErrorKind::Unavailable);

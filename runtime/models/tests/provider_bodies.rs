@@ -17,6 +17,7 @@ fn request() -> LlmRequest {
         context: json!({}),
         account: json!({}),
         schema: json!({"type": "string", "enum": ["up", "down"]}),
+        cached_prefix: None,
     }
 }
 

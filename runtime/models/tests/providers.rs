@@ -37,6 +37,7 @@ fn request(provider: &str, model: &str) -> LlmRequest {
         context: json!({}),
         account: json!({}),
         schema: strat_engine::decode::schema(&decision),
+        cached_prefix: None,
     }
 }
 
@@ -106,6 +107,73 @@ fn anthropic_gets_its_headers_and_body_and_its_reply_is_read_with_usage_and_cost
     assert_eq!((reply.input_tokens, reply.output_tokens), (249, 26));
     assert!((reply.cost - (249.0 * 3.0 + 26.0 * 15.0) / 1e6).abs() < 1e-12, "{}", reply.cost);
     assert!(p.notes().is_empty(), "{:?}", p.notes());
+}
+
+/// A request whose system prompt and first part of the prompt are the same on every call.
+fn stable_request(call: usize) -> LlmRequest {
+    let mut r = request("anthropic", "claude-sonnet-4-5");
+    let stable = format!("Respond with JSON.\n\nYOUR STRATEGY:\n{}\n\n", "Buy dips in quality names. ".repeat(300));
+    r.prompt = format!("{stable}CURRENT MARKET DATA:\ncall {call}\n");
+    r.cached_prefix = Some(stable.len());
+    r
+}
+
+#[test]
+fn anthropic_marks_the_stable_prefix_and_later_calls_read_it_from_the_cache_at_a_tenth_of_the_price() {
+    let server = FakeServer::anthropic(KEY);
+    server.metered();
+    let (mut p, _) = anthropic(&server);
+    let replies: Vec<LlmReply> = (0..3).map(|i| p.complete(&stable_request(i)).expect("answers")).collect();
+    let body = server.received()[0].json();
+    let blocks = body["messages"][0]["content"].as_array().expect("blocks").clone();
+    assert_eq!(blocks.len(), 2, "{blocks:?}");
+    assert_eq!(blocks[0]["cache_control"], json!({"type": "ephemeral"}));
+    assert!(
+        blocks[0]["text"].as_str().is_some_and(|t| t.ends_with("\n\n")) && blocks[1].get("cache_control").is_none()
+    );
+    assert_eq!(body["system"], "You are a trading agent.", "one breakpoint, after the system prompt");
+    // The first call writes the cache (1.25 × input), the next read it (0.1 × input).
+    assert_eq!(replies[0].cached_tokens, 0);
+    assert!(replies[1].cached_tokens > 1_024 && replies[2].cached_tokens == replies[1].cached_tokens);
+    assert_eq!(replies[1].input_tokens, replies[0].input_tokens, "every prompt token is counted");
+    assert!(replies[1].cost < replies[0].cost / 3.0, "{} vs {}", replies[1].cost, replies[0].cost);
+    // Without a stable part, or with `cache: false` upstream, nothing is marked.
+    let mut plain = stable_request(9);
+    plain.cached_prefix = None;
+    p.complete(&plain).expect("answers");
+    let last = server.received().pop().expect("one more").json();
+    assert!(last["messages"][0]["content"].is_string() && last["system"].is_string(), "{last}");
+}
+
+#[test]
+fn a_system_prompt_that_is_the_whole_stable_part_carries_the_breakpoint() {
+    let server = FakeServer::anthropic(KEY);
+    let (mut p, _) = anthropic(&server);
+    let mut r = request("anthropic", "claude-sonnet-4-5");
+    r.cached_prefix = Some(0);
+    p.complete(&r).expect("answers");
+    let body = server.received()[0].json();
+    assert_eq!(
+        body["system"],
+        json!([{"type": "text", "text": "You are a trading agent.", "cache_control": {"type": "ephemeral"}}])
+    );
+    assert_eq!(body["messages"][0]["content"], "Decide.");
+}
+
+#[test]
+fn openai_reports_its_automatic_cache_reads_and_they_are_priced_lower() {
+    let server = FakeServer::openai(KEY);
+    server.metered();
+    let (mut p, _) = openai(&server, Dialect::OpenAi);
+    let mut ask = |i| {
+        let mut r = stable_request(i);
+        r.model = ModelSpec { provider: "openai".into(), model: "gpt-4o".into(), ..r.model };
+        p.complete(&r).expect("answers")
+    };
+    let (first, second) = (ask(0), ask(1));
+    assert_eq!(first.cached_tokens, 0);
+    assert!(second.cached_tokens >= 1_024, "{second:?}");
+    assert!(second.cost < first.cost, "{} vs {}", second.cost, first.cost);
 }
 
 #[test]

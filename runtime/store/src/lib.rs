@@ -11,7 +11,7 @@ use strat_engine::report::Stats;
 use strat_engine::store::{Fill, PositionRecord, RunRecord, StepView, Store, StoreError};
 
 /// Bumped when the layout of the tables changes; a store of another version is refused.
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const RUNS: TableDefinition<u64, &str> = TableDefinition::new("runs");
@@ -21,6 +21,8 @@ const ORDERS: TableDefinition<(u64, u64), &str> = TableDefinition::new("orders")
 const FILLS: TableDefinition<(u64, u64), &str> = TableDefinition::new("fills");
 const POSITIONS: TableDefinition<(u64, &str), &str> = TableDefinition::new("positions");
 const STATS: TableDefinition<(u64, &str), &str> = TableDefinition::new("stats");
+/// Prompt texts by content id, each once for every run that sent it.
+const PROMPTS: TableDefinition<&str, &str> = TableDefinition::new("prompts");
 
 /// The embedded store: one redb file.
 pub struct RedbStore {
@@ -74,6 +76,7 @@ impl RedbStore {
             tx.open_table(FILLS).map_err(err)?;
             tx.open_table(POSITIONS).map_err(err)?;
             tx.open_table(STATS).map_err(err)?;
+            tx.open_table(PROMPTS).map_err(err)?;
         }
         tx.commit().map_err(err)?;
         let store = RedbStore { db, positions: BTreeMap::new() };
@@ -191,6 +194,12 @@ impl Store for RedbStore {
             for e in step.executions {
                 ex.insert((run, e.id), json(e)?.as_str()).map_err(err)?;
             }
+            let mut prompts = tx.open_table(PROMPTS).map_err(err)?;
+            for (id, text) in step.prompts {
+                if prompts.get(id.as_str()).map_err(err)?.is_none() {
+                    prompts.insert(id.as_str(), text.as_str()).map_err(err)?;
+                }
+            }
             let mut log = tx.open_table(LOG).map_err(err)?;
             let first = next_seq(&log, run)?;
             for (seq, l) in (first..).zip(step.log) {
@@ -261,6 +270,12 @@ impl Store for RedbStore {
 
     fn executions(&self, run: u64) -> Result<Vec<serde_json::Value>, StoreError> {
         self.range(EXECUTIONS, run)
+    }
+
+    fn prompt(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let t = tx.open_table(PROMPTS).map_err(err)?;
+        Ok(t.get(id).map_err(err)?.map(|v| v.value().to_string()))
     }
 
     fn orders(&self, run: u64) -> Result<Vec<Order>, StoreError> {

@@ -21,8 +21,12 @@ const SRC: &str = "limits { max_position $5_000 }
     }";
 
 fn program() -> strat_lang::ir::Program {
+    compile(SRC)
+}
+
+fn compile(src: &str) -> strat_lang::ir::Program {
     let mut ws = strat_lang::Workspace::new();
-    let id = ws.set_file("w.strat", SRC.as_bytes().to_vec());
+    let id = ws.set_file("w.strat", src.as_bytes().to_vec());
     let c = ws.compile(&[id]);
     c.program.unwrap_or_else(|| panic!("{:?}", c.diagnostics))
 }
@@ -51,6 +55,10 @@ impl Observer for StopAfter {
 }
 
 fn journaled(path: &std::path::Path, steps: i64, stop_after: usize) -> u64 {
+    journal(path, &program(), steps, stop_after)
+}
+
+fn journal(path: &std::path::Path, program: &strat_lang::ir::Program, steps: i64, stop_after: usize) -> u64 {
     let data = bars(steps);
     let mut store = RedbStore::open(path).expect("opens");
     let run_id = store.begin_run("w.strat", "abc123", "test bars", "2024-03-04").expect("begins");
@@ -66,7 +74,7 @@ fn journaled(path: &std::path::Path, steps: i64, stop_after: usize) -> u64 {
         broker: &mut broker,
         store: Some((&mut store, run_id)),
     };
-    let report = run(&program(), host, &Limits::default(), &mut StopAfter(stop_after, 0)).expect("runs");
+    let report = run(program, host, &Limits::default(), &mut StopAfter(stop_after, 0)).expect("runs");
     store.finish_run(run_id, "stopped", report.final_equity).expect("finishes");
     run_id
 }
@@ -106,6 +114,28 @@ fn a_journaled_run_reads_back_after_reopening() {
     assert_eq!(stats["W"].total_executions, 3);
     assert_eq!(stats["W"].filled, 1);
     assert!(store.fills(second).expect("fills").is_empty(), "the second run's buy never filled");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_prompt_sent_by_many_executions_is_stored_once_and_read_back_by_its_id() {
+    let dir = std::env::temp_dir().join(format!("strat-store-prompts-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("store.redb");
+    let src = "model m = offline(\"rules\")\nlimits l {\n  max_position $500\n}\nagent A {\n  model m\n  limits l\n  context prices(SPY)\n  prompt \"Hold unless sure.\"\n  on price(SPY) > $0\n}\n";
+    let first = journal(&path, &compile(src), 4, 10);
+    let store = RedbStore::open(&path).expect("reopens");
+    let ex = store.executions(first).expect("executions");
+    assert_eq!(ex.len(), 4);
+    let ids: std::collections::BTreeSet<&str> = ex.iter().filter_map(|e| e["prompt"]["prefix"].as_str()).collect();
+    assert_eq!(ids.len(), 1, "the same stable part every time");
+    let prefix = store.prompt(ids.first().expect("an id")).expect("reads").expect("held");
+    assert!(prefix.contains("YOUR STRATEGY:\nHold unless sure."), "{prefix}");
+    let system = ex[0]["prompt"]["system"].as_str().expect("system id");
+    assert!(store.prompt(system).expect("reads").is_some_and(|t| t.starts_with("You are a trading agent")));
+    assert!(ex.iter().all(|e| e["prompt"]["rest"].as_str().is_some_and(|r| r.starts_with("YOUR ACCOUNT:"))));
+    assert_eq!(store.prompt("0000").expect("reads"), None);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

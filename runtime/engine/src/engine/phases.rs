@@ -41,6 +41,7 @@ struct Shape {
 pub(super) struct StepStart {
     executions: usize,
     log: usize,
+    prompts: usize,
 }
 
 /// A run of `program` on a host, between steps.
@@ -175,6 +176,7 @@ impl<'r, 'h> Engine<'r, 'h> {
             equity_curve: EquityCurve::with_capacity(total.unwrap_or(0)),
             log: Vec::new(),
             executions: Vec::new(),
+            prompts: Default::default(),
             stats: plan
                 .graphs
                 .iter()
@@ -353,7 +355,11 @@ impl<'r, 'h> Engine<'r, 'h> {
 
     /// Where this step's executions and log lines will begin.
     pub(super) fn step_start(&self) -> StepStart {
-        StepStart { executions: self.report.executions.len(), log: self.report.log.len() }
+        StepStart {
+            executions: self.report.executions.len(),
+            log: self.report.log.len(),
+            prompts: self.report.prompts.len(),
+        }
     }
 
     /// Phase 4: each graph that fired runs once per symbol, in the file's order, for the first
@@ -404,6 +410,7 @@ impl<'r, 'h> Engine<'r, 'h> {
             gate: &self.gate,
             log: &mut self.report.log,
             stats: &mut self.report.stats,
+            prompts: &mut self.report.prompts,
             next_id: &mut self.next_id,
         }
     }
@@ -455,6 +462,7 @@ impl<'r, 'h> Engine<'r, 'h> {
             log: &self.report.log[first.log..],
             orders: &changed,
             executions: &self.report.executions[first.executions..],
+            prompts: self.report.prompts.since(first.prompts),
         };
         if let Some((store, run)) = self.host.store.as_mut()
             && let Err(e) = store.record_step(*run, &view)

@@ -70,6 +70,8 @@ pub struct Ctx<'r, 'h> {
     pub gate: &'r GateState,
     pub log: &'r mut Vec<LogLine>,
     pub stats: &'r mut BTreeMap<String, Stats>,
+    /// The texts of the prompts sent, each once.
+    pub prompts: &'r mut crate::report::Prompts,
     pub next_id: &'r mut u64,
 }
 
@@ -342,6 +344,7 @@ impl Ctx<'_, '_> {
             duration_ms: 0.0,
             input_tokens: 0,
             output_tokens: 0,
+            cached_tokens: 0,
             cost: 0.0,
         }
     }
@@ -611,27 +614,29 @@ impl Ctx<'_, '_> {
         if let Some(e) = over {
             return fail(ex, Outcome::Skipped, e.describe(budget));
         }
-        let (system, strategy, account) = {
+        let (system, strategy, stated, account) = {
             let market = self.market;
             let env = market.env();
             let world = self.world_under(locals, graph, limits);
             let text = |c: &crate::expr::Compiled| c.value(&env, &world).map(|v| v.to_string()).unwrap_or_default();
-            (text(&plan.system), text(&plan.prompt), world.portfolio_record().to_json())
+            (text(&plan.system), text(&plan.prompt), text(&plan.account), world.portfolio_record().to_json())
         };
-        let prompt = final_prompt(&strategy, context, &plan.schema);
-        if prompt.len() + system.len() > budget.max_text {
+        let prompt = final_prompt(&strategy, plan.prompt_stable, &stated, context, &plan.schema);
+        if prompt.text.len() + system.len() > budget.max_text {
             return fail(ex, Outcome::Failed, Exceeded::Text.describe(budget));
         }
+        let cached = cache_wanted(&plan.model).then_some(prompt.stable).filter(|_| plan.system_stable);
         let request = crate::llm::LlmRequest {
             agent: graph.name.clone(),
             model: plan.model.clone(),
             system,
-            prompt,
+            prompt: prompt.text,
             context: context.clone(),
             account,
             schema: plan.schema.clone(),
+            cached_prefix: cached,
         };
-        ex.prompt = Some(request.prompt.clone());
+        ex.prompt = Some(self.prompts.record(&request));
         self.usage.calls += 1;
         Ok(request)
     }
@@ -653,6 +658,7 @@ impl Ctx<'_, '_> {
         self.usage.cost += reply.cost;
         ex.input_tokens += reply.input_tokens;
         ex.output_tokens += reply.output_tokens;
+        ex.cached_tokens += reply.cached_tokens;
         ex.cost += reply.cost;
         ex.llm_response = Some(clip(reply.text.clone(), self.sandbox.max_text));
         match decode(&reply.text, &plan.output, reply.stop_reason.as_deref()) {
@@ -925,4 +931,10 @@ fn clip(mut text: String, max: usize) -> String {
         text.push('…');
     }
     text
+}
+
+/// Whether a model's calls mark their stable prefix for the provider's cache: its `cache`
+/// setting, true unless set to false.
+fn cache_wanted(model: &crate::llm::ModelSpec) -> bool {
+    model.params.get("cache").and_then(serde_json::Value::as_bool).unwrap_or(true)
 }

@@ -75,7 +75,7 @@ fn ask(
         }) else {
             return fail(ex, Outcome::Failed, format!("member `{}` asks no model", member.name));
         };
-        ex.prompt = requests.iter().find(|r| r.agent == member.name).map(|r| r.prompt.clone());
+        ex.prompt = requests.iter().find(|r| r.agent == member.name).map(|r| ctx.prompts.record(r));
         let before = (ex.input_tokens, ex.output_tokens, ex.cost);
         let answer = ctx.receive(member, llm, reply, ex);
         count_member(ctx, &member.name, before, answer.is_ok(), ex);

@@ -37,6 +37,12 @@ pub struct LlmPlan {
     pub model: ModelSpec,
     pub system: Compiled,
     pub prompt: Compiled,
+    /// The account as the call states it ([`strat_stdlib::ACCOUNT_PROMPT`]).
+    pub account: Compiled,
+    /// Whether the system prompt, and the prompt, render the same text on every call of the
+    /// graph (what a provider's prompt cache can hold).
+    pub system_stable: bool,
+    pub prompt_stable: bool,
     pub output: ir::Type,
     pub schema: serde_json::Value,
 }
@@ -139,7 +145,8 @@ fn visit(e: &Expr, f: &mut impl FnMut(&Expr)) {
 /// Why a program cannot run against a market.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlanError {
-    /// The stdlib's default system prompt is not a template (a defect of strat, not the file).
+    /// The stdlib's default system prompt or account statement is not a template (a defect of
+    /// strat, not the file).
     SystemPrompt(String),
     /// A graph asks for something the market cannot give, or names what does not exist.
     Graph { graph: String, reason: String },
@@ -162,8 +169,10 @@ impl Plan {
     pub fn new(program: &Program, market: &mut Market) -> Result<Plan, PlanError> {
         let system_prompt =
             crate::context::parse_template(strat_stdlib::DEFAULT_SYSTEM_PROMPT).map_err(PlanError::SystemPrompt)?;
+        let account_prompt =
+            crate::context::parse_template(strat_stdlib::ACCOUNT_PROMPT).map_err(PlanError::SystemPrompt)?;
         let names = program.graphs.iter().enumerate().map(|(i, g)| (g.name.as_str(), i)).collect();
-        let build = steps::Build { program, names, system_prompt };
+        let build = steps::Build { program, names, system_prompt, account_prompt };
         let mut warnings = Vec::new();
         let mut triggers = Triggers::new(market.symbols.len());
         let mut needs = steps::Needs::default();

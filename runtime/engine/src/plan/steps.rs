@@ -17,6 +17,8 @@ pub(super) struct Build<'p> {
     pub names: BTreeMap<&'p str, usize>,
     /// The stdlib's default system prompt, for agents that give none.
     pub system_prompt: Vec<ir::Part>,
+    /// The stdlib's statement of the account, in every model call.
+    pub account_prompt: Vec<ir::Part>,
 }
 
 /// What the compiled graphs need of the whole run.
@@ -156,11 +158,15 @@ impl Build<'_> {
             model: m.map_or_else(|| "rules".to_string(), |m| m.model.clone()),
             params: m.map(|m| m.params.iter().map(|(k, v)| (k.clone(), ir_number(v))).collect()).unwrap_or_default(),
         };
+        let system = system.unwrap_or(&self.system_prompt);
         Ok(LlmPlan {
             bind: bind.to_string(),
             model: spec,
-            system: c.template(system.unwrap_or(&self.system_prompt))?,
+            system: c.template(system)?,
             prompt: c.template(prompt)?,
+            account: c.template(&self.account_prompt)?,
+            system_stable: same_every_call(system),
+            prompt_stable: same_every_call(prompt),
             schema: crate::decode::schema(output),
             output: output.clone(),
         })
@@ -170,6 +176,26 @@ impl Build<'_> {
     fn index_of(&self, agent: &str) -> Result<usize, String> {
         self.names.get(agent).copied().ok_or_else(|| format!("no agent `{agent}`"))
     }
+}
+
+/// Whether a template renders the same text on every call of one graph: its placeholders read
+/// nothing but constants and the graph's `limits` (no market data, account, trigger or local).
+fn same_every_call(parts: &[ir::Part]) -> bool {
+    parts.iter().all(|p| match p {
+        ir::Part::Text(_) => true,
+        ir::Part::Expr(e) => {
+            let mut same = true;
+            super::visit(e, &mut |x| {
+                same &= match x {
+                    Expr::Local { .. } | Expr::Call { .. } => false,
+                    Expr::Global { name } => name == "limits",
+                    Expr::Text { value } => same_every_call(value),
+                    _ => true,
+                }
+            });
+            same
+        }
+    })
 }
 
 /// An action node as a step: an order, a decision to execute, a cancel, a log line or a

@@ -17,6 +17,7 @@ impl Llm for Scripted {
             stop_reason: Some("end_turn".into()),
             input_tokens: 1,
             output_tokens: 1,
+            cached_tokens: 0,
             cost: 0.0,
         })
     }
