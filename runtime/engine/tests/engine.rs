@@ -19,8 +19,19 @@ fn program(src: &str) -> strat_lang::ir::Program {
     c.program.unwrap_or_else(|| panic!("{:?}", c.diagnostics))
 }
 
+/// The first day of the tests' data.
+fn start() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2024, 1, 2).unwrap_or_default()
+}
+
+/// The `i`th session of the tests' data, at midnight.
 fn day(i: i64) -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2024, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default() + Duration::days(i)
+    common::session(start(), i).and_hms_opt(0, 0, 0).unwrap_or_default()
+}
+
+/// Which session of the tests' data `t` falls on.
+fn index(t: NaiveDateTime) -> i64 {
+    common::session_index(start(), t.date())
 }
 
 fn bars(closes: &[(f64, f64)]) -> BTreeMap<String, Vec<Bar>> {
@@ -37,7 +48,7 @@ fn run(src: &str, data: &BTreeMap<String, Vec<Bar>>, config: &Config) -> Report 
 }
 
 fn fired_days(r: &Report, graph: &str) -> Vec<i64> {
-    r.executions.iter().filter(|e| e.graph == graph).map(|e| (e.time - day(0)).num_days()).collect()
+    r.executions.iter().filter(|e| e.graph == graph).map(|e| index(e.time)).collect()
 }
 
 /// A random walk of whole dollars, so prices often sit exactly on thresholds.
@@ -121,7 +132,7 @@ fn news_triggers_fire_on_matching_articles_with_the_article() {
         log "read: {{trigger.article.title}}"
     }"#;
     let r = run(src, &data, &Config { news, ..Config::default() });
-    let lines: Vec<(i64, &str)> = r.log.iter().map(|l| ((l.time - day(0)).num_days(), l.message.as_str())).collect();
+    let lines: Vec<(i64, &str)> = r.log.iter().map(|l| (index(l.time), l.message.as_str())).collect();
     // A daily bar stands for its whole session: news of its morning is known at its step.
     assert_eq!(lines, vec![(2, "read: SPY guidance raised")]);
     assert_eq!(r.executions[0].trigger.kind, "news");
@@ -177,7 +188,7 @@ fn an_execution_records_its_path_and_the_gate_verdicts() {
     let r = run(src, &data, &Config::default());
     let first = &r.executions[0];
     assert_eq!(first.trigger.text, "price(SPY) > $0");
-    assert_eq!(first.trigger.reason, "price(SPY) > $0 fired for SPY at 2024-01-01 00:00:00");
+    assert_eq!(first.trigger.reason, "price(SPY) > $0 fired for SPY at 2024-01-02 00:00:00");
     // start → condition (false) → order → end.
     assert_eq!(first.path.len(), 4);
     assert_eq!(first.orders, vec![1]);
@@ -490,7 +501,7 @@ fn a_workflow_that_names_trigger_reads_it_and_one_that_does_not_runs_the_same() 
     let r = run(src, &data, &Config::default());
     assert_eq!(
         r.log.iter().map(|l| l.message.as_str()).collect::<Vec<_>>(),
-        ["SPY: condition (price(SPY) > $101 fired for SPY at 2024-01-03 00:00:00)"]
+        ["SPY: condition (price(SPY) > $101 fired for SPY at 2024-01-04 00:00:00)"]
     );
     assert_eq!(r.orders.len(), 1);
     assert_eq!(r.orders[0].symbol, "SPY");

@@ -1,6 +1,7 @@
 //! Order types through the engine: what the file writes is what the broker works.
 
-use chrono::{Duration, NaiveDate};
+mod common;
+use chrono::NaiveDate;
 use std::collections::BTreeMap;
 use strat_engine::broker::{Kind, Status};
 use strat_engine::engine::{Config, backtest};
@@ -16,7 +17,7 @@ fn run(src: &str, closes: &[(f64, f64, f64, f64)]) -> strat_engine::report::Repo
         .iter()
         .enumerate()
         .map(|(i, (o, h, l, c))| Bar {
-            time: start + Duration::days(i as i64),
+            time: common::session(start.date(), i as i64).and_time(start.time()),
             open: *o,
             high: *h,
             low: *l,
@@ -84,7 +85,7 @@ fn flat(closes: &[f64]) -> Vec<Bar> {
         .iter()
         .enumerate()
         .map(|(i, c)| Bar {
-            time: start + Duration::days(i as i64),
+            time: common::session(start.date(), i as i64).and_time(start.time()),
             open: *c,
             high: *c,
             low: *c,

@@ -1,6 +1,7 @@
 //! Trigger semantics in the engine: bar length, throttles and the market-hours guard.
 
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+mod common;
+use chrono::{NaiveDate, NaiveDateTime};
 use std::collections::BTreeMap;
 use strat_engine::engine::{Config, backtest};
 use strat_engine::market::Bar;
@@ -19,14 +20,17 @@ fn run(src: &str, bars: Vec<Bar>) -> Report {
         .expect("runs")
 }
 
+/// At `h:m` on the `day`th session from Monday 2024-03-04.
 fn at(day: i64, h: u32, m: u32) -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2024, 3, 4).and_then(|d| d.and_hms_opt(h, m, 0)).unwrap_or_default() + Duration::days(day)
+    let start = NaiveDate::from_ymd_opt(2024, 3, 4).unwrap_or_default();
+    common::session(start, day).and_hms_opt(h, m, 0).unwrap_or_default()
 }
 
 fn bar(time: NaiveDateTime) -> Bar {
     Bar { time, open: 10.0, high: 10.0, low: 10.0, close: 10.0, volume: 1.0 }
 }
 
+/// The calendar days after the first session on which the log has a line.
 fn fired_days(r: &Report) -> Vec<i64> {
     r.log.iter().map(|l| (l.time - at(0, 0, 0)).num_days()).collect()
 }
@@ -35,7 +39,9 @@ fn fired_days(r: &Report) -> Vec<i64> {
 fn a_throttle_allows_n_firings_per_window() {
     let bars = (0..12).map(|d| bar(at(d, 0, 0))).collect();
     let r = run("workflow W { on price(SPY) > $0 throttle 2 per 5d\n log \"fired\" }", bars);
-    assert_eq!(fired_days(&r), vec![0, 1, 5, 6, 10, 11]);
+    // Sessions from Monday 2024-03-04: two fire, the window of five days blocks until
+    // Saturday, so the next two are the Monday and Tuesday after, and so on.
+    assert_eq!(fired_days(&r), vec![0, 1, 7, 8, 14, 15]);
 }
 
 #[test]
@@ -60,8 +66,9 @@ fn the_market_hours_guard_skips_bars_outside_the_session() {
 
 #[test]
 fn a_schedule_fires_on_the_days_and_times_it_names() {
-    // 2024-03-04 is a Monday: seven daily bars, Monday to Sunday.
-    let bars = (0..7).map(|d| bar(at(d, 0, 0))).collect();
+    // 2024-03-04 is a Monday: seven daily bars, Monday to Sunday (a schedule is a time, not
+    // a bar: it fires whatever day the data has).
+    let bars = (0..7).map(|d| bar(at(0, 0, 0) + chrono::Duration::days(d))).collect();
     let r = run("workflow W { on schedule \"0 16 * * 1-5\" tz \"America/New_York\"\n log \"close\" }", bars);
     assert_eq!(fired_days(&r), vec![0, 1, 2, 3, 4]);
     // Intraday: once a day, at the first bar at or after 10:30 New York time.
@@ -140,4 +147,26 @@ fn day_windows_count_sessions_on_intraday_bars() {
     // Twenty sessions of bars, not twenty days of 24 hours.
     assert_eq!(first(&values("avg_volume(SPY, 20d)")), Some(20 * 390 - 1));
     assert_eq!(first(&values("change(SPY, 1w)")), Some(5 * 390));
+}
+
+#[test]
+fn no_trigger_fires_on_a_bar_of_a_day_the_exchange_was_closed() {
+    // Friday 2024-03-08, then Saturday and Sunday bars, then Monday.
+    let friday = at(4, 0, 0);
+    let bars: Vec<Bar> = (0..4).map(|d| bar(friday + chrono::Duration::days(d))).collect();
+    for src in [
+        "workflow W { on price(SPY) > $0\n log \"fired\" }",
+        "workflow W { on bar(SPY, 1d)\n log \"fired\" }",
+        "workflow W { on price(SPY) > $0 and portfolio.cash > $0\n log \"fired\" }",
+    ] {
+        let r = run(src, bars.clone());
+        let days: Vec<String> = r.log.iter().map(|l| l.time.date().to_string()).collect();
+        assert_eq!(days, vec!["2024-03-08", "2024-03-11"], "{src}");
+        assert!(
+            r.warnings.iter().any(|w| w.contains("bars on 2 days the exchange was closed")),
+            "{src} {:?} {:?}",
+            r.warnings,
+            r.log
+        );
+    }
 }

@@ -506,7 +506,7 @@ impl<'r, 'h> Engine<'r, 'h> {
         if let Some(first) = self.plan.triggers.closed_days.first() {
             let n = self.plan.triggers.closed_days.len();
             self.report.warnings.push(format!(
-                "the data has bars on {n} day{} the exchange was closed (the first {first}): day-long `bar(…)` triggers do not fire on them",
+                "the data has bars on {n} day{} the exchange was closed (the first {first}): no trigger fires on them",
                 if n == 1 { "" } else { "s" }
             ));
         }

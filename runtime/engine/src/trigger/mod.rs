@@ -125,7 +125,7 @@ pub struct Triggers {
     session: Option<(chrono::NaiveDate, Option<chrono::NaiveTime>)>,
     /// Per trigger: the day a day-long `bar(…)` trigger last fired (once a session).
     fired_on: Vec<Option<chrono::NaiveDate>>,
-    /// Days the exchange was closed on which bars came: a day-long `bar(…)` fires on none.
+    /// Days the exchange was closed on which bars came: no trigger fires on their bars.
     pub closed_days: Vec<chrono::NaiveDate>,
 }
 
@@ -391,6 +391,17 @@ impl Triggers {
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
         for (sym, bar) in closed {
+            if session_close(&mut self.session, bar.time.date()).is_none() {
+                // A bar on a day the exchange was closed is reported, never traded on.
+                let day = bar.time.date();
+                if self.closed_days.last() != Some(&day) {
+                    self.closed_days.push(day);
+                }
+                if let Some(q) = self.quiet_until.get_mut(*sym) {
+                    *q = None;
+                }
+                continue;
+            }
             let Some(wakes) = self.by_symbol.get(*sym).filter(|w| !w.is_empty()) else { continue };
             let conditions = !wakes.conditions.is_empty();
             if !wakes.sources.is_empty() {
@@ -410,13 +421,7 @@ impl Triggers {
                         }
                     }
                     Close::Fires => candidates.push(id),
-                    Close::Not => {}
-                    Close::ExchangeClosed => {
-                        let day = bar.time.date();
-                        if self.closed_days.last() != Some(&day) {
-                            self.closed_days.push(day);
-                        }
-                    }
+                    Close::Not | Close::ExchangeClosed => {}
                 }
                 if only_bars {
                     let at = next_bucket_close(&mut self.session, bar.time, interval, length);
@@ -431,7 +436,8 @@ impl Triggers {
                 self.evaluate(*sym, env, world, &mut candidates);
             }
         }
-        for &id in &self.conditions_every_step {
+        let open_day = session_close(&mut self.session, t.date()).is_some();
+        for &id in self.conditions_every_step.iter().filter(|_| open_day) {
             if let Kind::Condition(c) = &self.triggers[id as usize].kind
                 && c.is_true(env, world)
             {
@@ -582,6 +588,22 @@ enum Close {
 }
 
 /// What a bar at `t`, `interval` seconds long, does for a `length`-second bar trigger.
+/// The time the exchange closes on `day`, `None` when it does not open; the last day asked is
+/// kept in `session`, since steps ask about the same day again and again.
+fn session_close(
+    session: &mut Option<(chrono::NaiveDate, Option<chrono::NaiveTime>)>,
+    day: chrono::NaiveDate,
+) -> Option<chrono::NaiveTime> {
+    match *session {
+        Some((d, close)) if d == day => close,
+        _ => {
+            let close = crate::market::calendar::session(day).map(|(_, c)| c);
+            *session = Some((day, close));
+            close
+        }
+    }
+}
+
 /// Day-long bars are sessions: they end at the session close (early closes included), and a day
 /// the calendar says is closed has none; shorter ones end on multiples of their length from
 /// midnight.
@@ -595,16 +617,7 @@ fn closes_bucket(
     // Where the bar ends, in seconds from the start of its day (past 86,400: the next day).
     let end = i64::from(chrono::Timelike::num_seconds_from_midnight(&t.time())) + interval;
     if length >= 86_400 {
-        let day = t.date();
-        let close = match *session {
-            Some((d, close)) if d == day => close,
-            _ => {
-                let close = crate::market::calendar::session(day).map(|(_, c)| c);
-                *session = Some((day, close));
-                close
-            }
-        };
-        let Some(close) = close else { return Close::ExchangeClosed };
+        let Some(close) = session_close(session, t.date()) else { return Close::ExchangeClosed };
         // A daily bar is its session; an intraday one closes it when it reaches the close.
         return fires(interval >= 20 * 3600 || end >= i64::from(chrono::Timelike::num_seconds_from_midnight(&close)));
     }

@@ -34,3 +34,16 @@ impl Llm for Down {
         Err(LlmError { kind: ErrorKind::Transport, message: "cannot connect".into() })
     }
 }
+
+/// The `i`th day the exchange opens on or after `from` (0 for the first): bars dated on
+/// closed days are reported, never traded, so the tests' daily bars fall on sessions.
+pub fn session(from: chrono::NaiveDate, i: i64) -> chrono::NaiveDate {
+    let mut days = from.iter_days().filter(|d| strat_engine::market::calendar::is_trading_day(*d));
+    days.nth(i.max(0) as usize).unwrap_or(from)
+}
+
+/// Which session after `from` `day` is (its index for [`session`]).
+pub fn session_index(from: chrono::NaiveDate, day: chrono::NaiveDate) -> i64 {
+    from.iter_days().take_while(|d| *d < day).filter(|d| strat_engine::market::calendar::is_trading_day(*d)).count()
+        as i64
+}
