@@ -170,3 +170,30 @@ fn no_trigger_fires_on_a_bar_of_a_day_the_exchange_was_closed() {
         );
     }
 }
+
+#[test]
+fn a_week_long_bar_closes_at_the_last_session_of_each_week_and_n_days_every_nth_session() {
+    // Sessions from Monday 2024-03-25: Good Friday (03-29) is closed, so that week ends on
+    // Thursday; then two full weeks.
+    let start = NaiveDate::from_ymd_opt(2024, 3, 25).unwrap_or_default();
+    let bars: Vec<Bar> =
+        (0..14).map(|i| bar(common::session(start, i).and_hms_opt(0, 0, 0).unwrap_or_default())).collect();
+    let days = |src: &str| run(src, bars.clone()).log.iter().map(|l| l.time.date().to_string()).collect::<Vec<_>>();
+    assert_eq!(days("workflow W { on bar(SPY, 1w)\n log \"week\" }"), vec!["2024-03-28", "2024-04-05", "2024-04-12"]);
+    assert_eq!(days("workflow W { on bar(SPY, 2w)\n log \"two\" }"), vec!["2024-04-05"]);
+    let three = days("workflow W { on bar(SPY, 3d)\n log \"three\" }");
+    assert_eq!(three, vec!["2024-03-27", "2024-04-02", "2024-04-05", "2024-04-10"]);
+    // Intraday data: the week's bar closes at the last bar of its last session.
+    let m = simulate(&Sim { days: 10, bar_minutes: 30, ..Sim::default() });
+    let r = run("workflow W { on bar(SPY, 1w)\n log \"week\" }", m.bars["SPY"].clone());
+    let last = m.bars["SPY"].last().map(|b| b.time).unwrap_or_default();
+    assert!(!r.log.is_empty() && r.log.len() <= 3, "{:?}", r.log);
+    for l in &r.log {
+        let next = m.bars["SPY"].iter().find(|b| b.time.date() > l.time.date()).map(|b| b.time);
+        assert!(
+            next.is_none_or(|n| chrono::Datelike::iso_week(&n.date()) != chrono::Datelike::iso_week(&l.time.date())),
+            "{l:?} {last}"
+        );
+        assert_eq!(l.time.time().to_string(), "15:30:00");
+    }
+}

@@ -125,6 +125,8 @@ pub struct Triggers {
     session: Option<(chrono::NaiveDate, Option<chrono::NaiveTime>)>,
     /// Per trigger: the day a day-long `bar(…)` trigger last fired (once a session).
     fired_on: Vec<Option<chrono::NaiveDate>>,
+    /// Per trigger: how many of its periods (sessions, or weeks for week-long bars) have ended.
+    periods: Vec<u32>,
     /// Days the exchange was closed on which bars came: no trigger fires on their bars.
     pub closed_days: Vec<chrono::NaiveDate>,
 }
@@ -362,6 +364,7 @@ impl Triggers {
         });
         self.evaluated.push(0);
         self.fired_on.push(None);
+        self.periods.push(0);
     }
 
     /// Sorts the index; call once after the last trigger is added.
@@ -413,11 +416,14 @@ impl Triggers {
                 let interval = intervals[*sym];
                 match closes_bucket(&mut self.session, bar.time, interval, length) {
                     Close::Fires if length >= 86_400 => {
-                        // One firing a session, at its last bar.
-                        let slot = self.fired_on.get_mut(id as usize);
-                        if let Some(day) = slot.filter(|d| **d != Some(bar.time.date())) {
-                            *day = Some(bar.time.date());
-                            candidates.push(id);
+                        // One firing a session at most, at its last bar; a longer bar closes
+                        // at the last session of its days or weeks.
+                        let (i, day) = (id as usize, bar.time.date());
+                        if self.fired_on.get(i).is_some_and(|d| *d != Some(day)) {
+                            self.fired_on[i] = Some(day);
+                            if closes_period(&mut self.periods[i], day, length) {
+                                candidates.push(id);
+                            }
                         }
                     }
                     Close::Fires => candidates.push(id),
@@ -588,6 +594,33 @@ enum Close {
 }
 
 /// What a bar at `t`, `interval` seconds long, does for a `length`-second bar trigger.
+/// Whether the session of `day` ends a `length`-second bar (a day or more), counting in `ended`
+/// the periods ended so far: a bar of n weeks closes at the last session of every nth week, a
+/// bar of n days at every nth session.
+fn closes_period(ended: &mut u32, day: chrono::NaiveDate, length: i64) -> bool {
+    let (ends, periods) = if length % 604_800 == 0 {
+        (last_session_of_week(day), length / 604_800)
+    } else {
+        (true, (length + 86_399) / 86_400)
+    };
+    if !ends {
+        return false;
+    }
+    *ended = ended.wrapping_add(1);
+    i64::from(*ended) % periods.max(1) == 0
+}
+
+/// Whether no session follows `day` in its week (Monday to Sunday).
+fn last_session_of_week(day: chrono::NaiveDate) -> bool {
+    use chrono::Datelike;
+    let week = day.iso_week();
+    day.iter_days()
+        .skip(1)
+        .take(7)
+        .find(|d| crate::market::calendar::is_trading_day(*d))
+        .is_none_or(|next| next.iso_week() != week)
+}
+
 /// The time the exchange closes on `day`, `None` when it does not open; the last day asked is
 /// kept in `session`, since steps ask about the same day again and again.
 fn session_close(
