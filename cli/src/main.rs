@@ -50,7 +50,7 @@ struct Cli {
 enum Command {
     /// Check .strat files and folders for errors
     #[command(
-        after_help = "Examples:\n  strat check examples/\n  strat check --deny warnings src/ strategies/dip.strat\n  strat check --format json strategy.strat | jq '.[].code'\n  strat check --emit ir dip_buyer.strat > dip_buyer.ir.json\n\nFolders are searched recursively for *.strat files; all files named are checked together as one project.\nExit codes: 0 clean, 1 errors found (or warnings with --deny warnings), 2 usage or I/O error."
+        after_help = "Examples:\n  strat check examples/\n  strat check --deny warnings src/ strategies/dip.strat\n  strat check --format json strategy.strat | jq '.[].code'\n  strat check --emit ir dip_buyer.strat > dip_buyer.ir.json\n  strat check dip_buyer.strat --data AAPL=aapl.csv --data VIX=vix.csv --deny warnings\n\nFolders are searched recursively for *.strat files; all files named are checked together as one project. With --data, the program is also compiled against the data as a run would start: a limit the data cannot evaluate (max_vix without VIX) is a warning (W1001), a window finer than the data's bars an error (E1001).\nExit codes: 0 clean, 1 errors found (or warnings with --deny warnings), 2 usage or I/O error."
     )]
     Check(check::Args),
     /// Format .strat files in the one canonical layout

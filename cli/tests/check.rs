@@ -188,3 +188,38 @@ fn imports_and_files_that_are_not_regular_files_are_refused_unread() {
     let (code, _, err) = run(&["check", "/dev/zero"]);
     assert_eq!((code, err.trim()), (2, "error: cannot read `/dev/zero`: it is a character device, not a regular file"));
 }
+
+#[test]
+fn check_with_data_warns_of_limits_it_cannot_evaluate_and_refuses_windows_finer_than_its_bars() {
+    let aapl = "AAPL=../shared/data/prices/AAPL_2012-2014.csv";
+    let (code, out, err) = run(&["check", "examples/dip_buyer.strat", "--data", aapl, "--format", "json"]);
+    assert_eq!(code, 0, "warnings only: {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let vix =
+        v.as_array().and_then(|a| a.iter().find(|d| d["message"].as_str().is_some_and(|m| m.contains("max_vix"))));
+    let vix = vix.expect("the max_vix warning");
+    assert_eq!((vix["code"].as_str(), vix["severity"].as_str()), (Some("W1001"), Some("warning")));
+    assert_eq!((vix["line"].as_u64(), vix["column"].as_u64()), (Some(18), Some(7)), "at `agent DipBuyer`");
+    let (code, _, _) = run(&["check", "examples/dip_buyer.strat", "--data", aapl, "--deny", "warnings"]);
+    assert_eq!(code, 1);
+    // With VIX given, that warning goes.
+    let vix = common::calm_vix();
+    let (_, out, _) = run(&["check", "examples/dip_buyer.strat", "--data", aapl, "--data", &vix]);
+    assert!(!out.contains("max_vix"), "{out}");
+    // A window finer than the data's bars cannot run: an error at the workflow.
+    let dir = std::env::temp_dir().join(format!("strat-check-data-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("fine.strat");
+    std::fs::write(&file, "workflow W {\n  on change(SPY, 1h) > 1%\n  log \"up\"\n}\n").expect("write");
+    let path = file.to_string_lossy().into_owned();
+    let (code, out, _) = run(&["check", &path, "--data", "SPY=../shared/data/prices/SPY_D.csv", "--color", "never"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("[E1001] Error: `W`: `change`: a window of 1h is shorter than one bar of the data (1d)"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["check", &path]);
+    assert_eq!((code, out.contains("no problems")), (0, true), "without data it checks clean: {out}");
+    let (code, _, err) = run(&["check", &path, "--data", "SPY=missing.csv"]);
+    assert_eq!(code, 2, "{err}");
+}

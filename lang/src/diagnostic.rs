@@ -203,6 +203,9 @@ codes! {
     BlockedSymbol = "E0905", Error, "order on a symbol the limits forbid";
     LimitConflict = "E0906", Error, "limits contradict each other";
     ActionNotAllowed = "E0907", Error, "action not allowed for this agent";
+    // Against data (`strat check --data`)
+    DataCannotEvaluate = "W1001", Warning, "the data cannot evaluate this";
+    DataCannotRun = "E1001", Error, "the program cannot run on this data";
 }
 
 #[cfg(test)]

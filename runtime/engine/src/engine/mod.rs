@@ -111,6 +111,16 @@ pub fn run_from(
     engine.finish()
 }
 
+/// What a run of `program` over `data` says before its first step: the plan's warnings (a
+/// limit the data cannot evaluate, …), or why it cannot run on that data at all (a window
+/// shorter than the data's bars, an indicator over a column the data lacks, …). Nothing runs.
+pub fn preflight(program: &Program, data: &BTreeMap<String, Vec<Bar>>) -> Result<Vec<String>, String> {
+    let replay = Replay::new(data, "historical bars");
+    let mut market = crate::expr::Market::new(replay.symbols().to_vec(), replay.intervals().to_vec());
+    market.without_volume = replay.without_volume();
+    crate::plan::Plan::new(program, &mut market).map(|p| p.warnings).map_err(|e| e.to_string())
+}
+
 /// A backtest's settings.
 #[derive(Debug, Clone)]
 pub struct Config {
