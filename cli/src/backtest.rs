@@ -1,10 +1,9 @@
 //! `strat backtest`: run a file's workflows over historical data with the paper broker.
 
 use crate::{ColorChoice, exit, files};
-use chrono::NaiveDate;
 use std::io::Write;
 use std::path::PathBuf;
-use strat_engine::broker::{FillAt, Status};
+use strat_engine::broker::Status;
 use strat_engine::engine::{Config, Observer, backtest_with};
 use strat_engine::report::Report;
 use strat_engine::store::StepView;
@@ -13,13 +12,6 @@ use strat_engine::store::StepView;
 pub enum Format {
     Human,
     Json,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Fill {
-    NextOpen,
-    NextClose,
-    SameClose,
 }
 
 #[derive(clap::Args)]
@@ -31,25 +23,10 @@ pub struct Args {
     data: Vec<String>,
     #[command(flatten)]
     csv: crate::data::CsvFlags,
-    /// First day to trade (YYYY-MM-DD); the data before it warms the indicators
-    #[arg(long)]
-    from: Option<NaiveDate>,
-    /// Last day to trade (YYYY-MM-DD)
-    #[arg(long)]
-    to: Option<NaiveDate>,
-    /// Starting cash
-    #[arg(long, default_value_t = 100_000.0)]
-    cash: f64,
-    /// Commission per fill: `0.005/share`, `0.1%` of the value, or both joined by `+`
-    #[arg(long, value_name = "COST", default_value = "0")]
-    commission: String,
-    /// Market orders fill this much worse than the price they fill at: `5bps` or `0.05%`
-    #[arg(long, value_name = "SLIPPAGE", default_value = "0")]
-    slippage: String,
-    /// When a market order decided at a bar's close fills: the next bar's open, the next
-    /// bar's close, or (optimistic) the same bar's close
-    #[arg(long, value_enum, default_value_t = Fill::NextOpen)]
-    fill: Fill,
+    #[command(flatten)]
+    period: crate::paper::Period,
+    #[command(flatten)]
+    paper: crate::paper::Paper,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -72,16 +49,10 @@ pub enum Deny {
 }
 
 pub fn run(args: &Args) -> u8 {
-    if !(args.cash.is_finite() && args.cash > 0.0) {
-        eprintln!("error: `--cash` must be a positive amount");
-        return exit::USAGE;
-    }
-    if let (Some(from), Some(to)) = (args.from, args.to)
-        && from > to
-    {
-        eprintln!("error: `--from {from}` is after `--to {to}`: no day is in between");
-        return exit::USAGE;
-    }
+    let costs = match args.period.check().and_then(|()| args.paper.costs()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     let program = match files::compile(&args.file, args.color) {
         Ok(p) => p,
         Err(code) => return code,
@@ -90,28 +61,7 @@ pub fn run(args: &Args) -> u8 {
         Ok(d) => d,
         Err(code) => return code,
     };
-    // The bars before `--from` stay: they warm the indicators, and trading starts at `--from`.
-    for bars in data.values_mut() {
-        bars.retain(|b| args.to.is_none_or(|t| b.time.date() <= t));
-    }
-    data.retain(|sym, bars| {
-        let traded = bars.iter().any(|b| args.from.is_none_or(|f| b.time.date() >= f));
-        if !traded {
-            eprintln!("warning: no bars for {sym} between the --from and --to dates; it is left out");
-        }
-        traded
-    });
-    let Some(mut costs) = costs(&args.commission, &args.slippage) else {
-        eprintln!(
-            "error: `--commission` takes `0.005/share`, `0.1%` or `0.005/share+0.1%`; `--slippage` takes `5bps` or `0.05%`"
-        );
-        return exit::USAGE;
-    };
-    costs.fill = match args.fill {
-        Fill::NextOpen => FillAt::NextOpen,
-        Fill::NextClose => FillAt::NextClose,
-        Fill::SameClose => FillAt::SameClose,
-    };
+    args.period.select(&mut data);
     let sandbox = match args.budgets.apply(strat_engine::sandbox::Limits::default()) {
         Ok(l) => l,
         Err(e) => {
@@ -119,8 +69,8 @@ pub fn run(args: &Args) -> u8 {
             return exit::USAGE;
         }
     };
-    let trade_from = args.from.and_then(|f| f.and_hms_opt(0, 0, 0));
-    let config = Config { cash: args.cash, costs, sandbox, trade_from, ..Config::default() };
+    let trade_from = args.period.trade_from();
+    let config = Config { cash: args.paper.cash, costs, sandbox, trade_from, ..Config::default() };
     let mut models = match crate::llm::models(&args.llm, &program, &config.sandbox) {
         Ok(m) => m,
         Err(e) => {
@@ -147,7 +97,7 @@ pub fn run(args: &Args) -> u8 {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let written = match args.format {
         Format::Json => crate::report_json::write_compact(&report, &mut out).and_then(|()| writeln!(out)),
-        Format::Human => human(&report, &args.file, &data, args.from, &mut out),
+        Format::Human => human(&report, &args.file, &data, args.period.from, &mut out),
     };
     match written.and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
@@ -242,31 +192,6 @@ impl Observer for Progress {
 }
 
 /// Parses `--commission` and `--slippage`.
-fn costs(commission: &str, slippage: &str) -> Option<strat_engine::broker::Costs> {
-    let mut c = strat_engine::broker::Costs::default();
-    for part in commission.split('+').map(str::trim).filter(|p| !p.is_empty() && *p != "0") {
-        if let Some(v) = part.strip_suffix("/share") {
-            c.per_share = v.trim().parse().ok().filter(|v: &f64| *v >= 0.0)?;
-        } else if let Some(v) = part.strip_suffix('%') {
-            c.percent = v.trim().parse().ok().filter(|v: &f64| *v >= 0.0)?;
-        } else {
-            return None;
-        }
-    }
-    let s = slippage.trim();
-    if s != "0" && !s.is_empty() {
-        c.slippage_bps = if let Some(v) = s.strip_suffix("bps") {
-            v.trim().parse().ok()?
-        } else {
-            s.strip_suffix('%')?.trim().parse::<f64>().ok()? * 100.0
-        };
-        if c.slippage_bps < 0.0 {
-            return None;
-        }
-    }
-    Some(c)
-}
-
 pub(crate) fn money(x: f64) -> String {
     strat_engine::value::money(x)
 }

@@ -1,7 +1,8 @@
-//! `strat run`: a file on the embedded defaults — the simulated market replayed in accelerated
-//! time, the paper broker and the offline stand-in — streaming what happens, until the data
-//! ends, `--until`, or Ctrl-C. The run is journaled into the store under `.strat/` (or
-//! `$STRAT_HOME`) one commit a bar, and its full report saved beside it at the end.
+//! `strat run`: a file on the embedded defaults — the simulated market (or recorded bars with
+//! `--data`) replayed in accelerated or real time, the paper broker and the models (the
+//! offline stand-in without a key) — streaming what happens, until the data ends, `--until`,
+//! or Ctrl-C. The run is journaled into the store under `.strat/` (or `$STRAT_HOME`) one commit
+//! a bar, and its full report saved beside it at the end.
 
 use crate::{ColorChoice, exit, files};
 use chrono::{NaiveDate, NaiveDateTime};
@@ -9,8 +10,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use strat_engine::broker::{Costs, PaperBroker, Side, Status};
-use strat_engine::engine::{Observer, run as run_engine};
+use strat_engine::broker::{PaperBroker, Side, Status};
+use strat_engine::engine::{Mode, Observer, run_from};
 use strat_engine::host::{Clock, Host, MarketData};
 use strat_engine::market::simulated;
 use strat_engine::sim::{Replay, SimNews};
@@ -22,24 +23,32 @@ use strat_store::RedbStore;
 pub struct Args {
     /// The strategy file
     file: PathBuf,
+    /// Paper-trade these recorded bars, as SYMBOL=PATH (repeat for several symbols), instead of
+    /// the simulated market
+    #[arg(long = "data", value_name = "SYMBOL=PATH")]
+    data: Vec<String>,
+    #[command(flatten)]
+    csv: crate::data::CsvFlags,
     /// Trading days of simulated market to replay
-    #[arg(long, default_value_t = 252)]
+    #[arg(long, default_value_t = 252, conflicts_with = "data")]
     days: usize,
     /// Bar length of the simulated market in minutes (390 = one bar a day)
-    #[arg(long, default_value_t = 390)]
+    #[arg(long, default_value_t = 390, conflicts_with = "data")]
     bar_minutes: u32,
     /// Seed of the simulated market (the same seed replays the same market)
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, conflicts_with = "data")]
     seed: u64,
     /// Bars replayed per second; 0 replays as fast as possible
     #[arg(long, default_value_t = 50.0)]
     speed: f64,
-    /// Stop after this day (YYYY-MM-DD)
-    #[arg(long)]
-    until: Option<NaiveDate>,
-    /// Starting cash
-    #[arg(long, default_value_t = 100_000.0)]
-    cash: f64,
+    /// Stop cleanly after this day (YYYY-MM-DD), at this time (YYYY-MM-DD HH:MM), or once this
+    /// much market time has passed from the first bar (90m, 6h, 5d)
+    #[arg(long, value_name = "TIME|DURATION", value_parser = parse_until)]
+    until: Option<Until>,
+    #[command(flatten)]
+    period: crate::paper::Period,
+    #[command(flatten)]
+    paper: crate::paper::Paper,
     /// When to use colour in error reports
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
@@ -73,17 +82,85 @@ impl Clock for Paced {
     }
 }
 
+/// When a run stops by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// After the last bar at or before this time.
+    At(NaiveDateTime),
+    /// Once this many seconds of market time have passed from the first bar.
+    For(i64),
+}
+
+fn parse_until(s: &str) -> Result<Until, String> {
+    let s = s.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(Until::At(d.and_hms_opt(23, 59, 59).unwrap_or_default()));
+    }
+    for format in ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
+            return Ok(Until::At(t));
+        }
+    }
+    let units = [("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)];
+    let duration = units.iter().find_map(|(u, secs)| {
+        s.strip_suffix(u).and_then(|n| n.parse::<i64>().ok()).filter(|n| *n > 0).map(|n| n.saturating_mul(*secs))
+    });
+    duration.map(Until::For).ok_or_else(|| {
+        format!("`{s}` is not a day (2014-06-02), a time (2014-06-02 15:30) or a duration (90m, 6h, 5d)")
+    })
+}
+
+/// The bars replayed, the news with them, and what they are called.
+struct Market {
+    bars: std::collections::BTreeMap<String, Vec<strat_engine::market::Bar>>,
+    news: Vec<strat_engine::news::Article>,
+    label: String,
+}
+
+/// The recorded bars of `--data`, or the simulated market; cut at `--to` and `--until`.
+fn market(args: &Args) -> Result<Market, u8> {
+    let mut m = if args.data.is_empty() {
+        let sim = simulated::simulate(&simulated::Config {
+            seed: args.seed,
+            days: args.days.max(1),
+            bar_minutes: args.bar_minutes,
+            ..simulated::Config::default()
+        });
+        let label = format!("{} (seed {}, {} symbols)", simulated::LABEL, args.seed, sim.bars.len());
+        Market { bars: sim.bars, news: sim.news, label }
+    } else {
+        let bars = crate::data::load(&args.data, &args.csv)?;
+        let label = format!("recorded bars of {}", bars.keys().cloned().collect::<Vec<_>>().join(", "));
+        Market { bars, news: Vec::new(), label }
+    };
+    args.period.select(&mut m.bars);
+    let first = m.bars.values().filter_map(|b| b.first()).map(|b| b.time).min();
+    let end = match (args.until, first) {
+        (Some(Until::At(t)), _) => Some(t),
+        (Some(Until::For(secs)), Some(f)) => Some(f + chrono::Duration::seconds(secs)),
+        _ => None,
+    };
+    if let Some(end) = end {
+        for bars in m.bars.values_mut() {
+            bars.retain(|b| b.time <= end);
+        }
+        m.bars.retain(|_, b| !b.is_empty());
+    }
+    if m.bars.is_empty() {
+        eprintln!("error: no bars to run on between the dates given");
+        return Err(exit::USAGE);
+    }
+    Ok(m)
+}
+
 struct Stream<'a> {
     out: &'a mut dyn Write,
     interrupted: Arc<AtomicBool>,
-    until: Option<NaiveDate>,
-    last: Option<NaiveDateTime>,
 }
 
 impl Observer for Stream<'_> {
     fn step(&mut self, s: &StepView<'_>) {
         let time = s.time;
-        self.last = Some(time);
         let day = if time.time() == chrono::NaiveTime::MIN { time.date().to_string() } else { time.to_string() };
         for l in s.log {
             let _ = writeln!(self.out, "{day}  {:<14} {}", l.graph, l.message);
@@ -106,40 +183,47 @@ impl Observer for Stream<'_> {
     }
 
     fn stop(&mut self) -> bool {
-        self.interrupted.load(Ordering::SeqCst) || self.until.zip(self.last).is_some_and(|(u, l)| l.date() >= u)
+        self.interrupted.load(Ordering::SeqCst)
+    }
+}
+
+/// The store under `$STRAT_HOME` (default `.strat/`), created private.
+fn open_store() -> Result<(PathBuf, RedbStore), u8> {
+    let home = std::env::var_os("STRAT_HOME").map_or_else(|| PathBuf::from(".strat"), PathBuf::from);
+    if let Err(e) = files::private_dir(&home) {
+        eprintln!("error: cannot create `{}`: {e}", home.display());
+        return Err(exit::USAGE);
+    }
+    match RedbStore::open(&home.join("store.redb")) {
+        Ok(s) => Ok((home, s)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(exit::USAGE)
+        }
     }
 }
 
 pub fn run(args: &Args) -> u8 {
-    let valid = args.cash.is_finite() && args.cash > 0.0 && args.speed.is_finite() && args.speed >= 0.0;
-    if !valid {
-        eprintln!("error: `--cash` must be positive and `--speed` zero or more");
-        return exit::USAGE;
+    match run_checked(args) {
+        Ok(code) | Err(code) => code,
     }
-    let program = match files::compile(&args.file, args.color) {
-        Ok(p) => p,
-        Err(code) => return code,
+}
+
+fn run_checked(args: &Args) -> Result<u8, u8> {
+    if !(args.speed.is_finite() && args.speed >= 0.0) {
+        eprintln!("error: `--speed` must be zero or more");
+        return Err(exit::USAGE);
+    }
+    args.period.check()?;
+    let costs = args.paper.costs()?;
+    let program = files::compile(&args.file, args.color)?;
+    let market = market(args)?;
+    let usage = |e: String| {
+        eprintln!("error: {e}");
+        exit::USAGE
     };
-    let market = simulated::simulate(&simulated::Config {
-        seed: args.seed,
-        days: args.days.max(1),
-        bar_minutes: args.bar_minutes,
-        ..simulated::Config::default()
-    });
-    let limits = match args.budgets.apply(strat_engine::sandbox::Limits::default()) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
-    let mut models = match crate::llm::models(&args.llm, &program, &limits) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
+    let limits = args.budgets.apply(strat_engine::sandbox::Limits::default()).map_err(usage)?;
+    let mut models = crate::llm::models(&args.llm, &program, &limits).map_err(usage)?;
     let interrupted = Arc::new(AtomicBool::new(false));
     let flag = interrupted.clone();
     if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)) {
@@ -149,39 +233,21 @@ pub fn run(args: &Args) -> u8 {
     let mut out = stdout.lock();
     let _ = writeln!(
         out,
-        "strat run {} on the {} (seed {}, {} symbols), paper broker, models answered by the {}; Ctrl-C stops",
+        "strat run {} on the {}, paper broker, models answered by the {}; Ctrl-C stops",
         files::display(&args.file),
-        simulated::LABEL,
-        args.seed,
-        market.bars.len(),
+        market.label,
         models.llm.label()
     );
-    let home = std::env::var_os("STRAT_HOME").map_or_else(|| PathBuf::from(".strat"), PathBuf::from);
-    if let Err(e) = files::private_dir(&home) {
-        eprintln!("error: cannot create `{}`: {e}", home.display());
-        return exit::USAGE;
-    }
-    let mut store = match RedbStore::open(&home.join("store.redb")) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
-    let market_label = format!("{} seed {}", simulated::LABEL, args.seed);
+    let (home, mut store) = open_store()?;
     let started = market.bars.values().filter_map(|b| b.first()).map(|b| b.time.to_string()).min().unwrap_or_default();
-    let run_id = match store.begin_run(&files::display(&args.file), &program.hash, &market_label, &started) {
-        Ok(id) => id,
-        Err(e) => {
-            eprintln!("error: cannot record the run: {e}");
-            return exit::USAGE;
-        }
-    };
+    let run_id = store
+        .begin_run(&files::display(&args.file), &program.hash, &market.label, &started)
+        .map_err(|e| usage(format!("cannot record the run: {e}")))?;
     let pause = (args.speed > 0.0).then(|| std::time::Duration::from_secs_f64(1.0 / args.speed));
     let mut clock = Paced { now: NaiveDateTime::default(), pause, started: std::time::Instant::now() };
-    let mut replay = Replay::new(&market.bars, simulated::LABEL);
+    let mut replay = Replay::new(&market.bars, &market.label);
     let news = SimNews::new(market.news.clone());
-    let mut broker = PaperBroker::new(args.cash, replay.symbols().len(), Costs::default());
+    let mut broker = PaperBroker::new(args.paper.cash, replay.symbols().len(), costs);
     let host = Host {
         clock: &mut clock,
         market: &mut replay,
@@ -190,16 +256,13 @@ pub fn run(args: &Args) -> u8 {
         broker: &mut broker,
         store: Some((&mut store, run_id)),
     };
-    let mut stream = Stream { out: &mut out, interrupted: interrupted.clone(), until: args.until, last: None };
-    let report = match run_engine(&program, host, &limits, &mut stream) {
+    let mut stream = Stream { out: &mut out, interrupted: interrupted.clone() };
+    let report = match run_from(&program, host, &limits, &mut stream, Mode::Triggers, args.period.trade_from()) {
         Ok(r) => r,
-        Err(e) if e.starts_with("the store refused") => {
-            eprintln!("error: {e}; the run stopped there");
-            return exit::USAGE;
-        }
+        Err(e) if e.starts_with("the store refused") => return Err(usage(format!("{e}; the run stopped there"))),
         Err(e) => {
             eprintln!("error: {e}");
-            return exit::FOUND;
+            return Err(exit::FOUND);
         }
     };
     for w in &report.warnings {
@@ -207,10 +270,7 @@ pub fn run(args: &Args) -> u8 {
             eprintln!("warning: {w}");
         }
     }
-    if let Err(e) = models.finish() {
-        eprintln!("error: {e}");
-        return exit::USAGE;
-    }
+    models.finish().map_err(usage)?;
     let stopped = interrupted.load(Ordering::SeqCst);
     let filled = report.orders.iter().filter(|o| o.status == Status::Filled).count();
     let _ = writeln!(
@@ -222,25 +282,18 @@ pub fn run(args: &Args) -> u8 {
         report.r#return,
         report.orders.len()
     );
-    if let Err(e) = store.finish_run(run_id, if stopped { "stopped" } else { "finished" }, report.final_equity) {
-        eprintln!("error: cannot record the end of the run: {e}");
-        return exit::USAGE;
-    }
-    match save(&home, &args.file, run_id, &report) {
-        Ok(path) => {
-            let _ = writeln!(
-                out,
-                "run {run_id} recorded in {}; report saved to {}",
-                home.join("store.redb").display(),
-                path.display()
-            );
-            exit::OK
-        }
-        Err(e) => {
-            eprintln!("error: cannot save the run's state: {e}");
-            exit::USAGE
-        }
-    }
+    store
+        .finish_run(run_id, if stopped { "stopped" } else { "finished" }, report.final_equity)
+        .map_err(|e| usage(format!("cannot record the end of the run: {e}")))?;
+    let path =
+        save(&home, &args.file, run_id, &report).map_err(|e| usage(format!("cannot save the run's state: {e}")))?;
+    let _ = writeln!(
+        out,
+        "run {run_id} recorded in {}; report saved to {}",
+        home.join("store.redb").display(),
+        path.display()
+    );
+    Ok(exit::OK)
 }
 
 /// Writes the run's full report under `$STRAT_HOME` (default `.strat/`) as

@@ -165,3 +165,60 @@ fn what_a_run_leaves_behind_is_readable_by_its_owner_only() {
     assert_eq!(mode(&cassette), Some(0o600), "the cassette");
     let _ = std::fs::remove_file(&cassette);
 }
+
+#[test]
+fn recorded_bars_paper_trade_to_the_orders_a_backtest_takes() {
+    let h = home("data");
+    let spy = "SPY=../shared/data/prices/SPY_D.csv";
+    let period = ["--from", "2009-01-01", "--to", "2011-12-31", "--commission", "0.005/share"];
+    let out = strat()
+        .env("STRAT_HOME", &h)
+        .args(["run", "examples/sma_crossover.strat", "--data", spy, "--speed", "0"])
+        .args(period)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.starts_with("strat run examples/sma_crossover.strat on the recorded bars of SPY, paper broker"),
+        "{stdout}"
+    );
+    let ran: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(h.join("runs/sma_crossover-1.json")).expect("saved")).expect("json");
+    let bt = strat()
+        .args(["backtest", "examples/sma_crossover.strat", "--data", spy, "--format", "json"])
+        .args(period)
+        .output();
+    let bt: serde_json::Value = serde_json::from_slice(&bt.expect("runs").stdout).expect("json");
+    assert!(bt["orders"].as_array().is_some_and(|o| o.len() > 4));
+    assert_eq!(ran["orders"], bt["orders"], "the same orders, fills and commissions");
+    assert_eq!(ran["final_equity"], bt["final_equity"]);
+    let _ = std::fs::remove_dir_all(&h);
+}
+
+#[test]
+fn until_takes_a_time_or_a_duration_of_market_time() {
+    let h = home("until-forms");
+    let bars = |until: &str| {
+        let out = strat()
+            .env("STRAT_HOME", &h)
+            .args(["run", "examples/sma_crossover.strat", "--speed", "0", "--bar-minutes", "30", "--until", until])
+            .output()
+            .expect("runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{stdout}");
+        let n = stdout.split(" after ").nth(1).and_then(|r| r.split(' ').next()).and_then(|n| n.parse::<u64>().ok());
+        n.expect("a bar count")
+    };
+    // Half-hour bars of the simulated market from 2024-01-02 09:30: thirteen a session.
+    assert_eq!(bars("2024-01-02 12:00"), 6, "09:30 to 12:00");
+    assert_eq!(bars("2024-01-03"), 26);
+    assert_eq!(bars("1d"), 14, "one day of market time from the first bar");
+    let out = strat().env("STRAT_HOME", &h).args(["run", "examples/sma_crossover.strat", "--until", "soon"]).output();
+    let out = out.expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`soon` is not a day (2014-06-02), a time"));
+    let mixed = ["run", "examples/sma_crossover.strat", "--data", "SPY=x.csv", "--days", "3"];
+    assert_eq!(strat().env("STRAT_HOME", &h).args(mixed).output().expect("runs").status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&h);
+}
