@@ -110,6 +110,8 @@ impl Reply {
 pub struct Received {
     pub method: String,
     pub path: String,
+    /// The query string, without the `?` (empty when there is none).
+    pub query: String,
     /// Header names in lower case, in the order received.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -148,6 +150,9 @@ pub enum Kind {
     /// Ollama's OpenAI-compatible `POST /v1/chat/completions`; checks no credentials and sends
     /// no rate-limit headers.
     Ollama,
+    /// Polygon's (Massive's) REST API; needs this key as `Authorization: Bearer` or the
+    /// `apiKey` query parameter, and answers a missing or wrong one with its 401 body.
+    Polygon { key: String },
 }
 
 struct State {
@@ -185,6 +190,14 @@ impl FakeServer {
 
     pub fn openai(key: &str) -> FakeServer {
         FakeServer::start(Kind::OpenAi { key: key.to_string() }, Reply::fixture(200, "openai/response_chat.json"))
+    }
+
+    /// A Polygon REST server that answers the AAPL daily aggregates once its script is used up.
+    pub fn polygon(key: &str) -> FakeServer {
+        FakeServer::start(
+            Kind::Polygon { key: key.to_string() },
+            Reply::fixture(200, "polygon/aggs_range_AAPL_1_day.json"),
+        )
     }
 
     pub fn ollama() -> FakeServer {
@@ -304,6 +317,11 @@ fn refuse(kind: &Kind, req: &Received) -> Option<Reply> {
             (req.header("authorization") != Some(want.as_str())).then(|| Reply::fixture(401, "openai/error_401.json"))
         }
         Kind::Ollama => None,
+        Kind::Polygon { key } => {
+            let bearer = req.header("authorization") == Some(format!("Bearer {key}").as_str());
+            let query = req.query.split('&').any(|kv| kv == format!("apiKey={key}"));
+            (!bearer && !query).then(|| Reply::fixture(401, "polygon/error_401.json"))
+        }
     }
 }
 
@@ -323,6 +341,7 @@ fn service_headers(kind: &Kind, n: u64) -> Vec<(String, String)> {
             h("x-ratelimit-reset-requests", "12ms".into()),
         ],
         Kind::Ollama => Vec::new(),
+        Kind::Polygon { .. } => vec![h("x-request-id", format!("req_fake{n:06}"))],
     }
 }
 
@@ -333,7 +352,9 @@ fn meter(s: &mut State, req: &Received, mut reply: Reply) -> Reply {
     let request = req.json();
     let usage = match s.kind {
         Kind::Anthropic { .. } => cache.anthropic(&request, &body["usage"]["output_tokens"]),
-        Kind::OpenAi { .. } | Kind::Ollama => cache.openai(&request, &body["usage"]["completion_tokens"]),
+        Kind::OpenAi { .. } | Kind::Ollama | Kind::Polygon { .. } => {
+            cache.openai(&request, &body["usage"]["completion_tokens"])
+        }
     };
     body["usage"] = usage;
     reply.body = body.to_string().into_bytes();
@@ -346,13 +367,14 @@ async fn handle(
 ) -> Result<Response<Scripted>, std::convert::Infallible> {
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or_default().to_string();
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()
         .map(|(n, v)| (n.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
     let body = req.into_body().collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
-    let received = Received { method, path, headers, body };
+    let received = Received { method, path, query, headers, body };
     let (reply, extra) = {
         let mut s = lock(&state);
         s.served += 1;

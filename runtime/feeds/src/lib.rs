@@ -1,0 +1,13 @@
+//! Market data over the network, behind the checks every bar passes whatever its source.
+//!
+//! `polygon`: Polygon's (now Massive's) aggregates over REST — history for backtests and for
+//! warming indicators before live bars — configured as the official client is
+//! (`POLYGON_API_KEY`, `POLYGON_BASE_URL`), with paging through `next_url`, back-off on 429 and
+//! server errors, typed refusals (401, 403), the `DELAYED` status flagged, and a local cache of
+//! what was fetched (`history`), so that a second backtest makes no request.
+
+pub mod history;
+pub mod polygon;
+
+pub use history::{Cached, cached};
+pub use polygon::{Client, Config, FeedError, History, Request, Span};
