@@ -18,7 +18,9 @@ pub enum Format {
 pub struct Args {
     /// The strategy file
     file: PathBuf,
-    /// Price data for a symbol, as SYMBOL=PATH (repeat for several symbols)
+    /// Price data for a symbol, as SYMBOL=PATH (repeat for several symbols), or
+    /// polygon:SYMBOL[:minute] to fetch its bars from Polygon for the days of --from and --to
+    /// (POLYGON_API_KEY; kept under $STRAT_HOME/cache, so a second run makes no request)
     #[arg(long = "data", value_name = "SYMBOL=PATH", required = true)]
     data: Vec<String>,
     #[command(flatten)]
@@ -57,7 +59,7 @@ pub fn run(args: &Args) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let mut data = match crate::data::load(&args.data, &args.csv) {
+    let mut data = match crate::history::load_all(&args.data, &args.csv, &args.period) {
         Ok(d) => d,
         Err(code) => return code,
     };

@@ -23,8 +23,8 @@ use strat_store::RedbStore;
 pub struct Args {
     /// The strategy file
     file: PathBuf,
-    /// Paper-trade these recorded bars, as SYMBOL=PATH (repeat for several symbols), instead of
-    /// the simulated market
+    /// Paper-trade these recorded bars, as SYMBOL=PATH (repeat for several symbols) or
+    /// polygon:SYMBOL[:minute] (fetched for --from and --to), instead of the simulated market
     #[arg(long = "data", value_name = "SYMBOL=PATH")]
     data: Vec<String>,
     #[command(flatten)]
@@ -129,7 +129,7 @@ fn market(args: &Args) -> Result<Market, u8> {
         let label = format!("{} (seed {}, {} symbols)", simulated::LABEL, args.seed, sim.bars.len());
         Market { bars: sim.bars, news: sim.news, label }
     } else {
-        let bars = crate::data::load(&args.data, &args.csv)?;
+        let bars = crate::history::load_all(&args.data, &args.csv, &args.period)?;
         let label = format!("recorded bars of {}", bars.keys().cloned().collect::<Vec<_>>().join(", "));
         Market { bars, news: Vec::new(), label }
     };
