@@ -2,7 +2,7 @@
 
 use crate::exit;
 use std::collections::BTreeMap;
-use strat_data::parse_csv_with;
+use strat_data::{ReadError, parse_csv_reader};
 use strat_engine::market::Bar;
 
 /// One `SYMBOL=PATH` read: its bars, the rows refused, and how many rows it has.
@@ -74,8 +74,12 @@ fn load_with(spec: &str, bad: BadRows, options: &strat_data::CsvOptions) -> Resu
     let Some((sym, path)) = spec.split_once('=').filter(|(s, p)| !s.is_empty() && !p.is_empty()) else {
         return Err(format!("`{spec}` must be SYMBOL=PATH, e.g. `SPY=spy.csv`"));
     };
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
-    let loaded = parse_csv_with(&text, options).map_err(|p| format!("{path}:{}: {}", p.line, p.message))?;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
+    let size = file.metadata().ok().filter(std::fs::Metadata::is_file).map(|m| m.len());
+    let loaded = parse_csv_reader(file, options, size).map_err(|e| match e {
+        ReadError::Io(e) => format!("cannot read `{path}`: {e}"),
+        ReadError::Refused(p) => format!("{path}:{}: {}", p.line, p.message),
+    })?;
     let refused: Vec<String> = loaded.problems.iter().map(|p| format!("{path}:{}: {}", p.line, p.message)).collect();
     if let (BadRows::Refuse, Some(first)) = (bad, refused.first()) {
         let more = match refused.len() - 1 {

@@ -151,3 +151,77 @@ fn a_date_format_and_a_separator_can_be_named() {
     assert_eq!(code, 2);
     assert!(err.contains("`|` is not a separator: give `,`, `;` or `tab`"), "{err}");
 }
+
+/// `rows` one-minute bars, 390 a weekday from 2010-01-04, as `date,time,open,high,low,close,volume`.
+fn minute_bars(rows: usize) -> Vec<u8> {
+    let mut out = b"date,time,open,high,low,close,volume\n".to_vec();
+    let mut day = chrono::NaiveDate::from_ymd_opt(2010, 1, 4).expect("date");
+    let mut written = 0;
+    while written < rows {
+        for m in 0..390.min(rows - written) {
+            let t = 9 * 60 + 30 + m;
+            let p = 100.0 + (written % 1000) as f64 / 100.0;
+            let row = format!(
+                "{day},{:02}:{:02}:00,{p:.2},{:.2},{:.2},{p:.2},{}\n",
+                t / 60,
+                t % 60,
+                p + 0.05,
+                p - 0.05,
+                100 + m
+            );
+            out.extend_from_slice(row.as_bytes());
+            written += 1;
+        }
+        day = day.succ_opt().expect("date");
+        while chrono::Datelike::weekday(&day).number_from_monday() > 5 {
+            day = day.succ_opt().expect("date");
+        }
+    }
+    out
+}
+
+fn write_bytes(name: &str, bytes: &[u8]) -> String {
+    let path = std::env::temp_dir().join(format!("strat-data-{name}-{}.csv", std::process::id()));
+    std::fs::write(&path, bytes).expect("write");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn a_file_of_many_blocks_names_its_rows_by_their_exact_lines() {
+    // About 6.5 MB: read in several blocks; row 100,000 (line 100,001) gets a high below its low.
+    let mut text = String::from_utf8(minute_bars(120_000)).expect("ASCII");
+    let line = text.lines().nth(100_001).expect("row").to_string();
+    let mut f: Vec<&str> = line.split(',').collect();
+    f[3] = "1";
+    text = text.replacen(&line, &f.join(","), 1);
+    let path = write_bytes("blocks", text.as_bytes());
+    let (code, _, err) = eval("close(SPY)", &path, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.starts_with(&format!("error: {path}:100002: high 1 is below low")), "{err}");
+    let (code, out, err) = eval("close(SPY)", &path, &["--skip-bad-rows", "--format", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&format!("warning: 1 row of `{path}` skipped (--skip-bad-rows); 119999 loaded")), "{err}");
+    assert_eq!(out.lines().count(), 1 + 119_999);
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_refused_at_the_line_of_its_first_bad_byte() {
+    let mut bytes = minute_bars(200);
+    // Line 151 gets a Latin-1 `é` (one byte, 0xE9) after its time.
+    let at = bytes.split(|&c| c == b'\n').take(150).map(|l| l.len() + 1).sum::<usize>() + 19;
+    bytes.insert(at, 0xe9);
+    let path = write_bytes("latin1", &bytes);
+    let (code, _, err) = eval("close(SPY)", &path, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        err.trim(),
+        format!(
+            "error: {path}:151: the file is not UTF-8 text: byte 0xE9 at column 20 is not valid UTF-8 (save the file as UTF-8)"
+        )
+    );
+    let (code, _, err) = eval("close(SPY)", "no/such/file.csv", &[]);
+    assert_eq!(
+        (code, err.trim()),
+        (2, "error: cannot read `no/such/file.csv`: No such file or directory (os error 2)")
+    );
+}

@@ -2,6 +2,7 @@
 //! reading the body in one piece.
 
 use super::*;
+use std::sync::{Mutex, PoisonError};
 
 /// Large bodies are read in pieces of about this size, shared out between two threads as each
 /// becomes free (so a thread slowed by other work on the machine simply reads fewer pieces).
@@ -38,7 +39,7 @@ pub(super) fn estimate_rows(body: &str) -> usize {
 
 impl Reader<'_> {
     /// Reads the pieces of `body` (starting at `bounds`) on two threads into `rows`, exactly as
-    /// one pass would.
+    /// one pass would; returns how many lines the body holds.
     ///
     /// This thread reads pieces from the front, in order and in place, as one pass does. The
     /// other reads pieces from the back, each as if it were a file of its own that had already
@@ -53,31 +54,32 @@ impl Reader<'_> {
         bounds: &[usize],
         first_line: usize,
         rows: &mut Rows,
-    ) -> Result<(), Problem> {
+    ) -> Result<usize, Problem> {
         let pieces = bounds.len() - 1;
         let piece = |k: usize| body.get(bounds[k]..bounds[k + 1]).unwrap_or("");
         // The pieces neither thread has taken yet.
-        let open = std::sync::Mutex::new(0..pieces);
+        let open = Mutex::new(0..pieces);
         let take = |front: bool| {
-            let mut open = open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut open = lock(&open);
             if front { open.next() } else { open.next_back() }
         };
+        // The other thread's vectors are kept from piece to piece and from body to body: a
+        // thread that ends leaves what it allocated where some allocators do not take it back.
+        let spare = Mutex::new(std::mem::take(&mut rows.spare));
         let from_back = || {
             let mut done = Vec::new();
             while let Some(k) = take(false) {
-                let mut r = Rows {
-                    checked_width: true,
-                    bars: Vec::with_capacity(estimate_rows(piece(k))),
-                    problems: Vec::new(),
-                };
+                let mut bars = lock(&spare).pop().unwrap_or_default();
+                bars.clear();
+                bars.reserve(estimate_rows(piece(k)));
+                let mut r = Rows { checked_width: true, bars, ..Rows::default() };
                 let lines = self.parse_rows(piece(k), 1, &mut r);
-                done.push((k, lines.map(|lines| (lines, r))));
+                done.push((k, lines, r));
             }
             done
         };
-        rows.bars.reserve(estimate_rows(body));
         let mut line = first_line;
-        let (front, mut back) = std::thread::scope(|s| {
+        let (front, back) = std::thread::scope(|s| {
             let worker = std::thread::Builder::new().spawn_scoped(s, from_back).ok();
             let mut front = Ok(0);
             while let Some(k) = take(true) {
@@ -88,7 +90,7 @@ impl Reader<'_> {
                     }
                     Err(problem) => {
                         // The file is refused: the other thread need read no further.
-                        *open.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = 0..0;
+                        *lock(&open) = 0..0;
                         front = Err(problem);
                         break;
                     }
@@ -96,13 +98,29 @@ impl Reader<'_> {
             }
             (front, worker.and_then(|w| w.join().ok()).unwrap_or_default())
         });
-        // Without the other thread (it could not start, or failed), its pieces are read here.
-        back.sort_by_key(|(k, _)| *k);
+        rows.spare = spare.into_inner().unwrap_or_else(PoisonError::into_inner);
+        let end = self.join_back(&piece, front?..pieces, back, line, rows)?;
+        Ok(end - first_line)
+    }
+
+    /// Joins the pieces `from` read from the back to `rows` (whose next line is `line`), in
+    /// order, reading again those whose reading does not stand (see [`Reader::parse_chunks`]),
+    /// and those the other thread did not read (it could not start, or failed); returns the
+    /// number of the line after them.
+    fn join_back<'t>(
+        &self,
+        piece: &impl Fn(usize) -> &'t str,
+        from: std::ops::Range<usize>,
+        mut back: Vec<(usize, Result<usize, Problem>, Rows)>,
+        mut line: usize,
+        rows: &mut Rows,
+    ) -> Result<usize, Problem> {
+        back.sort_by_key(|(k, _, _)| *k);
         let mut back = back.into_iter().peekable();
-        for k in front?..pieces {
-            let read = if back.peek().is_some_and(|(j, _)| *j == k) { back.next().map(|(_, r)| r) } else { None };
+        for k in from {
+            let read = if back.peek().is_some_and(|(j, _, _)| *j == k) { back.next() } else { None };
             match read {
-                Some(Ok((lines, mut r)))
+                Some((_, Ok(lines), mut r))
                     if rows.checked_width
                         && match (rows.bars.last(), r.bars.first()) {
                             (Some(last), Some(first)) => follows(Some(last), first).is_ok(),
@@ -111,11 +129,19 @@ impl Reader<'_> {
                 {
                     rows.bars.append(&mut r.bars);
                     rows.problems.extend(r.problems.into_iter().map(|p| Problem { line: p.line + line - 1, ..p }));
+                    rows.spare.push(r.bars);
                     line += lines;
                 }
-                _ => line += self.parse_rows(piece(k), line, rows)?,
+                other => {
+                    rows.spare.extend(other.map(|(_, _, r)| r.bars));
+                    line += self.parse_rows(piece(k), line, rows)?;
+                }
             }
         }
-        Ok(())
+        Ok(line)
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }

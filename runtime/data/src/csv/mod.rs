@@ -13,16 +13,19 @@
 //! understand (another number syntax, a bad date, the wrong number of fields, a byte outside
 //! ASCII) is read again by the general path, which is the definition of what a row means and of
 //! every message; the fast path only ever agrees with it. Large texts are cut at line
-//! boundaries into pieces that two threads share out, and joined in order.
+//! boundaries into pieces that two threads share out, and joined in order. A reader (a file)
+//! is read a block at a time ([`stream`]), with the result the whole text would give.
 
 use super::Bar;
 use super::validate::{check_bar, follows};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use chunks::{CHUNK_BYTES, MAX_CHUNKS, chunk_bounds, estimate_rows};
+pub use stream::{ReadError, parse_csv_reader};
 
 mod chunks;
 mod decimal;
 mod layouts;
+mod stream;
 
 /// A row the loader refused, or a problem with the whole file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,38 +87,36 @@ pub fn parse_csv_with(text: &str, options: &CsvOptions) -> Result<Loaded, Proble
 /// [`parse_csv`], with the body read in `pieces` pieces (by default, as many as its size calls
 /// for): the result is the same whatever the number.
 fn parse(text: &str, pieces: Option<usize>, options: &CsvOptions) -> Result<Loaded, Problem> {
-    // The header is the first line that is not blank. Lines are numbered as `str::lines`
-    // counts them: a line ends at `\n`, and a `\r` before it is not part of the line.
+    let Ok((header, line, start)) = header_line(text, 1) else {
+        return Err(Problem { line: 1, message: "the file is empty".into() });
+    };
+    let reader = Reader::for_header(header, line, options)?;
+    let body = &text[start..];
+    let mut rows = Rows::default();
+    rows.bars.reserve(estimate_rows(body));
+    reader.parse_body(body, line + 1, pieces, &mut rows)?;
+    Ok(Loaded { layout: reader.layout, bars: rows.bars, problems: rows.problems })
+}
+
+/// The header among the lines of `text` (whose first line is line `first_line`): the first
+/// line that is not blank, its number, and where the line after it starts. When every line is
+/// blank, the number the next line would have. Lines are numbered as `str::lines` counts them:
+/// a line ends at `\n`, and a `\r` before it is not part of the line.
+fn header_line(text: &str, first_line: usize) -> Result<(&str, usize, usize), usize> {
     let mut start = 0;
-    let mut line = 1;
-    let header = loop {
+    let mut line = first_line;
+    loop {
         if start >= text.len() {
-            return Err(Problem { line: 1, message: "the file is empty".into() });
+            return Err(line);
         }
         let end = line_end(text.as_bytes(), start);
         let l = line_at(text, start, end);
         start = (end + 1).min(text.len());
         if !l.trim().is_empty() {
-            break l;
+            return Ok((l, line, start));
         }
         line += 1;
-    };
-    let layout = layout(header.trim_start_matches('\u{feff}'), line, options.delimiter)?;
-    let body = &text[start..];
-    let mut reader = Reader::new(&layout);
-    if let Some(format) = &options.date_format {
-        // Dates in the user's format: every row goes through the general path.
-        reader.date_format = Some(format.as_str());
     }
-    let mut rows = Rows { checked_width: false, bars: Vec::new(), problems: Vec::new() };
-    let bounds = chunk_bounds(body, pieces.unwrap_or((body.len() / CHUNK_BYTES).clamp(1, MAX_CHUNKS)));
-    if bounds.len() > 2 {
-        reader.parse_chunks(body, &bounds, line + 1, &mut rows)?;
-    } else {
-        rows.bars.reserve(estimate_rows(body));
-        reader.parse_rows(body, line + 1, &mut rows)?;
-    }
-    Ok(Loaded { layout, bars: rows.bars, problems: rows.problems })
 }
 
 /// The index of the `\n` ending the line that starts at or before `from`, or the text's length.
@@ -131,12 +132,15 @@ fn line_at(text: &str, start: usize, end: usize) -> &str {
 }
 
 /// What the rows read so far add up to.
+#[derive(Default)]
 struct Rows {
     /// Whether a row with the header's number of fields has been seen: until then a row of
     /// another width refuses the whole file.
     checked_width: bool,
     bars: Vec<Bar>,
     problems: Vec<Problem>,
+    /// Vectors of bars kept for the pieces read on the other thread (see [`chunks`]).
+    spare: Vec<Vec<Bar>>,
 }
 
 /// What the fast path does with one field. The numbers' roles are their places among a bar's
@@ -155,7 +159,7 @@ enum Role {
 
 /// Reads the rows of one layout.
 struct Reader<'l> {
-    layout: &'l Layout,
+    layout: Layout,
     /// The role of each field, in file order.
     roles: Vec<Role>,
     /// A bar's volume before its fields are read: NaN ("not given") without a volume column.
@@ -165,7 +169,14 @@ struct Reader<'l> {
 }
 
 impl<'l> Reader<'l> {
-    fn new(layout: &'l Layout) -> Reader<'l> {
+    /// The reader of the rows under `header` (line `line`), as the options say.
+    fn for_header(header: &str, line: usize, options: &'l CsvOptions) -> Result<Reader<'l>, Problem> {
+        let layout = layout(header.trim_start_matches('\u{feff}'), line, options)?;
+        // Dates in the user's format: every row goes through the general path.
+        Ok(Reader { date_format: options.date_format.as_deref(), ..Reader::new(layout) })
+    }
+
+    fn new(layout: Layout) -> Reader<'l> {
         let mut roles = vec![Role::Skip; layout.fields];
         let mut set = |i: Option<usize>, r: Role| {
             if let Some(slot) = i.and_then(|i| roles.get_mut(i)) {
@@ -181,6 +192,24 @@ impl<'l> Reader<'l> {
         set(Some(layout.date), Role::Date);
         let no_volume = if layout.volume.is_some() { 0.0 } else { f64::NAN };
         Reader { layout, roles, no_volume, date_format: None }
+    }
+
+    /// Reads the rows of `body` (whose first line is line `first_line`) into `rows`, in
+    /// `pieces` pieces on two threads (by default, as many as its size calls for); returns how
+    /// many lines it holds.
+    fn parse_body(
+        &self,
+        body: &str,
+        first_line: usize,
+        pieces: Option<usize>,
+        rows: &mut Rows,
+    ) -> Result<usize, Problem> {
+        let bounds = chunk_bounds(body, pieces.unwrap_or((body.len() / CHUNK_BYTES).clamp(1, MAX_CHUNKS)));
+        if bounds.len() > 2 {
+            self.parse_chunks(body, &bounds, first_line, rows)
+        } else {
+            self.parse_rows(body, first_line, rows)
+        }
     }
 
     /// Reads the rows of `text` (whose first line is line `first_line`) into `rows`; returns how
@@ -227,7 +256,7 @@ impl<'l> Reader<'l> {
         if line.trim().is_empty() {
             return Ok(());
         }
-        let layout = self.layout;
+        let layout = &self.layout;
         fields.clear();
         layouts::split(line, layout.delimiter, fields);
         if fields.len() != layout.fields {
@@ -449,8 +478,8 @@ fn measure(b: &[u8], i: usize) -> usize {
     field_end(b, i)
 }
 
-fn layout(header: &str, line: usize, delimiter: Option<u8>) -> Result<Layout, Problem> {
-    let delimiter = delimiter.unwrap_or_else(|| layouts::delimiter(header));
+fn layout(header: &str, line: usize, options: &CsvOptions) -> Result<Layout, Problem> {
+    let delimiter = options.delimiter.unwrap_or_else(|| layouts::delimiter(header));
     let mut split = Vec::new();
     layouts::split(header, delimiter, &mut split);
     let names: Vec<String> = split.iter().map(|h| h.trim_matches('"').to_lowercase()).collect();
@@ -903,7 +932,7 @@ mod reference {
 /// any number of pieces, against the reference on generated files.
 #[cfg(test)]
 mod properties {
-    use super::{CsvOptions, Loaded, Problem, decimal, number, parse, reference};
+    use super::{CsvOptions, Loaded, Problem, decimal, number, parse, reference, stream};
     use proptest::prelude::*;
 
     /// The fast path's reading of `s` as a number field (followed by a comma), if it reads it.
@@ -1205,6 +1234,43 @@ mod properties {
         })
     }
 
+    /// A reader that hands out at most `most` bytes a call, and is interrupted every third call.
+    struct Trickle<'t> {
+        bytes: &'t [u8],
+        most: usize,
+        calls: usize,
+    }
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            self.calls += 1;
+            if self.calls.is_multiple_of(3) {
+                return Err(std::io::ErrorKind::Interrupted.into());
+            }
+            let n = self.most.min(out.len()).min(self.bytes.len());
+            let (given, rest) = self.bytes.split_at(n);
+            out[..n].copy_from_slice(given);
+            self.bytes = rest;
+            Ok(n)
+        }
+    }
+
+    /// `text` streamed in blocks of `block` bytes, each in `pieces` pieces, from a reader that
+    /// gives `most` bytes a call, with the size hint `hint`.
+    fn streamed(
+        text: &str,
+        block: usize,
+        pieces: Option<usize>,
+        most: usize,
+        hint: Option<u64>,
+    ) -> Result<Loaded, Problem> {
+        let input = Trickle { bytes: text.as_bytes(), most, calls: 0 };
+        stream::stream(input, &CsvOptions::default(), hint, block, pieces).map_err(|e| match e {
+            super::ReadError::Refused(p) => p,
+            super::ReadError::Io(e) => Problem { line: 0, message: format!("I/O error from an in-memory reader: {e}") },
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(400))]
 
@@ -1221,6 +1287,28 @@ mod properties {
             let want = key(&reference::parse_csv(&text));
             prop_assert_eq!(&key(&parse(&text, None, &CsvOptions::default())), &want, "one piece:\n{}", text);
             prop_assert_eq!(&key(&parse(&text, Some(pieces), &CsvOptions::default())), &want, "{} pieces:\n{}", pieces, text);
+        }
+
+        /// The streaming loader, in blocks from one byte to a few hundred (most lines cross a
+        /// block's end), each block in any number of pieces, whatever the size hint says and
+        /// however the reader hands out its bytes.
+        #[test]
+        fn files_streamed_in_small_blocks_load_as_the_whole_text_does(
+            layout in 0usize..8,
+            rows in prop::collection::vec(row_spec(), 0..120),
+            crlf in any::<bool>(),
+            final_newline in any::<bool>(),
+            leading_blank in any::<bool>(),
+            block in prop_oneof![1usize..8, 8usize..400],
+            pieces in prop::option::of(1usize..5),
+            most in 1usize..5000,
+            hint in 0usize..4,
+        ) {
+            let text = file(layout, &rows, crlf, final_newline, leading_blank);
+            let want = key(&parse(&text, None, &CsvOptions::default()));
+            let hint = [None, Some(text.len() as u64), Some(0), Some(text.len() as u64 * 3)][hint];
+            let got = streamed(&text, block, pieces, most, hint);
+            prop_assert_eq!(&key(&got), &want, "blocks of {}, {:?} pieces, {} bytes a read, hint {:?}:\n{}", block, pieces, most, hint, text);
         }
     }
 
@@ -1250,6 +1338,11 @@ mod properties {
             assert_eq!(key(&super::parse_csv(&text)), want);
             for pieces in [2, 3, 32] {
                 assert_eq!(key(&parse(&text, Some(pieces), &CsvOptions::default())), want, "{pieces} pieces");
+            }
+            let whole = super::parse_csv_reader(text.as_bytes(), &CsvOptions::default(), Some(text.len() as u64));
+            assert_eq!(key(&whole.map_err(|e| Problem { line: 0, message: e.to_string() })), want, "streamed");
+            for block in [1 << 16, (2 << 20) + 7] {
+                assert_eq!(key(&streamed(&text, block, None, 1 << 20, None)), want, "streamed in blocks of {block}");
             }
         }
     }
