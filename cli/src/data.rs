@@ -2,7 +2,7 @@
 
 use crate::exit;
 use std::collections::BTreeMap;
-use strat_data::{ReadError, parse_csv_reader};
+use strat_data::{Field, ReadError, parse_csv_reader};
 use strat_engine::market::Bar;
 
 /// One `SYMBOL=PATH` read: its bars, the rows refused, and how many rows it has.
@@ -28,11 +28,20 @@ pub struct CsvFlags {
     /// (`%d.%m.%Y`, `%d.%m.%Y %H:%M`)
     #[arg(long, value_name = "FORMAT")]
     pub csv_date_format: Option<String>,
+    /// Read a field from the CSV column of this header instead of the one detection finds
+    /// (repeatable): FIELD is date, time, open, high, low, close or volume, HEADER a name in the
+    /// header, case and surrounding spaces ignored (`--csv-column close="Adj Close"`)
+    #[arg(long, value_name = "FIELD=HEADER", value_parser = parse_column)]
+    pub csv_column: Vec<(Field, String)>,
 }
 
 impl CsvFlags {
     fn options(&self) -> strat_data::CsvOptions {
-        strat_data::CsvOptions { delimiter: self.csv_delimiter, date_format: self.csv_date_format.clone() }
+        strat_data::CsvOptions {
+            delimiter: self.csv_delimiter,
+            date_format: self.csv_date_format.clone(),
+            columns: self.csv_column.clone(),
+        }
     }
 
     fn bad_rows(&self) -> BadRows {
@@ -47,6 +56,17 @@ fn parse_delimiter(s: &str) -> Result<u8, String> {
         "tab" | "\\t" | "\t" => Ok(b'\t'),
         other => Err(format!("`{other}` is not a separator: give `,`, `;` or `tab`")),
     }
+}
+
+fn parse_column(s: &str) -> Result<(Field, String), String> {
+    let Some((field, header)) = s.split_once('=') else {
+        return Err(format!("`{s}` is not FIELD=HEADER: give e.g. `close=\"Adj Close\"`"));
+    };
+    let field: Field = field.parse()?;
+    if header.trim().is_empty() {
+        return Err(format!("`{s}` names no column: give the header of the {field} column after `=`"));
+    }
+    Ok((field, header.to_string()))
 }
 
 /// What to do with a row that fails validation.

@@ -225,3 +225,68 @@ fn a_file_that_is_not_utf8_is_refused_at_the_line_of_its_first_bad_byte() {
         (2, "error: cannot read `no/such/file.csv`: No such file or directory (os error 2)")
     );
 }
+
+/// The first 30 rows of the AAPL file as `header`, each row's fields given by `row` from the
+/// date, open, high, low, close and volume.
+fn aapl_as(name: &str, header: &str, row: impl Fn(&[&str]) -> String) -> String {
+    let text = std::fs::read_to_string(common::root().join("../shared/data/prices/AAPL_2012-2014.csv")).expect("data");
+    let mut out = format!("{header}\n");
+    for line in text.lines().skip(1).take(30) {
+        let f: Vec<&str> = line.split(',').collect();
+        out.push_str(&row(&f[..6]));
+        out.push('\n');
+    }
+    write_bytes(name, out.as_bytes())
+}
+
+#[test]
+fn a_column_named_for_a_field_is_read_for_it() {
+    // An adjusted close halfway between the low and the high, beside the close.
+    let path = aapl_as("adjusted", "Date,Open,High,Low,Close,Adj Close,Volume", |f| {
+        let mid = (f[2].parse::<f64>().unwrap_or(0.0) + f[3].parse::<f64>().unwrap_or(0.0)) / 2.0;
+        format!("{},{mid},{}", f[..5].join(","), f[5])
+    });
+    let (code, out, err) = eval("close(SPY)", &path, &["--format", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().nth(1), Some("2012-01-03,58.747143"), "the unadjusted close by default");
+    let (code, out, err) = eval("close(SPY)", &path, &["--format", "csv", "--csv-column", "close=Adj Close"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().nth(1), Some("2012-01-03,58.67857"), "{out}");
+    // Names detection does not know, in any case, with spaces around them.
+    let path = aapl_as("renamed", "Timestamp,Open,High,Low,Last,Vol", |f| f.join(","));
+    let (code, _, err) = eval("close(SPY)", &path, &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("the header has no `close` column (found: timestamp,open,high,low,last,vol)"), "{err}");
+    assert!(err.contains("or name it with --csv-column close=HEADER"), "{err}");
+    let (code, out, err) = eval("volume(SPY)", &path, &["--format", "csv", "--csv-column", "CLOSE= last "]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().nth(1), Some("2012-01-03,75555200"), "{out}");
+}
+
+#[test]
+fn a_column_named_wrongly_is_an_error_saying_how() {
+    let path = aapl_as("wrongly", "date,open,high,low,close,volume", |f| f.join(","));
+    let (code, _, err) = eval("close(SPY)", &path, &["--csv-column", "close=Adj Close"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err.trim(),
+        format!(
+            "error: {path}:1: --csv-column close=Adj Close: the header has no column `Adj Close` (found: date,open,high,low,close,volume)"
+        )
+    );
+    let (code, _, err) = eval("close(SPY)", &path, &["--csv-column", "open=close", "--csv-column", "close=Close"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--csv-column open and --csv-column close both name the column `Close`: a column holds one field"),
+        "{err}"
+    );
+    let (code, _, err) = eval("close(SPY)", &path, &["--csv-column", "last=close"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("`last` is not a field of a bar: give one of date, time, open, high, low, close, volume"),
+        "{err}"
+    );
+    let (code, _, err) = eval("close(SPY)", &path, &["--csv-column", "close"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`close` is not FIELD=HEADER"), "{err}");
+}

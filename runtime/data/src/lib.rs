@@ -14,6 +14,6 @@ mod validate;
 
 use strat_engine::market::Bar;
 
-pub use csv::{CsvOptions, Layout, Loaded, Problem, ReadError, parse_csv, parse_csv_reader, parse_csv_with};
+pub use csv::{CsvOptions, Field, Layout, Loaded, Problem, ReadError, parse_csv, parse_csv_reader, parse_csv_with};
 pub use polygon::parse_polygon_aggs;
 pub use resample::resample;

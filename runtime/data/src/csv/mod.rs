@@ -6,7 +6,8 @@
 //! `date,open,high,low,close,volume`; either with a `time` column for intraday bars; either
 //! after an unnamed index column (pandas). Dates are `YYYY-MM-DD` or `YYYYMMDD`, optionally with
 //! a time in the same field; times are `HH:MM` or `HH:MM:SS`. The general path also reads the
-//! layouts of [`layouts`]: semicolons and tabs, quoted fields, US dates and instants.
+//! layouts of [`layouts`]: semicolons and tabs, quoted fields, US dates and instants. A column
+//! the user names for a field ([`CsvOptions::columns`], see [`columns`]) is read for it instead.
 //!
 //! Rows are read by a fast path that scans bytes once, field by field, and parses plain decimal
 //! numbers by hand (exactly: the same `f64` as `str::parse`). Any row it does not fully
@@ -20,9 +21,11 @@ use super::Bar;
 use super::validate::{check_bar, follows};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use chunks::{CHUNK_BYTES, MAX_CHUNKS, chunk_bounds, estimate_rows};
+pub use columns::Field;
 pub use stream::{ReadError, parse_csv_reader};
 
 mod chunks;
+mod columns;
 mod decimal;
 mod layouts;
 mod stream;
@@ -71,6 +74,9 @@ pub struct CsvOptions {
     pub delimiter: Option<u8>,
     /// How the date field is written (`%d.%m.%Y`, `%d.%m.%Y %H:%M`: chrono's strftime).
     pub date_format: Option<String>,
+    /// Fields read from the column of the header given (case and surrounding spaces ignored),
+    /// instead of the one its names show: `(Close, "Adj Close")`.
+    pub columns: Vec<(Field, String)>,
 }
 
 /// Parses CSV text. A file whose header cannot be understood, or whose rows do not match the
@@ -483,23 +489,25 @@ fn layout(header: &str, line: usize, options: &CsvOptions) -> Result<Layout, Pro
     let mut split = Vec::new();
     layouts::split(header, delimiter, &mut split);
     let names: Vec<String> = split.iter().map(|h| h.trim_matches('"').to_lowercase()).collect();
-    let find = |wanted: &[&str]| names.iter().position(|n| wanted.contains(&n.as_str()));
-    let missing = |what: &str| Problem {
+    let named = columns::Named::new(&names, &options.columns, line)?;
+    let find = |field: Field, wanted: &[&str]| named.find(&names, field, wanted);
+    let missing = |what: Field| Problem {
         line,
         message: format!(
-            "the header has no `{what}` column (found: {}); expected columns such as date,open,high,low,close,volume",
+            "the header has no `{what}` column (found: {}); expected columns such as date,open,high,low,close,volume, or name it with --csv-column {what}=HEADER",
             names.join(",")
         ),
     };
+    let needed = |field: Field, wanted: &[&str]| find(field, wanted).ok_or_else(|| missing(field));
     Ok(Layout {
         fields: names.len(),
-        date: find(&["date", "datetime", "timestamp"]).ok_or_else(|| missing("date"))?,
-        time: find(&["time"]),
-        open: find(&["open"]).ok_or_else(|| missing("open"))?,
-        high: find(&["high"]).ok_or_else(|| missing("high"))?,
-        low: find(&["low"]).ok_or_else(|| missing("low"))?,
-        close: find(&["close"]).ok_or_else(|| missing("close"))?,
-        volume: find(&["volume", "vol"]),
+        date: needed(Field::Date, &["date", "datetime", "timestamp"])?,
+        time: find(Field::Time, &["time"]),
+        open: needed(Field::Open, &["open"])?,
+        high: needed(Field::High, &["high"])?,
+        low: needed(Field::Low, &["low"])?,
+        close: needed(Field::Close, &["close"])?,
+        volume: find(Field::Volume, &["volume", "vol"]),
         delimiter,
     })
 }
