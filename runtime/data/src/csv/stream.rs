@@ -8,6 +8,8 @@ use std::io::Read;
 
 /// The input is read in blocks of this size (each with the end of the line before it).
 const BLOCK_BYTES: usize = 4 << 20;
+/// The longest line read before the file is refused.
+const MAX_LINE_BYTES: usize = 16 << 20;
 /// A block is read in pieces of about this size, shared out between two threads: smaller than
 /// a whole text's, since the threads meet at every block's end, where the one done first waits.
 const PIECE_BYTES: usize = 512 << 10;
@@ -73,7 +75,12 @@ pub(super) fn stream<R: Read>(
         let cut = match buf.get(carried..).and_then(|new| new.iter().rposition(|&c| c == b'\n')) {
             _ if eof => buf.len(),
             Some(i) => carried + i + 1,
-            // A line longer than a block: read on.
+            // A line longer than a block: read on, up to a bound no row of bars comes near (so
+            // input without line ends, such as /dev/zero, cannot grow without limit).
+            None if buf.len() > MAX_LINE_BYTES => {
+                let message = format!("a line longer than {} MiB: this is not a file of bars", MAX_LINE_BYTES >> 20);
+                return Err(ReadError::Refused(Problem { line: state.line, message }));
+            }
             None => continue,
         };
         state.take(buf.get(..cut).unwrap_or_default())?;
@@ -257,6 +264,13 @@ mod tests {
         let e = parse_csv_reader(Broken, &CsvOptions::default(), None).expect_err("fails");
         assert!(matches!(&e, ReadError::Io(io) if io.to_string() == "the disk went away"), "{e:?}");
         assert_eq!(e.to_string(), "cannot read the CSV: the disk went away");
+    }
+
+    #[test]
+    fn an_input_without_line_ends_is_refused_once_a_line_passes_the_bound() {
+        let zeros = std::io::Read::take(std::io::repeat(0), 64 << 20);
+        let e = parse_csv_reader(zeros, &CsvOptions::default(), None).expect_err("refused");
+        assert!(matches!(&e, ReadError::Refused(p) if p.line == 1 && p.message.contains("longer than 16 MiB")), "{e}");
     }
 
     #[test]
