@@ -5,6 +5,9 @@
 //! Bodies come from `shared/data/fixtures/wire/` ([`fixture`]), so the providers are tested
 //! against the shapes the real services send. A server runs on its own thread with its own
 //! runtime and stops when dropped.
+//!
+//! [`alpaca::FakeAlpaca`] is different: a stateful broker venue (Alpaca's Trading API) that
+//! holds orders, fills and positions, with faults scripted per order submission.
 #![allow(clippy::disallowed_methods)] // test support: reads the fixture files
 
 use bytes::Bytes;
@@ -18,6 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+pub mod alpaca;
 mod cache;
 pub use cache::{MIN_CACHED_TOKENS, PromptCache, tokens};
 

@@ -1,0 +1,227 @@
+//! A stateful fake of Alpaca's Trading API (REST, v2) on 127.0.0.1, so a broker adapter can be
+//! tested end to end, including the faults after which the outcome of an order is unknown
+//! (adapters-and-faults.md §3.3).
+//!
+//! Like the venue, it checks `APCA-API-KEY-ID` and `APCA-API-SECRET-KEY` on every request
+//! (401 `{"message":"unauthorized."}` otherwise), holds every order it accepts with a
+//! `client_order_id` that stays unique forever (also after a cancel or a fill), writes
+//! decimals as strings and times as RFC 3339 with nanoseconds, answers errors with the bodies
+//! of `shared/data/fixtures/wire/alpaca/`, and sends `x-ratelimit-*` headers.
+//!
+//! Where it simplifies: orders fill only when the test says so ([`FakeAlpaca::fill`]) or, for
+//! market orders while the clock is open, at the price of
+//! [`FakeAlpaca::set_fill_market_orders_at`]; quantities are whole shares (no `notional`, no
+//! fractions); there are no trailing stops, order classes, replacements, assets table or
+//! streaming; the rate limit is reported, never enforced (script a 429 instead); buying power
+//! is cash less what open buys hold (no margin); positions are valued at their last fill
+//! price; the clock's next open and close are an hour or so away, not from a calendar.
+#![allow(clippy::disallowed_methods)] // test support: the venue's times are wall-clock times
+
+mod http;
+mod submit;
+mod venue;
+mod views;
+mod wire;
+
+use serde_json::Value;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// A fault applied to one `POST /v2/orders` (see [`FakeAlpaca::fault_next_submits`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubmitFault {
+    /// The order is processed as usual (held when valid), then the connection is closed
+    /// without a response (B1).
+    DropAfterAccept,
+    /// The order is processed as usual, then this status is answered with a proxy's plain or
+    /// HTML body, e.g. 500 or 504 (B2).
+    StatusAfterAccept(u16),
+    /// The order is processed as usual, and the response never comes (the connection stays
+    /// open until the client gives up or the server stops).
+    TimeoutAfterAccept,
+    /// No response ever; the order reaches the venue only after the delay, as a request that
+    /// arrived late (B3). If an order with its `client_order_id` exists by then, it is refused
+    /// as a duplicate and nothing more is held.
+    ArriveLate(Duration),
+    /// 429 `rate limit exceeded`; nothing is held.
+    RateLimited,
+    /// 403 `insufficient buying power` (the fixture's figures); nothing is held.
+    InsufficientBuyingPower,
+}
+
+/// The error bodies and shapes served, read from the fixtures once at start.
+pub(super) struct Fixtures {
+    unauthorized: String,
+    buying_power: Value,
+    not_found: String,
+    duplicate: String,
+    qty: String,
+    subpenny: Value,
+    rate_limited: String,
+    account: Value,
+    position: Value,
+}
+
+impl Fixtures {
+    fn load() -> Fixtures {
+        let text = |name: &str| crate::fixture(&format!("wire/alpaca/{name}"));
+        let json = |name: &str| crate::wire_json(&format!("alpaca/{name}"));
+        Fixtures {
+            unauthorized: text("error_401_no_code.json"),
+            buying_power: json("error_403_buying_power.json"),
+            not_found: text("error_404_order.json"),
+            duplicate: text("error_422_duplicate_client_order_id.json"),
+            qty: text("error_422_qty.json"),
+            subpenny: json("error_422_subpenny.json"),
+            rate_limited: text("error_429.json"),
+            account: json("response_account.json"),
+            position: json("response_positions.json").get(0).cloned().unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// What changes while the server runs.
+struct Control {
+    venue: venue::Venue,
+    faults: VecDeque<SubmitFault>,
+    /// The status the next GETs answer, and how many more.
+    failing_gets: (u16, usize),
+    requests: Vec<(String, String)>,
+    posts: usize,
+    /// The rate-limit window: its start (Unix seconds) and the requests in it.
+    window: (i64, u32),
+}
+
+struct Shared {
+    state: Mutex<Control>,
+    key_id: String,
+    secret: String,
+    fx: Fixtures,
+}
+
+/// A lock that survives a panic elsewhere (the state stays usable).
+fn lock(state: &Mutex<Control>) -> MutexGuard<'_, Control> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The fake venue, serving on `127.0.0.1` from its own thread until dropped.
+pub struct FakeAlpaca {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeAlpaca {
+    /// Starts a venue that takes these keys, with $100,000 of cash, the clock open and
+    /// nothing filled automatically. Panics when it cannot bind a port or read its fixtures.
+    pub fn start(key_id: &str, secret: &str) -> FakeAlpaca {
+        FakeAlpaca::try_start(key_id, secret).unwrap_or_else(|e| panic!("fake Alpaca: {e}"))
+    }
+
+    /// [`FakeAlpaca::start`], with the error when the port or runtime cannot be had.
+    pub fn try_start(key_id: &str, secret: &str) -> std::io::Result<FakeAlpaca> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let control = Control {
+            venue: venue::Venue::new(),
+            faults: VecDeque::new(),
+            failing_gets: (500, 0),
+            requests: Vec::new(),
+            posts: 0,
+            window: (0, 0),
+        };
+        let shared = Arc::new(Shared {
+            state: Mutex::new(control),
+            key_id: key_id.to_string(),
+            secret: secret.to_string(),
+            fx: Fixtures::load(),
+        });
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let serving = shared.clone();
+        let thread = std::thread::spawn(move || rt.block_on(http::serve(listener, serving, stopped)));
+        Ok(FakeAlpaca { shared, addr, stop: Some(stop), thread: Some(thread) })
+    }
+
+    fn control(&self) -> MutexGuard<'_, Control> {
+        lock(&self.shared.state)
+    }
+
+    /// `http://127.0.0.1:PORT`, the base URL in place of `https://paper-api.alpaca.markets`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Faults for the next authenticated `POST /v2/orders` requests, one each, in order.
+    pub fn fault_next_submits(&self, faults: impl IntoIterator<Item = SubmitFault>) {
+        self.control().faults.extend(faults);
+    }
+
+    /// How many `POST /v2/orders` requests arrived, whatever their outcome.
+    pub fn posts(&self) -> usize {
+        self.control().posts
+    }
+
+    /// Every order the venue holds, in arrival order, as Alpaca's Order JSON.
+    pub fn orders(&self) -> Vec<Value> {
+        self.control().venue.orders.iter().map(|o| o.json()).collect()
+    }
+
+    /// Fills `qty` more shares of an open order at `price`: `filled_qty`, the average
+    /// `filled_avg_price`, status `partially_filled` or `filled` (with `filled_at`), cash and
+    /// the position move. False (nothing changes) when the order is unknown or not open, `qty`
+    /// is 0 or more than what remains, or the price is not positive.
+    pub fn fill(&self, client_order_id: &str, qty: u64, price: f64) -> bool {
+        self.control().venue.fill(client_order_id, qty, price)
+    }
+
+    /// Rejects an accepted, unfilled order afterwards, as the venue may after a 200: status
+    /// `rejected`, `failed_at` set, and the reason as a `reject_reason` field (the fake's
+    /// own; Alpaca sends it on the `trade_updates` stream). False when the order is unknown,
+    /// filled in part or closed.
+    pub fn reject(&self, client_order_id: &str, reason: &str) -> bool {
+        self.control().venue.reject(client_order_id, reason)
+    }
+
+    /// When `Some(p)`, market orders accepted while the clock is open fill completely at `p`
+    /// at once (and buys are costed at `p`); `None` (the default) leaves them `accepted`.
+    pub fn set_fill_market_orders_at(&self, price: Option<f64>) {
+        self.control().venue.fill_market_at = price.filter(|p| p.is_finite() && *p > 0.0);
+    }
+
+    /// What `GET /v2/clock` says of the market (open by default).
+    pub fn set_clock(&self, is_open: bool) {
+        self.control().venue.is_open = is_open;
+    }
+
+    /// The account's cash (and so its buying power), $100,000 by default.
+    pub fn set_cash(&self, cash: f64) {
+        self.control().venue.cash = cash;
+    }
+
+    /// The next `times` GET requests (after the key check) answer `status`: 429 with the
+    /// venue's body, 502 and 504 with a proxy's HTML page, anything else a plain-text body.
+    pub fn fail_gets(&self, status: u16, times: usize) {
+        self.control().failing_gets = (status, times);
+    }
+
+    /// `(method, path?query)` of every request received, in order.
+    pub fn requests(&self) -> Vec<(String, String)> {
+        self.control().requests.clone()
+    }
+}
+
+impl Drop for FakeAlpaca {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
