@@ -229,6 +229,7 @@ fn a_late_arrival_is_dropped_when_its_client_id_exists_by_then() {
     assert_eq!(post(&fake, &order("b3", "1", "market")).status, 200, "the retry with the same id");
     std::thread::sleep(Duration::from_millis(1000));
     assert_eq!((fake.orders().len(), fake.posts()), (1, 2));
+    assert_eq!(fake.post_client_ids(), [Some("b3".to_string()), Some("b3".to_string())]);
 }
 
 #[test]
@@ -375,6 +376,7 @@ fn wrong_or_missing_keys_are_401_without_a_code() {
     }
     assert!(fake.orders().is_empty());
     assert_eq!(fake.posts(), 3);
+    assert_eq!(fake.post_client_ids(), [Some("k".to_string()), Some("k".to_string()), Some("k".to_string())]);
 }
 
 #[test]

@@ -61,6 +61,9 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<
     let (step, limits) = {
         let mut c = lock(&shared.state);
         let limits = c.count_request(&method, &path, &query);
+        if method == Method::POST && path == "/v2/orders" {
+            c.post_client_ids.push(posted_client_id(body.as_deref()));
+        }
         (decide(&mut c, &shared, authorized, &method, &path, &query, body), limits)
     };
     let answer = match step {
@@ -77,6 +80,11 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<
         }
     };
     Ok(respond(answer, &limits))
+}
+
+fn posted_client_id(body: Option<&[u8]>) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body?).ok()?;
+    v.get("client_order_id")?.as_str().map(str::to_string)
 }
 
 fn respond(a: Answer, limits: &[(&'static str, String)]) -> Response<Full<Bytes>> {

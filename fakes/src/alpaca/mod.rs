@@ -90,6 +90,8 @@ struct Control {
     failing_gets: (u16, usize),
     requests: Vec<(String, String)>,
     posts: usize,
+    /// The `client_order_id` of each `POST /v2/orders` body, in order.
+    post_client_ids: Vec<Option<String>>,
     /// The rate-limit window: its start (Unix seconds) and the requests in it.
     window: (i64, u32),
 }
@@ -133,6 +135,7 @@ impl FakeAlpaca {
             failing_gets: (500, 0),
             requests: Vec::new(),
             posts: 0,
+            post_client_ids: Vec::new(),
             window: (0, 0),
         };
         let shared = Arc::new(Shared {
@@ -164,6 +167,13 @@ impl FakeAlpaca {
     /// How many `POST /v2/orders` requests arrived, whatever their outcome.
     pub fn posts(&self) -> usize {
         self.control().posts
+    }
+
+    /// The `client_order_id` each `POST /v2/orders` body carried, in order, whatever the
+    /// outcome (`None` when it sent none or the body was not JSON), so a test can tell a retry
+    /// with the same id from a second order.
+    pub fn post_client_ids(&self) -> Vec<Option<String>> {
+        self.control().post_client_ids.clone()
     }
 
     /// Every order the venue holds, in arrival order, as Alpaca's Order JSON.
