@@ -69,6 +69,12 @@ pub trait Broker {
     /// Sends an order (pending, with the engine's id as its client id).
     fn submit(&mut self, order: &Order);
     fn cancel(&mut self, id: u64, reason: &str);
+    /// A limit or stop price in the broker's increments (Alpaca: cents at $1 and up, four
+    /// places below), applied before the risk gate sees the order, so the gate checks the
+    /// price that is sent.
+    fn tick(&self, price: f64) -> f64 {
+        price
+    }
     /// A bar closed: a simulated broker works its orders against it; a real one ignores it.
     /// Returns whether [`Broker::updates`] has something to report (a real broker: always).
     fn on_bar(&mut self, symbol: usize, bar: &Bar) -> bool;

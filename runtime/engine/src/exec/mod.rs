@@ -720,6 +720,7 @@ impl Ctx<'_, '_> {
             (None, Some(stop)) => Kind::Stop { stop },
             (None, None) => Kind::Market,
         };
+        let kind = self.ticked(kind);
         let side = plan.side;
         let limits = graph.limits.as_ref();
         // Protective orders: the order's own, else those of the limits in force (buys only).
@@ -798,6 +799,7 @@ impl Ctx<'_, '_> {
             (Some("limit"), _) => return reject(self, ex, "a limit order without a positive limit_price".to_string()),
             _ => Kind::Market,
         };
+        let kind = self.ticked(kind);
         let confidence = match d.get("confidence") {
             None => None,
             Some(Value::Num(c)) if (0.0..=1.0).contains(c) => Some(*c),
@@ -931,6 +933,19 @@ fn clip(mut text: String, max: usize) -> String {
         text.push('…');
     }
     text
+}
+
+impl Ctx<'_, '_> {
+    /// An order's prices in the broker's increments.
+    fn ticked(&self, kind: Kind) -> Kind {
+        let t = |p: f64| self.host.broker.tick(p);
+        match kind {
+            Kind::Market => Kind::Market,
+            Kind::Limit { limit } => Kind::Limit { limit: t(limit) },
+            Kind::Stop { stop } => Kind::Stop { stop: t(stop) },
+            Kind::StopLimit { stop, limit, triggered } => Kind::StopLimit { stop: t(stop), limit: t(limit), triggered },
+        }
+    }
 }
 
 /// Whether a model's calls mark their stable prefix for the provider's cache: its `cache`

@@ -1,0 +1,109 @@
+//! How to reach Alpaca, configured as its official client is: `APCA_API_KEY_ID`,
+//! `APCA_API_SECRET_KEY`, `APCA_API_BASE_URL` (the paper host by default).
+
+use std::time::Duration;
+
+pub const PAPER_URL: &str = "https://paper-api.alpaca.markets";
+pub const LIVE_URL: &str = "https://api.alpaca.markets";
+
+#[derive(Clone)]
+pub struct Config {
+    pub key_id: String,
+    pub secret: String,
+    pub base_url: String,
+    /// The whole exchange of one request.
+    pub timeout: Duration,
+    /// Retries of a read (and of a submission the venue refused with 429, which it did not
+    /// take), after a doubling pause from `backoff`.
+    pub retries: u32,
+    pub backoff: Duration,
+    /// The least time between two polls of the open orders.
+    pub poll_every: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("key_id", &"***")
+            .field("secret", &"***")
+            .field("base_url", &self.base_url)
+            .finish()
+    }
+}
+
+/// Why the broker cannot be set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    MissingKeys,
+    /// The live host without `--live`, or `--live` without the live host.
+    LiveNotConfirmed(String),
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::MissingKeys => write!(f, "Alpaca needs APCA_API_KEY_ID and APCA_API_SECRET_KEY"),
+            ConfigError::LiveNotConfirmed(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// From the environment as `env` gives it; `live` is the user's explicit `--live`.
+    pub fn from_env(env: impl Fn(&str) -> Option<String>, live: bool) -> Result<Config, ConfigError> {
+        let get = |k: &str| env(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let (Some(key_id), Some(secret)) = (get("APCA_API_KEY_ID"), get("APCA_API_SECRET_KEY")) else {
+            return Err(ConfigError::MissingKeys);
+        };
+        let base_url =
+            get("APCA_API_BASE_URL").unwrap_or_else(|| PAPER_URL.to_string()).trim_end_matches('/').to_string();
+        let is_live = base_url.trim_end_matches("/v2") == LIVE_URL;
+        if is_live && !live {
+            return Err(ConfigError::LiveNotConfirmed(format!(
+                "APCA_API_BASE_URL is Alpaca's live host ({LIVE_URL}), which trades real money: pass `--live` to mean it, or use the paper host ({PAPER_URL})"
+            )));
+        }
+        if live && !is_live {
+            return Err(ConfigError::LiveNotConfirmed(format!(
+                "`--live` needs APCA_API_BASE_URL={LIVE_URL} (it is {base_url}); without `--live`, orders go to the paper account"
+            )));
+        }
+        Ok(Config {
+            key_id,
+            secret,
+            base_url: base_url.trim_end_matches("/v2").to_string(),
+            timeout: Duration::from_secs(10),
+            retries: 3,
+            backoff: Duration::from_millis(500),
+            poll_every: Duration::from_secs(1),
+        })
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.base_url == LIVE_URL
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn paper_is_the_default_and_live_money_needs_both_the_flag_and_the_host() {
+        let keys = [("APCA_API_KEY_ID", "id"), ("APCA_API_SECRET_KEY", "secret")];
+        let c = Config::from_env(env(&keys), false).expect("paper");
+        assert_eq!((c.base_url.as_str(), c.is_live()), (PAPER_URL, false));
+        let live = [keys[0], keys[1], ("APCA_API_BASE_URL", "https://api.alpaca.markets")];
+        assert!(matches!(Config::from_env(env(&live), false), Err(ConfigError::LiveNotConfirmed(_))));
+        assert!(Config::from_env(env(&live), true).is_ok_and(|c| c.is_live()));
+        assert!(matches!(Config::from_env(env(&keys), true), Err(ConfigError::LiveNotConfirmed(_))));
+        assert_eq!(Config::from_env(env(&[]), false).err(), Some(ConfigError::MissingKeys));
+        assert!(!format!("{c:?}").contains("secret\""), "keys are not printed");
+    }
+}
