@@ -227,25 +227,7 @@ impl FakeServer {
         let shared = state.clone();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("fake server runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
-                let accept = async {
-                    loop {
-                        let Ok((stream, _)) = listener.accept().await else { continue };
-                        let state = shared.clone();
-                        tokio::spawn(async move {
-                            let service = hyper::service::service_fn(move |req| handle(req, state.clone()));
-                            let _ = hyper::server::conn::http1::Builder::new()
-                                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                                .await;
-                        });
-                    }
-                };
-                tokio::select! {
-                    _ = stopped => {}
-                    () = accept => {}
-                }
-            });
+            rt.block_on(serve(std_listener, move |req| handle(req, shared.clone()), stopped));
         });
         FakeServer { addr, state, stop: Some(stop), thread: Some(thread) }
     }
@@ -298,6 +280,39 @@ impl Drop for FakeServer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// Serves HTTP/1.1 connections on `listener`, each request answered by `handle`, until
+/// `stopped` fires: the loop every fake server runs.
+pub(crate) async fn serve<F, Fut, B, E>(
+    listener: std::net::TcpListener,
+    handle: F,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+) where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<Response<B>, E>> + Send + 'static,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+    let accept = async {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(handle);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    };
+    tokio::select! {
+        _ = stopped => {}
+        () = accept => {}
     }
 }
 

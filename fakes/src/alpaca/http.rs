@@ -31,23 +31,7 @@ pub(super) async fn serve(
     shared: Arc<Shared>,
     stopped: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
-    let accept = async {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
-            let shared = shared.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| handle(req, shared.clone()));
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    };
-    tokio::select! {
-        _ = stopped => {}
-        () = accept => {}
-    }
+    crate::serve(listener, move |req| handle(req, shared.clone()), stopped).await;
 }
 
 async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<Full<Bytes>>, std::io::Error> {
