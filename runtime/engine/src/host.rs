@@ -102,3 +102,19 @@ pub struct Host<'a> {
     /// Where the run is journaled step by step, with its id there.
     pub store: Option<(&'a mut dyn Store, u64)>,
 }
+
+impl Host<'_> {
+    /// Sends an order to the broker once its intent is committed to the journal (when the run
+    /// has a store), so a crash at any instant after leaves a record of what may have reached
+    /// the broker. An intent the store refuses is no order: nothing is sent, and the reason
+    /// comes back for the order to be rejected with.
+    pub fn send(&mut self, order: &Order) -> Result<(), String> {
+        if let Some((store, run)) = self.store.as_mut() {
+            store
+                .record_intent(*run, order)
+                .map_err(|e| format!("the journal refused the order's intent, so it was not sent: {e}"))?;
+        }
+        self.broker.submit(order);
+        Ok(())
+    }
+}

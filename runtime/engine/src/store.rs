@@ -56,6 +56,10 @@ pub trait Store {
     /// the step count — in one commit.
     fn record_step(&mut self, run: u64, step: &StepView<'_>) -> Result<(), StoreError>;
     fn record_stats(&mut self, run: u64, stats: &BTreeMap<String, Stats>) -> Result<(), StoreError>;
+    /// Commits the intent to send `order` (durably) before it goes to the broker.
+    fn record_intent(&mut self, run: u64, order: &Order) -> Result<(), StoreError>;
+    /// The intents of a run, in the order they were made.
+    fn intents(&self, run: u64) -> Result<Vec<Order>, StoreError>;
     fn finish_run(&mut self, run: u64, status: &str, final_equity: f64) -> Result<(), StoreError>;
     fn runs(&self) -> Result<Vec<RunRecord>, StoreError>;
     /// Each execution of the run, as JSON (the record's fields).

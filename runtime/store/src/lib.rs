@@ -21,6 +21,8 @@ const ORDERS: TableDefinition<(u64, u64), &str> = TableDefinition::new("orders")
 const FILLS: TableDefinition<(u64, u64), &str> = TableDefinition::new("fills");
 const POSITIONS: TableDefinition<(u64, &str), &str> = TableDefinition::new("positions");
 const STATS: TableDefinition<(u64, &str), &str> = TableDefinition::new("stats");
+/// Intents to send an order, committed before the broker call: (run, order id) → the order.
+const INTENTS: TableDefinition<(u64, u64), &str> = TableDefinition::new("intents");
 /// Prompt texts by content id, each once for every run that sent it.
 const PROMPTS: TableDefinition<&str, &str> = TableDefinition::new("prompts");
 
@@ -77,6 +79,7 @@ impl RedbStore {
             tx.open_table(POSITIONS).map_err(err)?;
             tx.open_table(STATS).map_err(err)?;
             tx.open_table(PROMPTS).map_err(err)?;
+            tx.open_table(INTENTS).map_err(err)?;
         }
         tx.commit().map_err(err)?;
         let store = RedbStore { db, positions: BTreeMap::new() };
@@ -239,6 +242,17 @@ impl Store for RedbStore {
             tx.open_table(RUNS).map_err(err)?.insert(run, body.as_str()).map_err(err)?;
         }
         tx.commit().map_err(err)
+    }
+
+    fn record_intent(&mut self, run: u64, order: &Order) -> Result<(), StoreError> {
+        let body = json(order)?;
+        let tx = self.db.begin_write().map_err(err)?;
+        tx.open_table(INTENTS).map_err(err)?.insert((run, order.id), body.as_str()).map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    fn intents(&self, run: u64) -> Result<Vec<Order>, StoreError> {
+        self.range(INTENTS, run)
     }
 
     fn record_stats(&mut self, run: u64, stats: &BTreeMap<String, Stats>) -> Result<(), StoreError> {

@@ -110,6 +110,11 @@ fn a_journaled_run_reads_back_after_reopening() {
     let positions = store.positions(first).expect("positions");
     assert_eq!(positions.len(), 1);
     assert_eq!((positions[0].symbol.as_str(), positions[0].qty, positions[0].avg_cost), ("SPY", 10, 101.0));
+    // The buy's intent was committed before it went to the broker.
+    let intents = store.intents(first).expect("intents");
+    assert_eq!(intents.len(), 1);
+    assert_eq!((intents[0].id, intents[0].symbol.as_str(), intents[0].qty), (orders[0].id, "SPY", 10));
+    assert_eq!(intents[0].status, Status::Pending, "as it was sent");
     let stats = store.stats(first).expect("stats");
     assert_eq!(stats["W"].total_executions, 3);
     assert_eq!(stats["W"].filled, 1);
@@ -157,5 +162,89 @@ fn a_store_of_another_layout_is_refused() {
     let err = RedbStore::open(&path).err().expect("refused");
     assert!(matches!(err, StoreError::Layout { found: 99, expected: strat_store::SCHEMA_VERSION, .. }), "{err:?}");
     assert!(err.to_string().contains("has layout version 99"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The embedded store, refusing every intent: an order whose intent cannot be journaled.
+struct NoIntents(RedbStore);
+
+impl Store for NoIntents {
+    fn begin_run(&mut self, file: &str, hash: &str, market: &str, started: &str) -> Result<u64, StoreError> {
+        self.0.begin_run(file, hash, market, started)
+    }
+    fn record_step(&mut self, run: u64, step: &StepView<'_>) -> Result<(), StoreError> {
+        self.0.record_step(run, step)
+    }
+    fn record_stats(
+        &mut self,
+        run: u64,
+        stats: &BTreeMap<String, strat_engine::report::Stats>,
+    ) -> Result<(), StoreError> {
+        self.0.record_stats(run, stats)
+    }
+    fn record_intent(&mut self, _: u64, _: &strat_engine::broker::Order) -> Result<(), StoreError> {
+        Err(StoreError::Database("the disk is full".into()))
+    }
+    fn intents(&self, run: u64) -> Result<Vec<strat_engine::broker::Order>, StoreError> {
+        self.0.intents(run)
+    }
+    fn finish_run(&mut self, run: u64, status: &str, equity: f64) -> Result<(), StoreError> {
+        self.0.finish_run(run, status, equity)
+    }
+    fn runs(&self) -> Result<Vec<strat_engine::store::RunRecord>, StoreError> {
+        self.0.runs()
+    }
+    fn executions(&self, run: u64) -> Result<Vec<serde_json::Value>, StoreError> {
+        self.0.executions(run)
+    }
+    fn prompt(&self, id: &str) -> Result<Option<String>, StoreError> {
+        self.0.prompt(id)
+    }
+    fn orders(&self, run: u64) -> Result<Vec<strat_engine::broker::Order>, StoreError> {
+        self.0.orders(run)
+    }
+    fn fills(&self, run: u64) -> Result<Vec<strat_engine::store::Fill>, StoreError> {
+        self.0.fills(run)
+    }
+    fn positions(&self, run: u64) -> Result<Vec<strat_engine::store::PositionRecord>, StoreError> {
+        self.0.positions(run)
+    }
+    fn stats(&self, run: u64) -> Result<BTreeMap<String, strat_engine::report::Stats>, StoreError> {
+        self.0.stats(run)
+    }
+}
+
+#[test]
+fn an_order_whose_intent_the_journal_refuses_is_rejected_and_never_sent() {
+    let dir = std::env::temp_dir().join(format!("strat-store-intents-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut store = NoIntents(RedbStore::open(&dir.join("store.redb")).expect("opens"));
+    let run_id = store.begin_run("w.strat", "abc123", "test bars", "2024-03-04").expect("begins");
+    let data = bars(3);
+    let mut replay = Replay::new(&data, "test bars");
+    let mut broker = PaperBroker::new(10_000.0, replay.symbols().len(), Costs::default());
+    let news = SimNews::default();
+    let (mut clock, mut llm) = (SimClock::default(), Offline);
+    let host = Host {
+        clock: &mut clock,
+        market: &mut replay,
+        news: &news,
+        llm: &mut llm,
+        broker: &mut broker,
+        store: Some((&mut store, run_id)),
+    };
+    let report = run(&program(), host, &Limits::default(), &mut StopAfter(10, 0)).expect("runs");
+    assert!(!report.orders.is_empty());
+    for o in &report.orders {
+        assert_eq!(o.status, Status::Rejected, "{o:?}");
+        assert!(
+            o.reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("the journal refused the order's intent, so it was not sent")),
+            "{o:?}"
+        );
+    }
+    assert_eq!(broker.account().cash_f64(), 10_000.0, "nothing reached the broker");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -298,10 +298,15 @@ impl<'r, 'h> Engine<'r, 'h> {
         if self.updates.is_empty() {
             return false;
         }
-        for o in self.book.apply(&self.updates) {
-            self.host.broker.submit(&o);
-        }
+        let mut released = self.book.apply(&self.updates);
         self.updates.clear();
+        while !released.is_empty() {
+            let refused: Vec<Update> = released
+                .iter()
+                .filter_map(|o| self.host.send(o).err().map(|reason| Update::Rejected { id: o.id, reason }))
+                .collect();
+            released = self.book.apply(&refused);
+        }
         true
     }
 

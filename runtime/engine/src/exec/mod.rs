@@ -3,7 +3,7 @@
 //! order — written in the file or decided by a model — goes through the risk gate before the
 //! broker. The result is an [`Execution`] record, whatever happened.
 
-use crate::broker::{Account, Book, Kind, Request, Side, Tif};
+use crate::broker::{Account, Book, Kind, Request, Side, Tif, Update};
 use crate::context::{Extra, final_prompt};
 use crate::decode::decode;
 use crate::expr::{Market, NewsSummary, PortfolioView, PositionView, World};
@@ -872,8 +872,10 @@ impl Ctx<'_, '_> {
             }
             _ => {
                 let id = self.book.open(request);
-                if let Some(o) = self.book.get(id) {
-                    self.host.broker.submit(o);
+                if let Some(o) = self.book.get(id).cloned()
+                    && let Err(reason) = self.host.send(&o)
+                {
+                    self.book.apply(&[Update::Rejected { id, reason }]);
                 }
                 id
             }
