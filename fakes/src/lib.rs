@@ -23,6 +23,7 @@ use std::time::Duration;
 
 pub mod alpaca;
 mod cache;
+pub mod polygon_ws;
 pub use cache::{MIN_CACHED_TOKENS, PromptCache, tokens};
 
 /// The text of a fixture under `shared/data/fixtures/` (`wire/anthropic/error_529.json`).

@@ -17,3 +17,4 @@ use strat_engine::market::Bar;
 pub use csv::{CsvOptions, Field, Layout, Loaded, Problem, ReadError, parse_csv, parse_csv_reader, parse_csv_with};
 pub use polygon::parse_polygon_aggs;
 pub use resample::resample;
+pub use validate::check_bar;

@@ -26,7 +26,7 @@ pub(crate) fn sound(b: &Bar) -> bool {
 /// volume not negative and at most [`MAX_VOLUME`], or NaN: not given (a file without a volume
 /// column; a `NaN` written in the file is refused when it is read).
 #[inline]
-pub(crate) fn check_bar(b: &Bar) -> Result<(), String> {
+pub fn check_bar(b: &Bar) -> Result<(), String> {
     if sound(b) {
         return Ok(());
     }

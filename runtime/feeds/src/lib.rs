@@ -4,10 +4,13 @@
 //! warming indicators before live bars — configured as the official client is
 //! (`POLYGON_API_KEY`, `POLYGON_BASE_URL`), with paging through `next_url`, back-off on 429 and
 //! server errors, typed refusals (401, 403), the `DELAYED` status flagged, and a local cache of
-//! what was fetched (`history`), so that a second backtest makes no request.
+//! what was fetched (`history`), so that a second backtest makes no request; and live minute
+//! bars over its WebSocket (`live`), as the engine's `MarketData`.
 
 pub mod history;
+pub mod live;
 pub mod polygon;
 
 pub use history::{Cached, cached};
+pub use live::{Live, LiveConfig};
 pub use polygon::{Client, Config, FeedError, History, Request, Span};

@@ -1,0 +1,349 @@
+//! Live minute bars from Polygon's (Massive's) stocks WebSocket (`AM.*`), as the engine's
+//! `MarketData`.
+//!
+//! The client connects to `POLYGON_WS_URL` (default `wss://socket.massive.com/stocks`), waits
+//! for `connected`, authenticates (`auth_failed` ends the feed: the key is wrong), and
+//! subscribes to `AM.<symbol>` for each symbol. Frames are JSON arrays of events; an `AM` event
+//! is one symbol's minute, `s` its start in integer milliseconds, stamped in New York time as
+//! the REST bars are (so a recorded session served over the wire runs as a backtest of it).
+//!
+//! A minute is handed to the engine once a later minute has begun arriving, once every symbol
+//! has its bar for it, or `grace` after it ended; time in the run is the bars', the wall clock
+//! only measures silence. A bar that fails the checks every bar passes is refused and recorded;
+//! a repeated minute is dropped; one for a minute already handed on is dropped as late. When
+//! the connection drops (or is silent for `idle`), the client reconnects with a doubling pause
+//! (at least `evicted_backoff` after a `max_connections` eviction), subscribes to the same set,
+//! and fills the gap from the REST aggregates when it has a REST client. After `reconnects`
+//! failures in a row the feed ends, saying why.
+
+use crate::polygon::{Client, Request, Span};
+use chrono::{DateTime, NaiveDateTime};
+use futures_util::{SinkExt, StreamExt};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use strat_engine::host::MarketData;
+use strat_engine::market::Bar;
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub const DEFAULT_WS_URL: &str = "wss://socket.massive.com/stocks";
+
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    pub key: String,
+    pub url: String,
+    pub grace: Duration,
+    pub idle: Duration,
+    pub reconnects: u32,
+    pub backoff: Duration,
+    pub evicted_backoff: Duration,
+}
+
+impl LiveConfig {
+    /// From `POLYGON_API_KEY` and `POLYGON_WS_URL`; `None` without a key.
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Option<LiveConfig> {
+        let key = env("POLYGON_API_KEY").filter(|k| !k.trim().is_empty())?;
+        Some(LiveConfig {
+            key,
+            url: env("POLYGON_WS_URL").filter(|u| !u.trim().is_empty()).unwrap_or_else(|| DEFAULT_WS_URL.into()),
+            grace: Duration::from_secs(2),
+            idle: Duration::from_secs(120),
+            reconnects: 5,
+            backoff: Duration::from_secs(1),
+            evicted_backoff: Duration::from_secs(60),
+        })
+    }
+}
+
+/// The feed.
+pub struct Live {
+    config: LiveConfig,
+    symbols: Vec<String>,
+    intervals: Vec<i64>,
+    rest: Option<Client>,
+    rt: tokio::runtime::Runtime,
+    socket: Option<Socket>,
+    /// Bars received and not handed on, by minute start (ms), each with when it first came.
+    pending: BTreeMap<i64, (Instant, Vec<(usize, Bar)>)>,
+    last_handed: Option<i64>,
+    /// Why the feed ended, once it has.
+    ended: Option<String>,
+    evicted: bool,
+    /// Reconnections since the last bar taken: a server that accepts and hangs up again and
+    /// again ends the feed rather than looping.
+    restarts: u32,
+    notes: Vec<String>,
+}
+
+impl Live {
+    /// Connects and subscribes; an error says why the feed could not start.
+    pub fn connect(config: LiveConfig, symbols: &[String], rest: Option<Client>) -> Result<Live, String> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        let mut live = Live {
+            config,
+            symbols: symbols.to_vec(),
+            intervals: vec![60; symbols.len()],
+            rest,
+            rt,
+            socket: None,
+            pending: BTreeMap::new(),
+            last_handed: None,
+            ended: None,
+            evicted: false,
+            restarts: 0,
+            notes: Vec::new(),
+        };
+        live.socket = Some(live.open()?);
+        Ok(live)
+    }
+
+    /// What happened that the user should know: bars refused or dropped, reconnections, why
+    /// the feed ended.
+    pub fn notes(&self) -> Vec<String> {
+        let mut n = self.notes.clone();
+        n.extend(self.ended.clone());
+        n
+    }
+
+    /// A connection, authenticated and subscribed.
+    fn open(&self) -> Result<Socket, String> {
+        let (config, symbols) = (&self.config, &self.symbols);
+        let key = config.key.clone();
+        let scrub = move |s: String| s.replace(&key, "***");
+        self.rt.block_on(async {
+            let connect = tokio_tungstenite::connect_async(config.url.as_str());
+            let (mut ws, _) = tokio::time::timeout(Duration::from_secs(10), connect)
+                .await
+                .map_err(|_| "no answer from the WebSocket within 10 s".to_string())?
+                .map_err(|e| scrub(format!("cannot connect to {}: {e}", config.url)))?;
+            expect(&mut ws, "connected").await?;
+            let auth = serde_json::json!({"action": "auth", "params": config.key}).to_string();
+            ws.send(Message::text(auth)).await.map_err(|e| scrub(e.to_string()))?;
+            expect(&mut ws, "auth_success").await?;
+            let channels: Vec<String> = symbols.iter().map(|s| format!("AM.{s}")).collect();
+            let sub = serde_json::json!({"action": "subscribe", "params": channels.join(",")}).to_string();
+            ws.send(Message::text(sub)).await.map_err(|e| scrub(e.to_string()))?;
+            Ok(ws)
+        })
+    }
+
+    /// Reads one frame (or waits out `wait`): `Ok(None)` on silence, `Err` when the connection
+    /// is gone.
+    fn read(&mut self, wait: Duration) -> Result<Option<String>, String> {
+        let Some(ws) = self.socket.as_mut() else { return Err("not connected".into()) };
+        let frame = self.rt.block_on(async { tokio::time::timeout(wait, ws.next()).await });
+        match frame {
+            Err(_) => Ok(None),
+            Ok(Some(Ok(Message::Text(t)))) => Ok(Some(t.to_string())),
+            Ok(Some(Ok(Message::Binary(b)))) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
+            Ok(Some(Ok(Message::Close(_)))) | Ok(None) => Err("the server closed the connection".into()),
+            Ok(Some(Ok(_))) => Ok(Some(String::new())),
+            Ok(Some(Err(e))) => Err(format!("the connection broke: {e}")),
+        }
+    }
+
+    /// Takes a frame's events: bars into `pending`, statuses noted.
+    fn take(&mut self, frame: &str) {
+        let Ok(serde_json::Value::Array(events)) = serde_json::from_str::<serde_json::Value>(frame) else {
+            if !frame.is_empty() {
+                self.notes.push(format!("a frame that is not a list of events was ignored ({} bytes)", frame.len()));
+            }
+            return;
+        };
+        for e in &events {
+            match e["ev"].as_str() {
+                Some("AM") => self.take_bar(e),
+                Some("status") if e["status"] == "max_connections" => self.evicted = true,
+                Some("status") if e["status"] == "auth_failed" => {
+                    self.ended = Some("Polygon refused the key (auth_failed)".into())
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn take_bar(&mut self, e: &serde_json::Value) {
+        let sym = e["sym"].as_str().and_then(|s| self.symbols.iter().position(|x| x == s));
+        let (Some(sym), Some(start)) = (sym, e["s"].as_i64()) else { return };
+        let Some(time) = new_york(start) else { return };
+        let num = |k: &str| e[k].as_f64().unwrap_or(f64::NAN);
+        let bar = Bar { time, open: num("o"), high: num("h"), low: num("l"), close: num("c"), volume: num("v") };
+        let symbol = &self.symbols[sym];
+        if let Err(why) = strat_data::check_bar(&bar) {
+            self.notes.push(format!("{symbol} {time}: bar refused: {why}"));
+            return;
+        }
+        if self.last_handed.is_some_and(|l| start <= l) {
+            self.notes.push(format!("{symbol} {time}: bar dropped: that minute was already handed on"));
+            return;
+        }
+        let (_, bars) = self.pending.entry(start).or_insert_with(|| (wall_now(), Vec::new()));
+        if bars.iter().any(|(s, _)| *s == sym) {
+            self.notes.push(format!("{symbol} {time}: a repeated bar was dropped"));
+            return;
+        }
+        bars.push((sym, bar));
+        self.restarts = 0;
+    }
+
+    /// The first pending minute, once it is complete (see the module's rule).
+    fn ready(&mut self, flushing: bool) -> Option<(i64, Vec<(usize, Bar)>)> {
+        let (&first, (since, bars)) = self.pending.iter().next()?;
+        let complete = bars.len() == self.symbols.len() || self.pending.len() > 1 || flushing;
+        if !complete && since.elapsed() < self.config.grace {
+            return None;
+        }
+        let (_, mut bars) = self.pending.remove(&first)?;
+        bars.sort_by_key(|(s, _)| *s);
+        self.last_handed = Some(first);
+        Some((first, bars))
+    }
+
+    /// After a connection is lost: reconnect with back-off, then fill the gap from REST.
+    fn reconnect(&mut self, why: &str) -> bool {
+        self.socket = None;
+        self.restarts += 1;
+        if self.restarts > self.config.reconnects {
+            self.ended = Some(format!("the feed ended: {why}, and {} reconnections brought no bar", self.restarts - 1));
+            return false;
+        }
+        let mut pause = if self.evicted { self.config.evicted_backoff } else { self.config.backoff };
+        self.evicted = false;
+        for attempt in 1..=self.config.reconnects {
+            std::thread::sleep(pause);
+            match self.open() {
+                Ok(ws) => {
+                    self.notes.push(format!("reconnected to the feed after: {why}"));
+                    self.socket = Some(ws);
+                    self.backfill();
+                    return true;
+                }
+                Err(e) if attempt == self.config.reconnects => {
+                    self.ended = Some(format!("the feed ended: {why}; {attempt} reconnections failed, the last: {e}"));
+                }
+                Err(_) => {}
+            }
+            pause = (pause * 2).min(Duration::from_secs(60));
+        }
+        if self.config.reconnects == 0 {
+            self.ended = Some(format!("the feed ended: {why}"));
+        }
+        false
+    }
+
+    /// The minutes missed while disconnected, from the REST aggregates.
+    fn backfill(&mut self) {
+        let (Some(rest), Some(last)) = (self.rest.as_ref(), self.last_handed) else { return };
+        let Some(from) = new_york(last).map(|t| t.date()) else { return };
+        // A week past the last minute handed on covers any gap a reconnection leaves.
+        let to = from + chrono::Duration::days(7);
+        let mut got = Vec::new();
+        for (sym, symbol) in self.symbols.iter().enumerate() {
+            let r = Request { symbol: symbol.clone(), span: Span::Minute, from, to };
+            match rest.aggregates(&r) {
+                Ok(h) => got.extend(h.bars.into_iter().map(|b| (sym, b))),
+                Err(e) => self.notes.push(format!("{symbol}: the gap could not be filled from REST: {e}")),
+            }
+        }
+        for (sym, bar) in got {
+            let start = bar.time.and_local_timezone(chrono_tz_ny()).single().map(|t| t.timestamp_millis());
+            let Some(start) = start.filter(|s| *s > last) else { continue };
+            let (_, bars) = self.pending.entry(start).or_insert_with(|| (wall_now(), Vec::new()));
+            if !bars.iter().any(|(s, _)| *s == sym) {
+                bars.push((sym, bar));
+            }
+        }
+    }
+}
+
+fn chrono_tz_ny() -> chrono_tz::Tz {
+    chrono_tz::America::New_York
+}
+
+/// Waits for the status event `want`; another status (`auth_failed`…) is the error.
+async fn expect(ws: &mut Socket, want: &str) -> Result<(), String> {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next()).await;
+        let text = match frame {
+            Ok(Some(Ok(Message::Text(t)))) => t.to_string(),
+            Ok(Some(Ok(_))) => continue,
+            Err(_) => return Err(format!("no `{want}` from the feed within 10 s")),
+            Ok(_) => return Err(format!("the feed closed before `{want}`")),
+        };
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        for e in v.as_array().into_iter().flatten().filter(|e| e["ev"] == "status") {
+            match e["status"].as_str() {
+                Some(s) if s == want => return Ok(()),
+                Some("auth_failed") => {
+                    return Err("Polygon refused the key (auth_failed): check POLYGON_API_KEY".into());
+                }
+                Some("max_connections") => return Err("Polygon evicted the connection (max_connections)".into()),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn new_york(ms: i64) -> Option<NaiveDateTime> {
+    Some(DateTime::from_timestamp_millis(ms)?.with_timezone(&chrono_tz::America::New_York).naive_local())
+}
+
+/// The wall clock: silence and grace are measured in it, never the run's time.
+#[allow(clippy::disallowed_methods)]
+fn wall_now() -> Instant {
+    Instant::now()
+}
+
+impl MarketData for Live {
+    fn label(&self) -> String {
+        format!("Polygon live minute bars (AM) from {}", self.config.url)
+    }
+
+    fn symbols(&self) -> &[String] {
+        &self.symbols
+    }
+
+    fn intervals(&self) -> &[i64] {
+        &self.intervals
+    }
+
+    fn steps(&self) -> Option<usize> {
+        None
+    }
+
+    fn next(&mut self, closed: &mut Vec<(usize, Bar)>) -> Option<NaiveDateTime> {
+        closed.clear();
+        let mut silent_since = wall_now();
+        loop {
+            let gone = self.socket.is_none() || self.ended.is_some();
+            if let Some((start, bars)) = self.ready(gone) {
+                closed.extend(bars);
+                return new_york(start);
+            }
+            if gone && (self.ended.is_some() || !self.reconnect("not connected")) {
+                return None;
+            }
+            match self.read(self.config.grace.min(self.config.idle)) {
+                Ok(Some(frame)) => {
+                    silent_since = wall_now();
+                    self.take(&frame);
+                }
+                Ok(None) if silent_since.elapsed() >= self.config.idle => {
+                    let why = format!("no frame for {} s", self.config.idle.as_secs());
+                    if !self.reconnect(&why) {
+                        continue;
+                    }
+                    silent_since = wall_now();
+                }
+                Ok(None) => {}
+                Err(why) => {
+                    if !self.reconnect(&why) {
+                        continue;
+                    }
+                    silent_since = wall_now();
+                }
+            }
+        }
+    }
+}
