@@ -8,6 +8,7 @@ mod eval;
 mod files;
 mod fmt;
 mod history;
+mod live;
 mod llm;
 mod manual;
 mod paper;
@@ -62,7 +63,7 @@ enum Command {
     Fmt(fmt::Args),
     /// Run a strategy on the embedded defaults: simulated market, paper broker, offline stand-in
     #[command(
-        after_help = "Examples:\n  strat run examples/dip_buyer.strat\n  strat run examples/sma_crossover.strat --speed 0 --days 500\n  strat run strategy.strat --bar-minutes 5 --days 5 --until 2024-01-05\n  strat run strategy.strat --data AAPL=aapl_1m.csv --speed 60 --until 6h\n  OPENAI_BASE_URL=http://127.0.0.1:11434/v1 strat run strategy.strat --llm strict\n\nThe market is simulated (a seeded random walk, not real prices), or the recorded bars of --data (read as backtest reads them, with its --from, --to, --cash, --commission, --slippage and --fill), replayed at --speed bars a second; --until stops after a day, at a time, or after a duration of market time from the first bar; orders go to the paper broker; each model is answered by its provider when its key is set (ANTHROPIC_API_KEY, OPENAI_API_KEY, or $STRAT_HOME/secrets; base URLs from ANTHROPIC_BASE_URL, OPENAI_BASE_URL or $STRAT_HOME/llm.conf), otherwise by the offline stand-in (rule-based, not a model). Ctrl-C or SIGTERM stops cleanly; a run that was killed outright is marked crashed when the store opens next. The run's report is saved as .strat/runs/FILE-RUNID.json (or under $STRAT_HOME/runs/).\nExit codes: 0 finished or stopped, 1 the file has errors, 2 usage error or the state could not be saved."
+        after_help = "Examples:\n  strat run examples/dip_buyer.strat\n  strat run examples/sma_crossover.strat --speed 0 --days 500\n  strat run strategy.strat --bar-minutes 5 --days 5 --until 2024-01-05\n  strat run strategy.strat --data AAPL=aapl_1m.csv --speed 60 --until 6h\n  POLYGON_API_KEY=... strat run strategy.strat --market polygon --until 6h\n  OPENAI_BASE_URL=http://127.0.0.1:11434/v1 strat run strategy.strat --llm strict\n\nThe market is simulated (a seeded random walk, not real prices), or the recorded bars of --data (read as backtest reads them, with its --from, --to, --cash, --commission, --slippage and --fill), replayed at --speed bars a second, or Polygon's live minute bars with --market polygon (POLYGON_API_KEY; warmed on the last --warm-up-days of REST minute bars, trading from the first live bar); --until stops after a day, at a time, or after a duration of market time from the first bar; orders go to the paper broker; each model is answered by its provider when its key is set (ANTHROPIC_API_KEY, OPENAI_API_KEY, or $STRAT_HOME/secrets; base URLs from ANTHROPIC_BASE_URL, OPENAI_BASE_URL or $STRAT_HOME/llm.conf), otherwise by the offline stand-in (rule-based, not a model). Ctrl-C or SIGTERM stops cleanly; a run that was killed outright is marked crashed when the store opens next. The run's report is saved as .strat/runs/FILE-RUNID.json (or under $STRAT_HOME/runs/).\nExit codes: 0 finished or stopped, 1 the file has errors, 2 usage error or the state could not be saved."
     )]
     Run(run::Args),
     /// Run a strategy's workflows over historical data with the paper broker

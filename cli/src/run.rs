@@ -23,6 +23,13 @@ use strat_store::RedbStore;
 pub struct Args {
     /// The strategy file
     file: PathBuf,
+    /// Where the bars come from: the simulated market, or Polygon's live minute bars (the
+    /// symbols the file names, warmed on their REST history; POLYGON_API_KEY)
+    #[arg(long, value_enum, default_value_t = Source::Sim, conflicts_with = "data")]
+    market: Source,
+    /// With `--market polygon`: days of minute bars before today that warm the indicators
+    #[arg(long, default_value_t = 5)]
+    warm_up_days: u32,
     /// Paper-trade these recorded bars, as SYMBOL=PATH (repeat for several symbols) or
     /// polygon:SYMBOL[:minute] (fetched for --from and --to), instead of the simulated market
     #[arg(long = "data", value_name = "SYMBOL=PATH")]
@@ -80,6 +87,12 @@ impl Clock for Paced {
     fn monotonic_ms(&self) -> f64 {
         self.started.elapsed().as_secs_f64() * 1e3
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Source {
+    Sim,
+    Polygon,
 }
 
 /// When a run stops by itself.
@@ -156,11 +169,17 @@ fn market(args: &Args) -> Result<Market, u8> {
 struct Stream<'a> {
     out: &'a mut dyn Write,
     interrupted: Arc<AtomicBool>,
+    /// A live feed's `--until` (a replay is cut to it beforehand), with the first bar's time.
+    until: Option<Until>,
+    first: Option<NaiveDateTime>,
+    last: Option<NaiveDateTime>,
 }
 
 impl Observer for Stream<'_> {
     fn step(&mut self, s: &StepView<'_>) {
         let time = s.time;
+        self.first.get_or_insert(time);
+        self.last = Some(time);
         let day = if time.time() == chrono::NaiveTime::MIN { time.date().to_string() } else { time.to_string() };
         for l in s.log {
             let _ = writeln!(self.out, "{day}  {:<14} {}", l.graph, l.message);
@@ -183,7 +202,12 @@ impl Observer for Stream<'_> {
     }
 
     fn stop(&mut self) -> bool {
-        self.interrupted.load(Ordering::SeqCst)
+        let end = match (self.until, self.first) {
+            (Some(Until::At(t)), _) => Some(t),
+            (Some(Until::For(secs)), Some(f)) => Some(f + chrono::Duration::seconds(secs)),
+            _ => None,
+        };
+        self.interrupted.load(Ordering::SeqCst) || end.zip(self.last).is_some_and(|(e, l)| l >= e)
     }
 }
 
@@ -217,10 +241,20 @@ fn run_checked(args: &Args) -> Result<u8, u8> {
     args.period.check()?;
     let costs = args.paper.costs()?;
     let program = files::compile(&args.file, args.color)?;
-    let market = market(args)?;
     let usage = |e: String| {
         eprintln!("error: {e}");
         exit::USAGE
+    };
+    let live = args.market == Source::Polygon;
+    let (market, rest) = if live {
+        let symbols: Vec<String> = crate::live::symbols(&program).into_iter().collect();
+        if symbols.is_empty() {
+            return Err(usage("the file names no symbol, so there is nothing to subscribe to".into()));
+        }
+        let (bars, rest) = crate::live::history(&symbols, args.warm_up_days)?;
+        (Market { bars, news: Vec::new(), label: "Polygon live minute bars".into() }, Some(rest))
+    } else {
+        (market(args)?, None)
     };
     let limits = args.budgets.apply(strat_engine::sandbox::Limits::default()).map_err(usage)?;
     let mut models = crate::llm::models(&args.llm, &program, &limits).map_err(usage)?;
@@ -245,19 +279,26 @@ fn run_checked(args: &Args) -> Result<u8, u8> {
         .map_err(|e| usage(format!("cannot record the run: {e}")))?;
     let pause = (args.speed > 0.0).then(|| std::time::Duration::from_secs_f64(1.0 / args.speed));
     let mut clock = Paced { now: NaiveDateTime::default(), pause, started: std::time::Instant::now() };
-    let mut replay = Replay::new(&market.bars, &market.label);
+    let (mut replay, mut warmed) = (None, None);
+    let feed: &mut dyn MarketData = match rest {
+        Some(rest) => warmed.insert(crate::live::warmed(&market.bars, rest)?),
+        None => replay.insert(Replay::new(&market.bars, &market.label)),
+    };
     let news = SimNews::new(market.news.clone());
-    let mut broker = PaperBroker::new(args.paper.cash, replay.symbols().len(), costs);
+    let mut broker = PaperBroker::new(args.paper.cash, feed.symbols().len(), costs);
     let host = Host {
         clock: &mut clock,
-        market: &mut replay,
+        market: feed,
         news: &news,
         llm: models.llm.as_mut(),
         broker: &mut broker,
         store: Some((&mut store, run_id)),
     };
-    let mut stream = Stream { out: &mut out, interrupted: interrupted.clone() };
-    let report = match run_from(&program, host, &limits, &mut stream, Mode::Triggers, args.period.trade_from()) {
+    let until = if live { args.until } else { None };
+    let mut stream = Stream { out: &mut out, interrupted: interrupted.clone(), until, first: None, last: None };
+    // A live feed trades from its first live bar: the history before it only warms.
+    let trade_from = if live { Some(NaiveDateTime::MAX) } else { args.period.trade_from() };
+    let report = match run_from(&program, host, &limits, &mut stream, Mode::Triggers, trade_from) {
         Ok(r) => r,
         Err(e) if e.starts_with("the store refused") => return Err(usage(format!("{e}; the run stopped there"))),
         Err(e) => {
@@ -269,6 +310,9 @@ fn run_checked(args: &Args) -> Result<u8, u8> {
         if !w.starts_with("stopped after") {
             eprintln!("warning: {w}");
         }
+    }
+    for n in warmed.as_ref().map(crate::live::Warmed::notes).unwrap_or_default() {
+        eprintln!("warning: {n}");
     }
     models.finish().map_err(usage)?;
     let stopped = interrupted.load(Ordering::SeqCst);

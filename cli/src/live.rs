@@ -1,0 +1,105 @@
+//! `strat run --market polygon`: the symbols the file names, warmed on Polygon's REST minute
+//! bars of the last days, then traded on its live WebSocket bars. The history only moves the
+//! indicators (nothing fires on it); trading starts at the first live bar.
+
+use crate::exit;
+use std::collections::{BTreeMap, BTreeSet};
+use strat_engine::host::MarketData;
+use strat_engine::market::Bar;
+use strat_engine::sim::Replay;
+use strat_feeds::{Client, Config, Live, LiveConfig, Request, Span};
+
+/// Every ticker the program names: its universes, its triggers' symbols and the symbols its
+/// expressions read.
+pub fn symbols(program: &strat_lang::ir::Program) -> BTreeSet<String> {
+    fn walk(v: &serde_json::Value, out: &mut BTreeSet<String>, depth: usize) {
+        match v {
+            serde_json::Value::Object(m) if depth < 512 => {
+                if m.get("e").and_then(|e| e.as_str()) == Some("symbol")
+                    && let Some(s) = m.get("value").and_then(|s| s.as_str())
+                {
+                    out.insert(s.to_string());
+                }
+                if let Some(list) = m.get("symbols").and_then(|s| s.as_array()) {
+                    out.extend(list.iter().filter_map(|s| s.as_str()).map(str::to_string));
+                }
+                m.values().for_each(|x| walk(x, out, depth + 1));
+            }
+            serde_json::Value::Array(items) if depth < 512 => items.iter().for_each(|x| walk(x, out, depth + 1)),
+            _ => {}
+        }
+    }
+    let mut out: BTreeSet<String> = program.universes.values().flatten().cloned().collect();
+    walk(&serde_json::to_value(&program.graphs).unwrap_or_default(), &mut out, 0);
+    out
+}
+
+/// The history, then the live bars: the engine warms on the first (its times are known ahead,
+/// so `peek` gives them) and trades on the second.
+pub struct Warmed<'a> {
+    history: Replay<'a>,
+    live: Live,
+}
+
+impl MarketData for Warmed<'_> {
+    fn label(&self) -> String {
+        self.live.label()
+    }
+    fn symbols(&self) -> &[String] {
+        self.live.symbols()
+    }
+    fn intervals(&self) -> &[i64] {
+        self.live.intervals()
+    }
+    fn steps(&self) -> Option<usize> {
+        None
+    }
+    fn next(&mut self, closed: &mut Vec<(usize, Bar)>) -> Option<chrono::NaiveDateTime> {
+        match self.history.peek() {
+            Some(_) => self.history.next(closed),
+            None => self.live.next(closed),
+        }
+    }
+    fn peek(&self) -> Option<chrono::NaiveDateTime> {
+        self.history.peek()
+    }
+}
+
+impl Warmed<'_> {
+    pub fn notes(&self) -> Vec<String> {
+        self.live.notes()
+    }
+}
+
+fn usage(m: String) -> u8 {
+    eprintln!("error: {m}");
+    exit::USAGE
+}
+
+/// The minute bars of the last `days` days before today for each symbol, from REST.
+pub fn history(symbols: &[String], days: u32) -> Result<(BTreeMap<String, Vec<Bar>>, Client), u8> {
+    let client = Client::new(Config::from_env(|k| std::env::var(k).ok())).map_err(|e| usage(e.to_string()))?;
+    let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
+    let today = now.with_timezone(&chrono_tz::America::New_York).date_naive();
+    let from = today - chrono::Duration::days(i64::from(days));
+    let mut data = BTreeMap::new();
+    for symbol in symbols {
+        eprintln!("warming {symbol} on Polygon's minute bars from {from} to {today}…");
+        let r = Request { symbol: symbol.clone(), span: Span::Minute, from, to: today };
+        let h = client.aggregates(&r).map_err(|e| usage(format!("{symbol}: {e}")))?;
+        for why in h.refused {
+            eprintln!("warning: {symbol}: {why} (bar left out)");
+        }
+        data.insert(symbol.clone(), h.bars);
+    }
+    Ok((data, client))
+}
+
+/// The live feed after `history`, for the same symbols in the same order.
+pub fn warmed(history: &BTreeMap<String, Vec<Bar>>, rest: Client) -> Result<Warmed<'_>, u8> {
+    let config = LiveConfig::from_env(|k| std::env::var(k).ok())
+        .ok_or_else(|| usage("`--market polygon` needs POLYGON_API_KEY".into()))?;
+    let symbols: Vec<String> = history.keys().cloned().collect();
+    let live = Live::connect(config, &symbols, Some(rest)).map_err(usage)?;
+    Ok(Warmed { history: Replay::new(history, "Polygon minute bars (warm-up)"), live })
+}
