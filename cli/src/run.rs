@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use strat_engine::broker::{PaperBroker, Side, Status};
 use strat_engine::engine::{Mode, Observer, run_from};
-use strat_engine::host::{Clock, Host, MarketData};
+use strat_engine::host::{Broker, Clock, Host, MarketData};
 use strat_engine::market::simulated;
 use strat_engine::sim::{Replay, SimNews};
 use strat_engine::store::StepView;
@@ -27,6 +27,13 @@ pub struct Args {
     /// symbols the file names, warmed on their REST history; POLYGON_API_KEY)
     #[arg(long, value_enum, default_value_t = Source::Sim, conflicts_with = "data")]
     market: Source,
+    /// Where orders go: the paper broker here, or Alpaca (APCA_API_KEY_ID, APCA_API_SECRET_KEY;
+    /// its paper account unless --live)
+    #[arg(long, value_enum, default_value_t = BrokerChoice::Paper)]
+    broker: BrokerChoice,
+    /// Trade real money: with --broker alpaca and APCA_API_BASE_URL set to Alpaca's live host
+    #[arg(long)]
+    live: bool,
     /// With `--market polygon`: days of minute bars before today that warm the indicators
     #[arg(long, default_value_t = 5)]
     warm_up_days: u32,
@@ -87,6 +94,12 @@ impl Clock for Paced {
     fn monotonic_ms(&self) -> f64 {
         self.started.elapsed().as_secs_f64() * 1e3
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BrokerChoice {
+    Paper,
+    Alpaca,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -227,6 +240,13 @@ fn open_store() -> Result<(PathBuf, RedbStore), u8> {
     }
 }
 
+/// The key of a run's client order ids: unique to the run (its id in the store and the instant
+/// it began, so a store made afresh cannot reuse an id the broker has seen), at most 20 characters.
+fn run_key(run_id: u64) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("{run_id}x{:x}", nanos % (1u128 << 48))
+}
+
 pub fn run(args: &Args) -> u8 {
     match run_checked(args) {
         Ok(code) | Err(code) => code,
@@ -239,6 +259,10 @@ fn run_checked(args: &Args) -> Result<u8, u8> {
         return Err(exit::USAGE);
     }
     args.period.check()?;
+    if args.live && args.broker != BrokerChoice::Alpaca {
+        eprintln!("error: `--live` is for `--broker alpaca`: the paper broker trades no money");
+        return Err(exit::USAGE);
+    }
     let costs = args.paper.costs()?;
     let program = files::compile(&args.file, args.color)?;
     let usage = |e: String| {
@@ -267,7 +291,7 @@ fn run_checked(args: &Args) -> Result<u8, u8> {
     let mut out = stdout.lock();
     let _ = writeln!(
         out,
-        "strat run {} on the {}, paper broker, models answered by the {}; Ctrl-C stops",
+        "strat run {} on the {}, models answered by the {}; Ctrl-C stops",
         files::display(&args.file),
         market.label,
         models.llm.label()
@@ -285,13 +309,23 @@ fn run_checked(args: &Args) -> Result<u8, u8> {
         None => replay.insert(Replay::new(&market.bars, &market.label)),
     };
     let news = SimNews::new(market.news.clone());
-    let mut broker = PaperBroker::new(args.paper.cash, feed.symbols().len(), costs);
+    let (mut paper, mut alpaca) = (None, None);
+    let broker: &mut dyn Broker = match args.broker {
+        BrokerChoice::Paper => paper.insert(PaperBroker::new(args.paper.cash, feed.symbols().len(), costs)),
+        BrokerChoice::Alpaca => {
+            let config = strat_brokers::AlpacaConfig::from_env(|k| std::env::var(k).ok(), args.live)
+                .map_err(|e| usage(e.to_string()))?;
+            let key = run_key(run_id);
+            alpaca.insert(strat_brokers::AlpacaBroker::new(config, &key, feed.symbols()).map_err(usage)?)
+        }
+    };
+    let _ = writeln!(out, "orders go to the {}", broker.label());
     let host = Host {
         clock: &mut clock,
         market: feed,
         news: &news,
         llm: models.llm.as_mut(),
-        broker: &mut broker,
+        broker,
         store: Some((&mut store, run_id)),
     };
     let until = if live { args.until } else { None };
@@ -311,7 +345,8 @@ fn run_checked(args: &Args) -> Result<u8, u8> {
             eprintln!("warning: {w}");
         }
     }
-    for n in warmed.as_ref().map(crate::live::Warmed::notes).unwrap_or_default() {
+    let broker_notes = alpaca.as_ref().map(|a: &strat_brokers::AlpacaBroker| a.notes().to_vec()).unwrap_or_default();
+    for n in warmed.as_ref().map(crate::live::Warmed::notes).unwrap_or_default().into_iter().chain(broker_notes) {
         eprintln!("warning: {n}");
     }
     models.finish().map_err(usage)?;

@@ -1,10 +1,12 @@
 //! `strat run --market polygon` against the fake Polygon REST and WebSocket servers: warmed on
-//! REST history, traded on live bars, and taking the orders a backtest of the same bars takes.
+//! REST history, traded on live bars, taking the orders a backtest of the same bars takes, and
+//! with `--broker alpaca` sending them to the fake Alpaca venue once each.
 #![allow(clippy::disallowed_methods)] // tests write the bars and read the saved report
 
 mod common;
 use common::strat;
 use strat_engine::market::Bar;
+use strat_fakes::alpaca::FakeAlpaca;
 use strat_fakes::polygon_ws::{FakePolygonWs, Step};
 use strat_fakes::{FakeServer, Reply};
 
@@ -29,17 +31,71 @@ fn ms(b: &Bar) -> i64 {
     b.time.and_local_timezone(chrono_tz::America::New_York).single().expect("one").timestamp_millis()
 }
 
-#[test]
-fn a_live_run_on_polygon_takes_the_orders_a_backtest_of_the_same_bars_takes() {
+/// Three sessions of SPY minute bars from the simulated market.
+fn session_bars() -> Vec<Bar> {
     let config = strat_engine::market::simulated::Config { days: 3, bar_minutes: 1, ..Default::default() };
-    let bars = strat_engine::market::simulated::simulate(&config).bars.remove("SPY").expect("SPY");
-    let first_day = bars[0].time.date();
-    let (warm, live): (Vec<&Bar>, Vec<&Bar>) = bars.iter().partition(|b| b.time.date() == first_day);
-    let dir = std::env::temp_dir().join(format!("strat-live-{}", std::process::id()));
+    strat_engine::market::simulated::simulate(&config).bars.remove("SPY").expect("SPY")
+}
+
+/// The bars after the first session: what the socket serves.
+fn live_bars(bars: &[Bar]) -> Vec<&Bar> {
+    bars.iter().filter(|b| b.time.date() != bars[0].time.date()).collect()
+}
+
+/// A REST server with the first session (the warm-up) and a socket with the rest, a minute a
+/// frame; the time of the last live bar.
+fn feeds(bars: &[Bar]) -> (FakeServer, FakePolygonWs, String) {
+    let warm: Vec<&Bar> = bars.iter().filter(|b| b.time.date() == bars[0].time.date()).collect();
+    let live = live_bars(bars);
+    let rest = FakeServer::polygon(KEY);
+    let agg =
+        |b: &&Bar| serde_json::json!({"o": b.open, "h": b.high, "l": b.low, "c": b.close, "v": b.volume, "t": ms(b)});
+    let history = serde_json::json!({"status": "OK", "results": warm.iter().map(agg).collect::<Vec<_>>()});
+    rest.otherwise(Reply::json(200, history.to_string()));
+    let frames: Vec<Step> = live
+        .iter()
+        .map(|b| {
+            let am = serde_json::json!([{"ev": "AM", "sym": "SPY", "o": b.open, "h": b.high, "l": b.low, "c": b.close, "v": b.volume, "s": ms(b), "e": ms(b) + 60_000}]);
+            Step::Send(am.to_string())
+        })
+        .collect();
+    let last = live.last().expect("live bars").time.format("%Y-%m-%d %H:%M").to_string();
+    (rest, FakePolygonWs::start(KEY, vec![frames]), last)
+}
+
+/// A folder with the strategy, and its path.
+fn strategy(tag: &str) -> (std::path::PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("strat-live-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     let file = dir.join("cross.strat");
     std::fs::write(&file, SRC).expect("write");
+    let path = file.to_string_lossy().into_owned();
+    (dir, path)
+}
+
+fn live_run(
+    dir: &std::path::Path,
+    path: &str,
+    rest: &FakeServer,
+    ws: &FakePolygonWs,
+    last: &str,
+) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("strat"));
+    c.current_dir(common::root())
+        .env_remove("APCA_API_KEY_ID")
+        .env("STRAT_HOME", dir.join("home"))
+        .env("POLYGON_API_KEY", KEY)
+        .env("POLYGON_BASE_URL", rest.url())
+        .env("POLYGON_WS_URL", ws.url())
+        .args(["run", path, "--market", "polygon", "--speed", "0", "--until", last]);
+    c
+}
+
+#[test]
+fn a_live_run_on_polygon_takes_the_orders_a_backtest_of_the_same_bars_takes() {
+    let bars = session_bars();
+    let (dir, path) = strategy("paper");
     let mut csv = String::from("date,time,open,high,low,close,volume\n");
     for b in &bars {
         csv.push_str(&format!(
@@ -54,30 +110,8 @@ fn a_live_run_on_polygon_takes_the_orders_a_backtest_of_the_same_bars_takes() {
         ));
     }
     std::fs::write(dir.join("spy.csv"), csv).expect("write");
-    // REST serves the first day (the warm-up); the socket the two days after, a minute a frame.
-    let rest = FakeServer::polygon(KEY);
-    let agg =
-        |b: &&Bar| serde_json::json!({"o": b.open, "h": b.high, "l": b.low, "c": b.close, "v": b.volume, "t": ms(b)});
-    let history = serde_json::json!({"status": "OK", "results": warm.iter().map(agg).collect::<Vec<_>>()});
-    rest.otherwise(Reply::json(200, history.to_string()));
-    let frames: Vec<Step> = live
-        .iter()
-        .map(|b| {
-            let am = serde_json::json!([{"ev": "AM", "sym": "SPY", "o": b.open, "h": b.high, "l": b.low, "c": b.close, "v": b.volume, "s": ms(b), "e": ms(b) + 60_000}]);
-            Step::Send(am.to_string())
-        })
-        .collect();
-    let ws = FakePolygonWs::start(KEY, vec![frames]);
-    let last = live.last().expect("live bars").time.format("%Y-%m-%d %H:%M").to_string();
-    let path = file.to_string_lossy().into_owned();
-    let out = strat()
-        .env("STRAT_HOME", dir.join("home"))
-        .env("POLYGON_API_KEY", KEY)
-        .env("POLYGON_BASE_URL", rest.url())
-        .env("POLYGON_WS_URL", ws.url())
-        .args(["run", &path, "--market", "polygon", "--speed", "0", "--until", &last])
-        .output()
-        .expect("runs");
+    let (rest, ws, last) = feeds(&bars);
+    let out = live_run(&dir, &path, &rest, &ws, &last).output().expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("warming SPY on Polygon's minute bars"), "{stderr}");
@@ -85,6 +119,7 @@ fn a_live_run_on_polygon_takes_the_orders_a_backtest_of_the_same_bars_takes() {
     let saved = std::fs::read(dir.join("home/runs/cross-1.json")).expect("report saved");
     let ran: serde_json::Value = serde_json::from_slice(&saved).expect("json");
     let csv_data = format!("SPY={}", dir.join("spy.csv").display());
+    let live = live_bars(&bars);
     let from = live[0].time.date().to_string();
     let bt = strat().args(["backtest", &path, "--data", &csv_data, "--from", &from, "--format", "json"]).output();
     let bt: serde_json::Value = serde_json::from_slice(&bt.expect("runs").stdout).expect("json");
@@ -92,5 +127,40 @@ fn a_live_run_on_polygon_takes_the_orders_a_backtest_of_the_same_bars_takes() {
     assert!(orders.len() >= 4, "the strategy trades: {}", orders.len());
     assert_eq!(ran["orders"], bt["orders"], "the same orders, at the same times and prices");
     assert_eq!(ran["equity_curve"].as_array().map(Vec::len), Some(live.len()), "one step a live minute");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn orders_of_a_live_run_go_to_alpaca_once_each_under_the_runs_client_ids() {
+    let bars = session_bars();
+    let (dir, path) = strategy("alpaca");
+    let (rest, ws, last) = feeds(&bars);
+    let venue = FakeAlpaca::start("PKRUN", "secret-run");
+    venue.set_fill_market_orders_at(Some(100.0));
+    let mut run = live_run(&dir, &path, &rest, &ws, &last);
+    run.env("APCA_API_KEY_ID", "PKRUN").env("APCA_API_SECRET_KEY", "secret-run").env("APCA_API_BASE_URL", venue.url());
+    let out = run.args(["--broker", "alpaca"]).output().expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("orders go to the Alpaca paper account at http://127.0.0.1:"), "{stdout}");
+    let saved = std::fs::read(dir.join("home/runs/cross-1.json")).expect("report saved");
+    let ran: serde_json::Value = serde_json::from_slice(&saved).expect("json");
+    let sent = ran["orders"].as_array().expect("orders");
+    let held = venue.orders();
+    assert!(held.len() >= 2, "the strategy traded: {}", held.len());
+    assert_eq!(
+        (venue.posts(), held.len()),
+        (sent.len(), sent.len()),
+        "one order at the venue for each sent, none twice"
+    );
+    let ids: std::collections::BTreeSet<&str> = held.iter().filter_map(|o| o["client_order_id"].as_str()).collect();
+    assert_eq!(ids.len(), held.len());
+    assert!(ids.iter().all(|id| id.starts_with("strat-1x") && id.len() <= 48), "{ids:?}");
+    assert!(
+        sent.iter().all(|o| o["status"] == "filled" && o["price"] == 100.0),
+        "filled at the venue's price: {sent:?}"
+    );
+    let refused = strat().args(["run", &path, "--live"]).output().expect("runs");
+    assert_eq!(refused.status.code(), Some(2), "--live needs --broker alpaca");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -180,7 +180,7 @@ fn recorded_bars_paper_trade_to_the_orders_a_backtest_takes() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(
-        stdout.starts_with("strat run examples/sma_crossover.strat on the recorded bars of SPY, paper broker"),
+        stdout.starts_with("strat run examples/sma_crossover.strat on the recorded bars of SPY, models answered by"),
         "{stdout}"
     );
     let ran: serde_json::Value =
