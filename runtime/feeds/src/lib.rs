@@ -7,6 +7,7 @@
 //! what was fetched (`history`), so that a second backtest makes no request; and live minute
 //! bars over its WebSocket (`live`), as the engine's `MarketData`.
 
+pub mod frames;
 pub mod history;
 pub mod live;
 pub mod polygon;

@@ -16,6 +16,7 @@
 //! and fills the gap from the REST aggregates when it has a REST client. After `reconnects`
 //! failures in a row the feed ends, saying why.
 
+use crate::frames::{Decoder, Frame, Minute};
 use crate::polygon::{Client, Request, Span};
 use chrono::{DateTime, NaiveDateTime};
 use futures_util::{SinkExt, StreamExt};
@@ -74,6 +75,9 @@ pub struct Live {
     /// again ends the feed rather than looping.
     restarts: u32,
     notes: Vec<String>,
+    decoder: Decoder,
+    /// The last frame decoded, kept for its buffers.
+    frame: Frame,
 }
 
 impl Live {
@@ -93,6 +97,8 @@ impl Live {
             evicted: false,
             restarts: 0,
             notes: Vec::new(),
+            decoder: Decoder::new(symbols),
+            frame: Frame::default(),
         };
         live.socket = Some(live.open()?);
         Ok(live)
@@ -145,30 +151,30 @@ impl Live {
 
     /// Takes a frame's events: bars into `pending`, statuses noted.
     fn take(&mut self, frame: &str) {
-        let Ok(serde_json::Value::Array(events)) = serde_json::from_str::<serde_json::Value>(frame) else {
+        let mut decoded = std::mem::take(&mut self.frame);
+        if let Err(e) = self.decoder.decode(frame, &mut decoded) {
             if !frame.is_empty() {
-                self.notes.push(format!("a frame that is not a list of events was ignored ({} bytes)", frame.len()));
+                self.notes
+                    .push(format!("a frame that is not a list of events was ignored ({} bytes: {e})", frame.len()));
             }
-            return;
-        };
-        for e in &events {
-            match e["ev"].as_str() {
-                Some("AM") => self.take_bar(e),
-                Some("status") if e["status"] == "max_connections" => self.evicted = true,
-                Some("status") if e["status"] == "auth_failed" => {
-                    self.ended = Some("Polygon refused the key (auth_failed)".into())
-                }
+        }
+        for status in &decoded.statuses {
+            match status.as_str() {
+                "max_connections" => self.evicted = true,
+                "auth_failed" => self.ended = Some("Polygon refused the key (auth_failed)".into()),
                 _ => {}
             }
         }
+        for m in &decoded.minutes {
+            self.take_bar(m);
+        }
+        self.frame = decoded;
     }
 
-    fn take_bar(&mut self, e: &serde_json::Value) {
-        let sym = e["sym"].as_str().and_then(|s| self.symbols.iter().position(|x| x == s));
-        let (Some(sym), Some(start)) = (sym, e["s"].as_i64()) else { return };
+    fn take_bar(&mut self, m: &Minute) {
+        let (sym, start) = (m.sym, m.start);
         let Some(time) = new_york(start) else { return };
-        let num = |k: &str| e[k].as_f64().unwrap_or(f64::NAN);
-        let bar = Bar { time, open: num("o"), high: num("h"), low: num("l"), close: num("c"), volume: num("v") };
+        let bar = Bar { time, open: m.open, high: m.high, low: m.low, close: m.close, volume: m.volume };
         let symbol = &self.symbols[sym];
         if let Err(why) = strat_data::check_bar(&bar) {
             self.notes.push(format!("{symbol} {time}: bar refused: {why}"));
