@@ -152,11 +152,10 @@ impl Live {
     /// Takes a frame's events: bars into `pending`, statuses noted.
     fn take(&mut self, frame: &str) {
         let mut decoded = std::mem::take(&mut self.frame);
-        if let Err(e) = self.decoder.decode(frame, &mut decoded) {
-            if !frame.is_empty() {
-                self.notes
-                    .push(format!("a frame that is not a list of events was ignored ({} bytes: {e})", frame.len()));
-            }
+        if let Err(e) = self.decoder.decode(frame, &mut decoded)
+            && !frame.is_empty()
+        {
+            self.notes.push(format!("a frame that is not a list of events was ignored ({} bytes: {e})", frame.len()));
         }
         for status in &decoded.statuses {
             match status.as_str() {
