@@ -1,7 +1,7 @@
 //! `--data polygon:SYMBOL` (or `polygon:SYMBOL:minute`): bars fetched from Polygon for the
 //! days of `--from` and `--to`, kept under `$STRAT_HOME/cache/` so the same run again makes no
 //! request. The key and host come from `POLYGON_API_KEY` and `POLYGON_BASE_URL`, as the
-//! official client reads them.
+//! official client reads them (the key also from `$STRAT_HOME/secrets`).
 
 use crate::exit;
 use crate::paper::Period;
@@ -44,7 +44,8 @@ pub fn load(specs: &[String], period: &Period, skip_bad: bool) -> Result<BTreeMa
     let (Some(from), Some(to)) = (period.from, period.to) else {
         return Err(usage("`--data polygon:…` needs `--from` and `--to`: the days to fetch".into()));
     };
-    let client = Client::new(Config::from_env(|k| std::env::var(k).ok())).map_err(|e| usage(e.to_string()))?;
+    let env = crate::settings::Env::load();
+    let client = Client::new(Config::from_env(|k| env.get(k))).map_err(|e| usage(e.to_string()))?;
     let home = std::env::var_os("STRAT_HOME").map_or_else(|| PathBuf::from(".strat"), PathBuf::from);
     let dir = home.join("cache");
     crate::files::private_dir(&home)

@@ -77,8 +77,12 @@ fn usage(m: String) -> u8 {
 }
 
 /// The minute bars of the last `days` days before today for each symbol, from REST.
-pub fn history(symbols: &[String], days: u32) -> Result<(BTreeMap<String, Vec<Bar>>, Client), u8> {
-    let client = Client::new(Config::from_env(|k| std::env::var(k).ok())).map_err(|e| usage(e.to_string()))?;
+pub fn history(
+    symbols: &[String],
+    days: u32,
+    env: &crate::settings::Env,
+) -> Result<(BTreeMap<String, Vec<Bar>>, Client), u8> {
+    let client = Client::new(Config::from_env(|k| env.get(k))).map_err(|e| usage(e.to_string()))?;
     let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
     let today = now.with_timezone(&chrono_tz::America::New_York).date_naive();
     let from = today - chrono::Duration::days(i64::from(days));
@@ -96,9 +100,13 @@ pub fn history(symbols: &[String], days: u32) -> Result<(BTreeMap<String, Vec<Ba
 }
 
 /// The live feed after `history`, for the same symbols in the same order.
-pub fn warmed(history: &BTreeMap<String, Vec<Bar>>, rest: Client) -> Result<Warmed<'_>, u8> {
-    let config = LiveConfig::from_env(|k| std::env::var(k).ok())
-        .ok_or_else(|| usage("`--market polygon` needs POLYGON_API_KEY".into()))?;
+pub fn warmed<'a>(
+    history: &'a BTreeMap<String, Vec<Bar>>,
+    rest: Client,
+    env: &crate::settings::Env,
+) -> Result<Warmed<'a>, u8> {
+    let config =
+        LiveConfig::from_env(|k| env.get(k)).ok_or_else(|| usage("`--market polygon` needs POLYGON_API_KEY".into()))?;
     let symbols: Vec<String> = history.keys().cloned().collect();
     let live = Live::connect(config, &symbols, Some(rest)).map_err(usage)?;
     Ok(Warmed { history: Replay::new(history, "Polygon minute bars (warm-up)"), live })

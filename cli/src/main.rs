@@ -16,6 +16,7 @@ mod render;
 mod repl;
 mod report_json;
 mod run;
+mod settings;
 
 use clap::{Parser, Subcommand, ValueEnum};
 

@@ -25,18 +25,21 @@ pub struct Args {
     file: PathBuf,
     /// Where the bars come from: the simulated market, or Polygon's live minute bars (the
     /// symbols the file names, warmed on their REST history; POLYGON_API_KEY)
-    #[arg(long, value_enum, default_value_t = Source::Sim, conflicts_with = "data")]
-    market: Source,
+    /// (default: `market` in $STRAT_HOME/strat.conf, else sim)
+    #[arg(long, value_enum, conflicts_with = "data")]
+    market: Option<Source>,
     /// Where orders go: the paper broker here, or Alpaca (APCA_API_KEY_ID, APCA_API_SECRET_KEY;
     /// its paper account unless --live)
-    #[arg(long, value_enum, default_value_t = BrokerChoice::Paper)]
-    broker: BrokerChoice,
+    /// (default: `broker` in $STRAT_HOME/strat.conf, else paper)
+    #[arg(long, value_enum)]
+    broker: Option<BrokerChoice>,
     /// Trade real money: with --broker alpaca and APCA_API_BASE_URL set to Alpaca's live host
     #[arg(long)]
     live: bool,
     /// With `--market polygon`: days of minute bars before today that warm the indicators
-    #[arg(long, default_value_t = 5)]
-    warm_up_days: u32,
+    /// (default: `warm_up_days` in $STRAT_HOME/strat.conf, else 5)
+    #[arg(long)]
+    warm_up_days: Option<u32>,
     /// Paper-trade these recorded bars, as SYMBOL=PATH (repeat for several symbols) or
     /// polygon:SYMBOL[:minute] (fetched for --from and --to), instead of the simulated market
     #[arg(long = "data", value_name = "SYMBOL=PATH")]
@@ -259,7 +262,20 @@ fn run_checked(args: &Args) -> Result<u8, u8> {
         return Err(exit::USAGE);
     }
     args.period.check()?;
-    if args.live && args.broker != BrokerChoice::Alpaca {
+    let conf = crate::settings::run_conf().map_err(|e| {
+        eprintln!("error: {e}");
+        exit::USAGE
+    })?;
+    let source =
+        args.market.unwrap_or(if conf.market.as_deref() == Some("polygon") { Source::Polygon } else { Source::Sim });
+    let choice = args.broker.unwrap_or(if conf.broker.as_deref() == Some("alpaca") {
+        BrokerChoice::Alpaca
+    } else {
+        BrokerChoice::Paper
+    });
+    let warm_up_days = args.warm_up_days.or(conf.warm_up_days).unwrap_or(5);
+    let env = crate::settings::Env::load();
+    if args.live && choice != BrokerChoice::Alpaca {
         eprintln!("error: `--live` is for `--broker alpaca`: the paper broker trades no money");
         return Err(exit::USAGE);
     }
@@ -269,13 +285,13 @@ fn run_checked(args: &Args) -> Result<u8, u8> {
         eprintln!("error: {e}");
         exit::USAGE
     };
-    let live = args.market == Source::Polygon;
+    let live = source == Source::Polygon && args.data.is_empty();
     let (market, rest) = if live {
         let symbols: Vec<String> = crate::live::symbols(&program).into_iter().collect();
         if symbols.is_empty() {
             return Err(usage("the file names no symbol, so there is nothing to subscribe to".into()));
         }
-        let (bars, rest) = crate::live::history(&symbols, args.warm_up_days)?;
+        let (bars, rest) = crate::live::history(&symbols, warm_up_days, &env)?;
         (Market { bars, news: Vec::new(), label: "Polygon live minute bars".into() }, Some(rest))
     } else {
         (market(args)?, None)
@@ -305,16 +321,16 @@ fn run_checked(args: &Args) -> Result<u8, u8> {
     let mut clock = Paced { now: NaiveDateTime::default(), pause, started: std::time::Instant::now() };
     let (mut replay, mut warmed) = (None, None);
     let feed: &mut dyn MarketData = match rest {
-        Some(rest) => warmed.insert(crate::live::warmed(&market.bars, rest)?),
+        Some(rest) => warmed.insert(crate::live::warmed(&market.bars, rest, &env)?),
         None => replay.insert(Replay::new(&market.bars, &market.label)),
     };
     let news = SimNews::new(market.news.clone());
     let (mut paper, mut alpaca) = (None, None);
-    let broker: &mut dyn Broker = match args.broker {
+    let broker: &mut dyn Broker = match choice {
         BrokerChoice::Paper => paper.insert(PaperBroker::new(args.paper.cash, feed.symbols().len(), costs)),
         BrokerChoice::Alpaca => {
-            let config = strat_brokers::AlpacaConfig::from_env(|k| std::env::var(k).ok(), args.live)
-                .map_err(|e| usage(e.to_string()))?;
+            let config =
+                strat_brokers::AlpacaConfig::from_env(|k| env.get(k), args.live).map_err(|e| usage(e.to_string()))?;
             let key = run_key(run_id);
             alpaca.insert(strat_brokers::AlpacaBroker::new(config, &key, feed.symbols()).map_err(usage)?)
         }

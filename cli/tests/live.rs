@@ -164,3 +164,27 @@ fn orders_of_a_live_run_go_to_alpaca_once_each_under_the_runs_client_ids() {
     assert_eq!(refused.status.code(), Some(2), "--live needs --broker alpaca");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn strat_conf_names_the_market_and_a_bad_setting_is_refused_with_its_line() {
+    let bars = session_bars();
+    let (dir, path) = strategy("conf");
+    let (rest, ws, last) = feeds(&bars);
+    std::fs::create_dir_all(dir.join("home")).expect("home");
+    std::fs::write(dir.join("home/strat.conf"), "# the live feed by default\nmarket = polygon\nwarm_up_days = 2\n")
+        .expect("write");
+    let mut run = live_run(&dir, &path, &rest, &ws, &last);
+    // The same command without `--market`: the file says it.
+    let args: Vec<String> = ["run", &path, "--speed", "0", "--until", &last].iter().map(|s| s.to_string()).collect();
+    let mut bare = std::process::Command::new(assert_cmd::cargo::cargo_bin("strat"));
+    bare.current_dir(common::root()).envs(run.get_envs().filter_map(|(k, v)| Some((k, v?)))).args(&args);
+    let out = bare.output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("on the Polygon live minute bars"));
+    assert_eq!(ws.connections(), 1);
+    std::fs::write(dir.join("home/strat.conf"), "live = true\n").expect("write");
+    let out = run.output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("strat.conf: line 1: unknown setting `live`"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
