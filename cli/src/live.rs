@@ -63,6 +63,9 @@ impl MarketData for Warmed<'_> {
     fn peek(&self) -> Option<chrono::NaiveDateTime> {
         self.history.peek()
     }
+    fn stale(&self) -> Option<String> {
+        self.live.stale()
+    }
 }
 
 impl Warmed<'_> {

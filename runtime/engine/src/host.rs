@@ -47,6 +47,12 @@ pub trait MarketData {
     fn peek(&self) -> Option<NaiveDateTime> {
         None
     }
+    /// Why the step just handed out is not live, when it is not (bars filled in from history
+    /// after a feed's reconnection): the engine moves its indicators on it and works the open
+    /// orders, but fires nothing, so no decision is taken on data that is already old.
+    fn stale(&self) -> Option<String> {
+        None
+    }
     /// When the data is one symbol's bars already in memory: the bars still to come, in time
     /// order, and the cursor that [`MarketData::next`] reads them at. The engine runs a stretch where nothing
     /// can happen but indicators and marks straight from the slice, then moves the cursor past

@@ -197,3 +197,63 @@ fn a_week_long_bar_closes_at_the_last_session_of_each_week_and_n_days_every_nth_
         assert_eq!(l.time.time().to_string(), "15:30:00");
     }
 }
+
+/// A replay that calls some of its steps not live, as a feed does with bars filled in from
+/// history after a reconnection.
+struct PartlyStale<'a> {
+    inner: strat_engine::sim::Replay<'a>,
+    step: usize,
+    stale: &'a [usize],
+}
+
+impl strat_engine::host::MarketData for PartlyStale<'_> {
+    fn label(&self) -> String {
+        self.inner.label()
+    }
+    fn symbols(&self) -> &[String] {
+        self.inner.symbols()
+    }
+    fn intervals(&self) -> &[i64] {
+        self.inner.intervals()
+    }
+    fn steps(&self) -> Option<usize> {
+        self.inner.steps()
+    }
+    fn next(&mut self, closed: &mut Vec<(usize, Bar)>) -> Option<NaiveDateTime> {
+        self.step += 1;
+        self.inner.next(closed)
+    }
+    fn stale(&self) -> Option<String> {
+        self.stale.contains(&self.step).then(|| "filled in".to_string())
+    }
+}
+
+#[test]
+fn nothing_fires_on_a_step_the_market_calls_stale_and_the_run_says_so() {
+    use strat_engine::host::MarketData;
+    let bars: Vec<Bar> = (0..5).map(|d| bar(at(d, 0, 0))).collect();
+    let data = BTreeMap::from([("SPY".to_string(), bars)]);
+    let mut market = PartlyStale { inner: strat_engine::sim::Replay::new(&data, "test"), step: 0, stale: &[2, 3] };
+    let mut broker = strat_engine::broker::PaperBroker::new(1000.0, market.symbols().len(), Default::default());
+    let news = strat_engine::sim::SimNews::default();
+    let (mut clock, mut llm) = (strat_engine::sim::SimClock::default(), strat_engine::offline::Offline);
+    let host = strat_engine::host::Host {
+        clock: &mut clock,
+        market: &mut market,
+        news: &news,
+        llm: &mut llm,
+        broker: &mut broker,
+        store: None,
+    };
+    let program = program("workflow W { on price(SPY) > $0\n log \"fired\" }");
+    let r =
+        strat_engine::engine::run(&program, host, &Default::default(), &mut strat_engine::engine::Quiet).expect("runs");
+    assert_eq!(fired_days(&r), vec![0, 3, 4], "sessions 2 and 3 (days 1 and 2) were stale");
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.starts_with("2 steps of bars were not traded on, the first at 2024-03-05 00:00:00: filled in")),
+        "{:?}",
+        r.warnings
+    );
+}

@@ -67,6 +67,10 @@ pub struct Live {
     socket: Option<Socket>,
     /// Bars received and not handed on, by minute start (ms), each with when it first came.
     pending: BTreeMap<i64, (Instant, Vec<(usize, Bar)>)>,
+    /// Minutes filled in from REST after a reconnection: old when they are handed on.
+    filled_in: std::collections::BTreeSet<i64>,
+    /// Whether the minute handed on last was one of them.
+    handed_stale: bool,
     last_handed: Option<i64>,
     /// Why the feed ended, once it has.
     ended: Option<String>,
@@ -92,6 +96,8 @@ impl Live {
             rt,
             socket: None,
             pending: BTreeMap::new(),
+            filled_in: std::collections::BTreeSet::new(),
+            handed_stale: false,
             last_handed: None,
             ended: None,
             evicted: false,
@@ -202,6 +208,7 @@ impl Live {
         let (_, mut bars) = self.pending.remove(&first)?;
         bars.sort_by_key(|(s, _)| *s);
         self.last_handed = Some(first);
+        self.handed_stale = self.filled_in.remove(&first);
         Some((first, bars))
     }
 
@@ -257,6 +264,7 @@ impl Live {
             let (_, bars) = self.pending.entry(start).or_insert_with(|| (wall_now(), Vec::new()));
             if !bars.iter().any(|(s, _)| *s == sym) {
                 bars.push((sym, bar));
+                self.filled_in.insert(start);
             }
         }
     }
@@ -315,6 +323,10 @@ impl MarketData for Live {
 
     fn steps(&self) -> Option<usize> {
         None
+    }
+
+    fn stale(&self) -> Option<String> {
+        self.handed_stale.then(|| "filled in from REST after the feed reconnected".to_string())
     }
 
     fn next(&mut self, closed: &mut Vec<(usize, Bar)>) -> Option<NaiveDateTime> {

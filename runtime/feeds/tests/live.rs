@@ -165,7 +165,14 @@ fn a_gap_left_by_a_reconnection_is_filled_from_rest() {
     c.backoff = Duration::from_millis(1);
     let client = Client::new(c).expect("client");
     let mut live = Live::connect(config(&server, 1), &symbols(), Some(client)).expect("connects");
-    let steps = drain(&mut live);
+    let mut closed = Vec::new();
+    let mut stale = Vec::new();
+    let mut steps = Vec::new();
+    while let Some(t) = live.next(&mut closed) {
+        stale.push(live.stale().is_some());
+        steps.push((t.to_string(), closed.iter().map(|(s, b)| (*s, b.close)).collect::<Vec<_>>()));
+    }
+    assert_eq!(stale, vec![false, true, false], "the minute filled in is old: nothing is decided on it");
     let times: Vec<&str> = steps.iter().map(|(t, _)| t.as_str()).collect();
     assert_eq!(times, vec!["2024-06-03 09:30:00", "2024-06-03 09:31:00", "2024-06-03 09:32:00"], "{steps:?}");
     assert_eq!(steps[1].1, vec![(0, 191.0), (1, 411.0)], "the missed minute, from REST");

@@ -78,6 +78,8 @@ pub(super) struct Engine<'r, 'h> {
     fired: Vec<Fired>,
     updates: Vec<Update>,
     articles: Vec<Article>,
+    /// Steps the market said were not live (nothing fired on them), and the first with why.
+    stale: (usize, Option<(NaiveDateTime, String)>),
 }
 
 impl<'r, 'h> Engine<'r, 'h> {
@@ -153,6 +155,7 @@ impl<'r, 'h> Engine<'r, 'h> {
             fired: Vec::new(),
             updates: Vec::new(),
             articles: Vec::new(),
+            stale: (0, None),
         })
     }
 
@@ -336,6 +339,11 @@ impl<'r, 'h> Engine<'r, 'h> {
     /// Phase 3: what fires at `t`, after guards and throttles.
     pub(super) fn find_firings(&mut self, t: NaiveDateTime) {
         self.fired.clear();
+        if let Some(why) = self.host.market.stale() {
+            self.stale.0 += 1;
+            self.stale.1.get_or_insert((t, why));
+            return;
+        }
         if !self.shape.fires || self.plan.triggers.idle(&self.closed) {
             return;
         }
@@ -507,6 +515,12 @@ impl<'r, 'h> Engine<'r, 'h> {
             let job = self.manual_job(graph, symbol);
             let ex = self.ctx().execute(&job);
             self.report.executions.push(ex);
+        }
+        if let (n, Some((first, why))) = &self.stale {
+            self.report.warnings.push(format!(
+                "{n} step{} of bars were not traded on, the first at {first}: {why}",
+                if *n == 1 { "" } else { "s" }
+            ));
         }
         if let Some(first) = self.plan.triggers.closed_days.first() {
             let n = self.plan.triggers.closed_days.len();
