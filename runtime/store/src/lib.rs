@@ -13,6 +13,9 @@ use strat_engine::store::{Fill, PositionRecord, RunRecord, StepView, Store, Stor
 /// Bumped when the layout of the tables changes; a store of another version is refused.
 pub const SCHEMA_VERSION: u64 = 3;
 
+/// The most of the store redb keeps in memory.
+const CACHE_BYTES: usize = 16 << 20;
+
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const RUNS: TableDefinition<u64, &str> = TableDefinition::new("runs");
 const EXECUTIONS: TableDefinition<(u64, u64), &str> = TableDefinition::new("executions");
@@ -52,7 +55,9 @@ impl RedbStore {
         let open_failed =
             |e: &dyn std::fmt::Display| StoreError::Open { path: path.display().to_string(), reason: e.to_string() };
         create_private(path).map_err(|e| open_failed(&e))?;
-        let db = Database::create(path).map_err(|e| open_failed(&e))?;
+        // The journal lives on disk; what redb caches of it in memory is bounded, so a long run
+        // does not grow with its journal.
+        let db = Database::builder().set_cache_size(CACHE_BYTES).create(path).map_err(|e| open_failed(&e))?;
         // Create the tables up front so readers never meet a missing table.
         let tx = db.begin_write().map_err(err)?;
         {
