@@ -59,8 +59,18 @@ fn journaled(path: &std::path::Path, steps: i64, stop_after: usize) -> u64 {
 }
 
 fn journal(path: &std::path::Path, program: &strat_lang::ir::Program, steps: i64, stop_after: usize) -> u64 {
-    let data = bars(steps);
     let mut store = RedbStore::open(path).expect("opens");
+    journal_into(&mut store, program, steps, stop_after).0
+}
+
+/// A run of `program` over `steps` daily bars journaled into `store`: its id and report.
+fn journal_into(
+    store: &mut dyn Store,
+    program: &strat_lang::ir::Program,
+    steps: i64,
+    stop_after: usize,
+) -> (u64, strat_engine::report::Report) {
+    let data = bars(steps);
     let run_id = store.begin_run("w.strat", "abc123", "test bars", "2024-03-04").expect("begins");
     let mut replay = Replay::new(&data, "test bars");
     let mut broker = PaperBroker::new(10_000.0, replay.symbols().len(), Costs::default());
@@ -72,11 +82,11 @@ fn journal(path: &std::path::Path, program: &strat_lang::ir::Program, steps: i64
         news: &news,
         llm: &mut llm,
         broker: &mut broker,
-        store: Some((&mut store, run_id)),
+        store: Some((&mut *store, run_id)),
     };
     let report = run(program, host, &Limits::default(), &mut StopAfter(stop_after, 0)).expect("runs");
     store.finish_run(run_id, "stopped", report.final_equity).expect("finishes");
-    run_id
+    (run_id, report)
 }
 
 #[test]
@@ -220,21 +230,7 @@ fn an_order_whose_intent_the_journal_refuses_is_rejected_and_never_sent() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut store = NoIntents(RedbStore::open(&dir.join("store.redb")).expect("opens"));
-    let run_id = store.begin_run("w.strat", "abc123", "test bars", "2024-03-04").expect("begins");
-    let data = bars(3);
-    let mut replay = Replay::new(&data, "test bars");
-    let mut broker = PaperBroker::new(10_000.0, replay.symbols().len(), Costs::default());
-    let news = SimNews::default();
-    let (mut clock, mut llm) = (SimClock::default(), Offline);
-    let host = Host {
-        clock: &mut clock,
-        market: &mut replay,
-        news: &news,
-        llm: &mut llm,
-        broker: &mut broker,
-        store: Some((&mut store, run_id)),
-    };
-    let report = run(&program(), host, &Limits::default(), &mut StopAfter(10, 0)).expect("runs");
+    let (_, report) = journal_into(&mut store, &program(), 3, 10);
     assert!(!report.orders.is_empty());
     for o in &report.orders {
         assert_eq!(o.status, Status::Rejected, "{o:?}");
@@ -245,6 +241,6 @@ fn an_order_whose_intent_the_journal_refuses_is_rejected_and_never_sent() {
             "{o:?}"
         );
     }
-    assert_eq!(broker.account().cash_f64(), 10_000.0, "nothing reached the broker");
+    assert_eq!(report.final_equity, 10_000.0, "nothing reached the broker");
     let _ = std::fs::remove_dir_all(&dir);
 }
