@@ -243,6 +243,36 @@ fn open_store() -> Result<(PathBuf, RedbStore), u8> {
     }
 }
 
+/// The orders of crashed runs whose outcome the journal does not know: each intent committed
+/// before its broker call with no acknowledgement or fill recorded after it. They may have
+/// reached the broker, so the user is told, run by run, before anything else happens.
+fn unresolved(store: &RedbStore) -> Vec<String> {
+    let runs = store.runs().unwrap_or_default();
+    let mut out = Vec::new();
+    for r in runs.iter().filter(|r| r.status == "crashed") {
+        let known: std::collections::BTreeMap<u64, Status> =
+            store.orders(r.id).unwrap_or_default().into_iter().map(|o| (o.id, o.status)).collect();
+        let open: Vec<String> = store
+            .intents(r.id)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|i| known.get(&i.id).is_none_or(|s| *s == Status::Pending))
+            .map(|i| format!("{} {} {} (order {})", i.side.name(), i.qty, i.symbol, i.id))
+            .collect();
+        if !open.is_empty() {
+            out.push(format!(
+                "run {} of {} crashed with {} order{} whose outcome is unknown: {}; they may have reached the broker: check them there",
+                r.id,
+                r.file,
+                open.len(),
+                if open.len() == 1 { "" } else { "s" },
+                open.join(", ")
+            ));
+        }
+    }
+    out
+}
+
 /// The key of a run's client order ids: unique to the run (its id in the store and the instant
 /// it began, so a store made afresh cannot reuse an id the broker has seen), at most 20 characters.
 fn run_key(run_id: u64) -> String {
@@ -313,6 +343,9 @@ fn run_checked(args: &Args) -> Result<u8, u8> {
         models.llm.label()
     );
     let (home, mut store) = open_store()?;
+    for w in unresolved(&store) {
+        eprintln!("warning: {w}");
+    }
     let started = market.bars.values().filter_map(|b| b.first()).map(|b| b.time.to_string()).min().unwrap_or_default();
     let run_id = store
         .begin_run(&files::display(&args.file), &program.hash, &market.label, &started)

@@ -222,3 +222,48 @@ fn until_takes_a_time_or_a_duration_of_market_time() {
     assert_eq!(strat().env("STRAT_HOME", &h).args(mixed).output().expect("runs").status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&h);
 }
+
+#[test]
+fn a_crashed_runs_orders_with_no_known_outcome_are_reported_at_the_next_start() {
+    use strat_engine::broker::{Kind, Order, Side, Status, Tif};
+    use strat_engine::store::Store;
+    let h = home("unresolved");
+    std::fs::create_dir_all(&h).expect("home");
+    {
+        // A run that committed an intent and was killed before anything else was recorded.
+        let mut store = strat_store::RedbStore::open(&h.join("store.redb")).expect("store");
+        let run = store.begin_run("live.strat", "abc", "Polygon live minute bars", "2024-06-03").expect("begins");
+        let order = Order {
+            id: 7,
+            time: chrono::NaiveDate::from_ymd_opt(2024, 6, 3).and_then(|d| d.and_hms_opt(10, 0, 0)).unwrap_or_default(),
+            symbol: "AAPL".into(),
+            sym: 0,
+            side: Side::Buy,
+            qty: 5,
+            kind: Kind::Market,
+            tif: Tif::Day,
+            status: Status::Pending,
+            fill_time: None,
+            price: None,
+            commission: 0.0,
+            reason: None,
+            by: "W".into(),
+            parent: None,
+            stop_loss: None,
+            take_profit: None,
+        };
+        store.record_intent(run, &order).expect("intent");
+    }
+    let out = strat()
+        .env("STRAT_HOME", &h)
+        .args(["run", "examples/sma_crossover.strat", "--speed", "0", "--days", "3"])
+        .output();
+    let out = out.expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning: run 1 of live.strat crashed with 1 order whose outcome is unknown: buy 5 AAPL (order 7); they may have reached the broker"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&h);
+}
