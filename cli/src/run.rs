@@ -120,6 +120,16 @@ pub enum Until {
     For(i64),
 }
 
+impl Until {
+    /// The last instant traded, given the first bar's time (unknown before it, for a duration).
+    fn end(self, first: Option<NaiveDateTime>) -> Option<NaiveDateTime> {
+        match self {
+            Until::At(t) => Some(t),
+            Until::For(secs) => first.map(|f| f + chrono::Duration::seconds(secs)),
+        }
+    }
+}
+
 fn parse_until(s: &str) -> Result<Until, String> {
     let s = s.trim();
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
@@ -164,12 +174,7 @@ fn market(args: &Args) -> Result<Market, u8> {
     };
     args.period.select(&mut m.bars);
     let first = m.bars.values().filter_map(|b| b.first()).map(|b| b.time).min();
-    let end = match (args.until, first) {
-        (Some(Until::At(t)), _) => Some(t),
-        (Some(Until::For(secs)), Some(f)) => Some(f + chrono::Duration::seconds(secs)),
-        _ => None,
-    };
-    if let Some(end) = end {
+    if let Some(end) = args.until.and_then(|u| u.end(first)) {
         for bars in m.bars.values_mut() {
             bars.retain(|b| b.time <= end);
         }
@@ -218,11 +223,7 @@ impl Observer for Stream<'_> {
     }
 
     fn stop(&mut self) -> bool {
-        let end = match (self.until, self.first) {
-            (Some(Until::At(t)), _) => Some(t),
-            (Some(Until::For(secs)), Some(f)) => Some(f + chrono::Duration::seconds(secs)),
-            _ => None,
-        };
+        let end = self.until.and_then(|u| u.end(self.first));
         self.interrupted.load(Ordering::SeqCst) || end.zip(self.last).is_some_and(|(e, l)| l >= e)
     }
 }

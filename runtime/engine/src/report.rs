@@ -184,6 +184,8 @@ pub struct PromptRecord {
 pub struct Prompts {
     texts: Vec<(String, String)>,
     ids: BTreeMap<String, usize>,
+    /// The texts held, by length.
+    by_len: BTreeMap<usize, Vec<usize>>,
 }
 
 impl Prompts {
@@ -195,9 +197,16 @@ impl Prompts {
     }
 
     fn add(&mut self, text: &str) -> String {
+        // Most calls send a text already held (an agent's strategy, its system prompt): found
+        // among the texts of its length, it is not hashed again.
+        let same = self.by_len.get(&text.len()).and_then(|at| at.iter().find(|&&i| self.texts[i].1 == text));
+        if let Some(&i) = same {
+            return self.texts[i].0.clone();
+        }
         let id = content_id(text);
         if !self.ids.contains_key(&id) {
             self.ids.insert(id.clone(), self.texts.len());
+            self.by_len.entry(text.len()).or_default().push(self.texts.len());
             self.texts.push((id.clone(), text.to_string()));
         }
         id
@@ -403,6 +412,16 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_is_held_once_under_its_content_id_and_texts_of_one_length_stay_apart() {
+        let mut p = Prompts::default();
+        let (a, b) = (p.add("strategy A"), p.add("strategy B"));
+        assert_ne!(a, b, "same length, other text");
+        assert_eq!(p.add("strategy A"), a);
+        assert_eq!(a, content_id("strategy A"));
+        assert_eq!((p.len(), p.get(&b)), (2, Some("strategy B")));
+    }
 
     fn report(values: &[f64]) -> Report {
         let start =

@@ -259,7 +259,8 @@ impl Live {
             }
         }
         for (sym, bar) in got {
-            let start = bar.time.and_local_timezone(chrono_tz_ny()).single().map(|t| t.timestamp_millis());
+            let start =
+                bar.time.and_local_timezone(chrono_tz::America::New_York).single().map(|t| t.timestamp_millis());
             let Some(start) = start.filter(|s| *s > last) else { continue };
             let (_, bars) = self.pending.entry(start).or_insert_with(|| (wall_now(), Vec::new()));
             if !bars.iter().any(|(s, _)| *s == sym) {
@@ -268,10 +269,6 @@ impl Live {
             }
         }
     }
-}
-
-fn chrono_tz_ny() -> chrono_tz::Tz {
-    chrono_tz::America::New_York
 }
 
 /// Waits for the status event `want`; another status (`auth_failed`…) is the error.

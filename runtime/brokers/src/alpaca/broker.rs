@@ -112,8 +112,7 @@ impl AlpacaBroker {
 
     /// Whether Alpaca's clock says the market is open (asked at most every 30 s).
     fn market_open(&mut self) -> bool {
-        if let Some((at, open)) = self.clock.filter(|(at, _)| at.elapsed() < Duration::from_secs(30)) {
-            let _ = at;
+        if let Some((_, open)) = self.clock.filter(|(at, _)| at.elapsed() < Duration::from_secs(30)) {
             return open;
         }
         let open = self.http.get("/v2/clock").ok().is_some_and(|r| r.status == 200 && r.body["is_open"] == true);
@@ -200,8 +199,7 @@ impl AlpacaBroker {
                 true
             }
             "canceled" | "expired" | "done_for_day" => {
-                let order = t.order.clone();
-                let t_cancelled = t.cancelled.clone();
+                let (order, asked) = (t.order.clone(), t.cancelled.clone());
                 if state.filled_qty > Decimal::ZERO {
                     let price = state.filled_avg_price.unwrap_or_default();
                     self.book_fill(&order, state.filled_qty, price, state.filled_at.unwrap_or(order.time));
@@ -214,7 +212,7 @@ impl AlpacaBroker {
                         state.filled_qty
                     ));
                 }
-                let reason = t_cancelled.unwrap_or_else(|| format!("Alpaca: {}", state.status));
+                let reason = asked.unwrap_or_else(|| format!("Alpaca: {}", state.status));
                 self.updates.push(Update::Cancelled { id, reason });
                 true
             }
