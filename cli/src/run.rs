@@ -14,9 +14,9 @@ use strat_engine::broker::{PaperBroker, Side, Status};
 use strat_engine::engine::{Mode, Observer, run_from};
 use strat_engine::host::{Broker, Clock, Host, MarketData};
 use strat_engine::market::simulated;
+use strat_engine::resume::{Journal, Replayed, Resumed};
 use strat_engine::sim::{Replay, SimNews};
-use strat_engine::store::StepView;
-use strat_engine::store::Store;
+use strat_engine::store::{RunRecord, StepView, Store};
 use strat_store::RedbStore;
 
 #[derive(clap::Args)]
@@ -73,13 +73,22 @@ pub struct Args {
     llm: crate::llm::Mode,
     #[command(flatten)]
     budgets: crate::llm::Budgets,
+    /// Resume a crashed or stopped run (the file's latest without RUN) from its journal: it is
+    /// replayed from its first bar without sending anything, its orders of unknown outcome are
+    /// looked up at the broker, and it trades on from the step after its last. Without this
+    /// flag, the file's latest run is resumed by itself when it crashed and was started with
+    /// the same arguments
+    #[arg(long, value_name = "RUN", num_args = 0..=1, default_missing_value = "0")]
+    pub resume: Option<u64>,
 }
 
-/// The simulated market's time, replayed at `speed` steps per wall-clock second.
+/// The simulated market's time, replayed at `speed` steps per wall-clock second (the steps a
+/// resumed run replays from its journal, up to `fast_until`, at once).
 struct Paced {
     now: NaiveDateTime,
     pause: Option<std::time::Duration>,
     started: std::time::Instant,
+    fast_until: NaiveDateTime,
 }
 
 impl Clock for Paced {
@@ -89,6 +98,7 @@ impl Clock for Paced {
     fn advance_to(&mut self, t: NaiveDateTime) {
         if let Some(p) = self.pause
             && self.now != NaiveDateTime::default()
+            && t > self.fast_until
         {
             std::thread::sleep(p);
         }
@@ -194,6 +204,8 @@ struct Stream<'a> {
     until: Option<Until>,
     first: Option<NaiveDateTime>,
     last: Option<NaiveDateTime>,
+    /// A resumed run's last journaled step: the steps up to it were shown when they ran.
+    replayed: Option<NaiveDateTime>,
 }
 
 impl Observer for Stream<'_> {
@@ -201,6 +213,13 @@ impl Observer for Stream<'_> {
         let time = s.time;
         self.first.get_or_insert(time);
         self.last = Some(time);
+        if let Some(until) = self.replayed {
+            if time <= until {
+                return;
+            }
+            self.replayed = None;
+            let _ = writeln!(self.out, "{time}  resumed: the steps before were replayed from the journal");
+        }
         let day = if time.time() == chrono::NaiveTime::MIN { time.date().to_string() } else { time.to_string() };
         for l in s.log {
             let _ = writeln!(self.out, "{day}  {:<14} {}", l.graph, l.message);
@@ -247,7 +266,7 @@ fn open_store() -> Result<(PathBuf, RedbStore), u8> {
 /// The orders of crashed runs whose outcome the journal does not know: each intent committed
 /// before its broker call with no acknowledgement or fill recorded after it. They may have
 /// reached the broker, so the user is told, run by run, before anything else happens.
-fn unresolved(store: &RedbStore) -> Vec<String> {
+fn unresolved(store: &RedbStore) -> Vec<(u64, String)> {
     let runs = store.runs().unwrap_or_default();
     let mut out = Vec::new();
     for r in runs.iter().filter(|r| r.status == "crashed") {
@@ -261,14 +280,14 @@ fn unresolved(store: &RedbStore) -> Vec<String> {
             .map(|i| format!("{} {} {} (order {})", i.side.name(), i.qty, i.symbol, i.id))
             .collect();
         if !open.is_empty() {
-            out.push(format!(
+            out.push((r.id, format!(
                 "run {} of {} crashed with {} order{} whose outcome is unknown: {}; they may have reached the broker: check them there",
                 r.id,
                 r.file,
                 open.len(),
                 if open.len() == 1 { "" } else { "s" },
                 open.join(", ")
-            ));
+            )));
         }
     }
     out
@@ -287,7 +306,29 @@ pub fn run(args: &Args) -> u8 {
     }
 }
 
-fn run_checked(args: &Args) -> Result<u8, u8> {
+fn usage(e: String) -> u8 {
+    eprintln!("error: {e}");
+    exit::USAGE
+}
+
+/// The run to resume, if any, with the arguments it was started with.
+fn resuming(store: &RedbStore, given: &Args) -> Result<Option<(RunRecord, Args)>, u8> {
+    let file = files::display(&given.file);
+    let Some(r) = crate::resume::choose(store, given.resume, &file, &crate::resume::current_args()).map_err(usage)?
+    else {
+        return Ok(None);
+    };
+    if r.file != file {
+        return Err(usage(format!("run {} ran {}, not {file}", r.id, r.file)));
+    }
+    let args = crate::resume::parse(&r.opening.as_ref().map(|o| o.args.clone()).unwrap_or_default()).map_err(usage)?;
+    Ok(Some((r, args)))
+}
+
+fn run_checked(given: &Args) -> Result<u8, u8> {
+    let (home, mut store) = open_store()?;
+    let (resumed, again) = resuming(&store, given)?.unzip();
+    let args = again.as_ref().unwrap_or(given);
     if !(args.speed.is_finite() && args.speed >= 0.0) {
         eprintln!("error: `--speed` must be zero or more");
         return Err(exit::USAGE);
@@ -312,10 +353,24 @@ fn run_checked(args: &Args) -> Result<u8, u8> {
     }
     let costs = args.paper.costs()?;
     let program = files::compile(&args.file, args.color)?;
-    let usage = |e: String| {
-        eprintln!("error: {e}");
-        exit::USAGE
+    let resumed = match resumed {
+        Some(r) if r.program_hash != program.hash && given.resume.is_none() => {
+            eprintln!(
+                "note: run {} of {} crashed, but the file changed since it began: a new run starts",
+                r.id, r.file
+            );
+            None
+        }
+        other => other,
     };
+    if let Some(r) = &resumed
+        && r.program_hash != program.hash
+    {
+        return Err(usage(format!(
+            "{} changed since run {} began, so the run cannot be resumed as it was: restore the file, or start a new run without --resume",
+            r.file, r.id
+        )));
+    }
     let live = source == Source::Polygon && args.data.is_empty();
     let (market, rest) = if live {
         let symbols: Vec<String> = crate::live::symbols(&program).into_iter().collect();
@@ -343,43 +398,90 @@ fn run_checked(args: &Args) -> Result<u8, u8> {
         market.label,
         models.llm.label()
     );
-    let (home, mut store) = open_store()?;
-    for w in unresolved(&store) {
-        eprintln!("warning: {w}");
+    let resumed_id = resumed.as_ref().map(|r| r.id);
+    for w in unresolved(&store).into_iter().filter(|(id, _)| Some(*id) != resumed_id) {
+        eprintln!("warning: {}", w.1);
     }
-    let started = market.bars.values().filter_map(|b| b.first()).map(|b| b.time.to_string()).min().unwrap_or_default();
-    let run_id = store
-        .begin_run(&files::display(&args.file), &program.hash, &market.label, &started)
-        .map_err(|e| usage(format!("cannot record the run: {e}")))?;
-    let pause = (args.speed > 0.0).then(|| std::time::Duration::from_secs_f64(1.0 / args.speed));
-    let mut clock = Paced { now: NaiveDateTime::default(), pause, started: std::time::Instant::now() };
+    let run_id = match &resumed {
+        Some(r) => {
+            let steps =
+                r.last_step.as_deref().map_or("none".to_string(), |t| format!("{} steps, the last at {t}", r.steps));
+            let _ = writeln!(
+                out,
+                "resuming run {} ({steps}): replayed from its first bar, sending nothing, then traded on",
+                r.id
+            );
+            store.reopen_run(r.id).map_err(|e| usage(format!("cannot resume the run: {e}")))?.id
+        }
+        None => {
+            let started =
+                market.bars.values().filter_map(|b| b.first()).map(|b| b.time.to_string()).min().unwrap_or_default();
+            store
+                .begin_run(&files::display(&args.file), &program.hash, &market.label, &started)
+                .map_err(|e| usage(format!("cannot record the run: {e}")))?
+        }
+    };
     let (mut replay, mut warmed) = (None, None);
     let feed: &mut dyn MarketData = match rest {
         Some(rest) => warmed.insert(crate::live::warmed(&market.bars, rest, &env)?),
         None => replay.insert(Replay::new(&market.bars, &market.label)),
     };
+    let symbols = feed.symbols().to_vec();
+    let journal = match &resumed {
+        Some(r) => Some(Journal::read(&store, r, &symbols).map_err(|e| usage(e.to_string()))?),
+        None => None,
+    };
+    let until = journal.as_ref().map(|j| j.until);
     let news = SimNews::new(market.news.clone());
+    let key = resumed.as_ref().and_then(|r| r.opening.as_ref()).map_or_else(|| run_key(run_id), |o| o.key.clone());
     let (mut paper, mut alpaca) = (None, None);
     let broker: &mut dyn Broker = match choice {
-        BrokerChoice::Paper => paper.insert(PaperBroker::new(args.paper.cash, feed.symbols().len(), costs)),
+        BrokerChoice::Paper => paper.insert(PaperBroker::new(args.paper.cash, symbols.len(), costs)),
         BrokerChoice::Alpaca => {
             let config =
                 strat_brokers::AlpacaConfig::from_env(|k| env.get(k), args.live).map_err(|e| usage(e.to_string()))?;
-            let key = run_key(run_id);
-            alpaca.insert(strat_brokers::AlpacaBroker::new(config, &key, feed.symbols()).map_err(usage)?)
+            alpaca.insert(strat_brokers::AlpacaBroker::new(config, &key, &symbols).map_err(usage)?)
         }
     };
+    if resumed.is_none() && !live {
+        let opening = strat_engine::resume::opening(crate::resume::current_args(), key, broker.account(), &symbols);
+        store.record_opening(run_id, &opening).map_err(|e| usage(format!("cannot record the run: {e}")))?;
+    }
     let _ = writeln!(out, "orders go to the {}", broker.label());
+    let intents: std::collections::BTreeSet<u64> =
+        journal.as_ref().map(|j| j.intents.keys().copied().collect()).unwrap_or_default();
+    // A real broker's orders live at the venue: the journal answers for it up to its last
+    // step. The paper broker lives in this process, so replaying it rebuilds it.
+    let mut replayed = None;
+    let broker: &mut dyn Broker = match journal {
+        Some(j) if choice == BrokerChoice::Alpaca => replayed.insert(Replayed::new(broker, j)),
+        _ => broker,
+    };
+    let mut journaled = None;
+    let store_ref: &mut dyn Store = match until {
+        Some(until) => journaled.insert(Resumed { inner: &mut store, until, intents }),
+        None => &mut store,
+    };
+    let pause = (args.speed > 0.0).then(|| std::time::Duration::from_secs_f64(1.0 / args.speed));
+    let fast_until = until.unwrap_or(NaiveDateTime::MIN);
+    let mut clock = Paced { now: NaiveDateTime::default(), pause, started: std::time::Instant::now(), fast_until };
     let host = Host {
         clock: &mut clock,
         market: feed,
         news: &news,
         llm: models.llm.as_mut(),
         broker,
-        store: Some((&mut store, run_id)),
+        store: Some((store_ref, run_id)),
     };
-    let until = if live { args.until } else { None };
-    let mut stream = Stream { out: &mut out, interrupted: interrupted.clone(), until, first: None, last: None };
+    let stop_at = if live { args.until } else { None };
+    let mut stream = Stream {
+        out: &mut out,
+        interrupted: interrupted.clone(),
+        until: stop_at,
+        first: None,
+        last: None,
+        replayed: until,
+    };
     // A live feed trades from its first live bar: the history before it only warms.
     let trade_from = if live { Some(NaiveDateTime::MAX) } else { args.period.trade_from() };
     let report = match run_from(&program, host, &limits, &mut stream, Mode::Triggers, trade_from) {
@@ -394,6 +496,9 @@ fn run_checked(args: &Args) -> Result<u8, u8> {
         if !w.starts_with("stopped after") {
             eprintln!("warning: {w}");
         }
+    }
+    for p in replayed.as_ref().map(|r| r.problems().to_vec()).unwrap_or_default() {
+        eprintln!("warning: {p}");
     }
     let broker_notes = alpaca.as_ref().map(|a: &strat_brokers::AlpacaBroker| a.notes().to_vec()).unwrap_or_default();
     for n in warmed.as_ref().map(crate::live::Warmed::notes).unwrap_or_default().into_iter().chain(broker_notes) {

@@ -42,14 +42,19 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<
     let authorized = header("apca-api-key-id").as_deref() == Some(shared.key_id.as_str())
         && header("apca-api-secret-key").as_deref() == Some(shared.secret.as_str());
     let body = Limited::new(req.into_body(), MAX_BODY).collect().await.ok().map(|b| b.to_bytes());
-    let (step, limits) = {
+    let (step, limits, delay) = {
         let mut c = lock(&shared.state);
         let limits = c.count_request(&method, &path, &query);
-        if method == Method::POST && path == "/v2/orders" {
+        let posted = method == Method::POST && path == "/v2/orders";
+        if posted {
             c.post_client_ids.push(posted_client_id(body.as_deref()));
         }
-        (decide(&mut c, &shared, authorized, &method, &path, &query, body), limits)
+        let delay = if posted { c.ack_delay } else { std::time::Duration::ZERO };
+        (decide(&mut c, &shared, authorized, &method, &path, &query, body), limits, delay)
     };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let answer = match step {
         Step::Answer(a) => a,
         Step::Drop => return Err(std::io::Error::other("connection dropped by the fault")),

@@ -94,6 +94,8 @@ struct Control {
     post_client_ids: Vec<Option<String>>,
     /// The rate-limit window: its start (Unix seconds) and the requests in it.
     window: (i64, u32),
+    /// How long the answer to an order that was processed waits before it is sent.
+    ack_delay: Duration,
 }
 
 struct Shared {
@@ -137,6 +139,7 @@ impl FakeAlpaca {
             posts: 0,
             post_client_ids: Vec::new(),
             window: (0, 0),
+            ack_delay: Duration::ZERO,
         };
         let shared = Arc::new(Shared {
             state: Mutex::new(control),
@@ -162,6 +165,12 @@ impl FakeAlpaca {
     /// Faults for the next authenticated `POST /v2/orders` requests, one each, in order.
     pub fn fault_next_submits(&self, faults: impl IntoIterator<Item = SubmitFault>) {
         self.control().faults.extend(faults);
+    }
+
+    /// Holds the answer to every `POST /v2/orders` this long after the order is processed, so
+    /// a client can be stopped while its order is at the venue and it does not know yet.
+    pub fn delay_acknowledgements(&self, delay: Duration) {
+        self.control().ack_delay = delay;
     }
 
     /// How many `POST /v2/orders` requests arrived, whatever their outcome.

@@ -93,6 +93,22 @@ pub trait Broker {
         false
     }
     fn account(&self) -> &Account;
+    /// Takes over a run resumed after a crash, once its journal has been replayed: `account` is
+    /// the account as the journal rebuilt it, `journaled` the ids of every order the journal
+    /// holds an intent for (an order of the run the venue holds beyond them is the broker's to
+    /// report and deal with). A broker whose orders lived only in the process that crashed
+    /// cannot (the paper broker is rebuilt by replaying it instead).
+    fn resume(&mut self, account: Account, journaled: &[u64]) -> Result<(), String> {
+        drop((account, journaled));
+        Err(format!("the {} cannot take over a resumed run", self.label()))
+    }
+    /// Takes charge of an order whose intent the journal holds but whose outcome it does not
+    /// (sent, or about to be, when the run crashed). A real broker looks it up by its client
+    /// id and sends it, once and under that id, only if the venue never received it; the
+    /// default takes it as a new order.
+    fn adopt(&mut self, order: &Order) {
+        self.submit(order);
+    }
 }
 
 pub use crate::llm::Llm;

@@ -19,6 +19,7 @@ pub mod news;
 pub mod offline;
 pub mod plan;
 pub mod report;
+pub mod resume;
 pub mod sandbox;
 pub mod sim;
 pub mod store;

@@ -3,7 +3,7 @@
 //! per-graph statistics — behind a small trait, with the records it keeps and the view of one
 //! step it is handed. The implementations live in adapter crates (`strat-store`: redb).
 
-use crate::broker::Order;
+use crate::broker::{Order, Update};
 use crate::report::{Execution, LogLine, Stats};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,52 @@ pub struct RunRecord {
     pub last_step: Option<String>,
     pub equity: Option<f64>,
     pub final_equity: Option<f64>,
+    /// What a resumed run needs that the journal's steps do not hold (absent for runs that
+    /// cannot be resumed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opening: Option<Opening>,
+}
+
+/// How a run began, for resuming it after a crash: its arguments (so the same data, broker
+/// and settings are rebuilt), the key of its client order ids, and the broker's account when
+/// it started (a real broker's account has moved on since).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Opening {
+    /// The arguments of `strat run` after the command's name.
+    pub args: Vec<String>,
+    /// The part of every client order id that is the run's.
+    pub key: String,
+    /// The account's cash, exactly (a decimal written out).
+    pub cash: String,
+    pub positions: Vec<OpeningLot>,
+}
+
+/// A position held when the run began.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpeningLot {
+    pub symbol: String,
+    pub qty: u64,
+    /// Average cost per share, exactly (a decimal written out).
+    pub avg_cost: String,
+}
+
+/// Where in a step a broker's updates reached the engine: while it worked the open orders on
+/// the bars that closed, or after the step's executions. A resumed run hands each back at
+/// the same place, so the replayed decisions see what the first ones saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Bars,
+    Executions,
+}
+
+/// One update a broker reported, as the journal keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reported {
+    /// The step it reached the engine at.
+    pub step: NaiveDateTime,
+    pub phase: Phase,
+    pub update: Update,
 }
 
 /// A fill, as recorded.
@@ -61,6 +107,12 @@ pub trait Store {
     /// The intents of a run, in the order they were made.
     fn intents(&self, run: u64) -> Result<Vec<Order>, StoreError>;
     fn finish_run(&mut self, run: u64, status: &str, final_equity: f64) -> Result<(), StoreError>;
+    /// Records how the run began, for resuming it.
+    fn record_opening(&mut self, run: u64, opening: &Opening) -> Result<(), StoreError>;
+    /// Marks a crashed or stopped run running again, to go on journaling into it.
+    fn reopen_run(&mut self, run: u64) -> Result<RunRecord, StoreError>;
+    /// Every update the broker reported during the run, in the order the engine took them.
+    fn reported(&self, run: u64) -> Result<Vec<Reported>, StoreError>;
     fn runs(&self) -> Result<Vec<RunRecord>, StoreError>;
     /// Each execution of the run, as JSON (the record's fields).
     fn executions(&self, run: u64) -> Result<Vec<serde_json::Value>, StoreError>;
@@ -90,6 +142,8 @@ pub struct StepView<'a> {
     pub prompts: &'a [(String, String)],
     /// The account's positions, when orders filled at this step and the run is journaled.
     pub positions: Option<&'a [PositionRecord]>,
+    /// What the broker reported at this step, where (when the run is journaled).
+    pub reported: &'a [(Phase, Update)],
 }
 
 /// Why the store could not do what it was asked.

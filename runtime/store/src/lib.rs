@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use strat_engine::broker::{Order, Status};
 use strat_engine::report::Stats;
-use strat_engine::store::{Fill, PositionRecord, RunRecord, StepView, Store, StoreError};
+use strat_engine::store::{Fill, Opening, PositionRecord, Reported, RunRecord, StepView, Store, StoreError};
 
 /// Bumped when the layout of the tables changes; a store of another version is refused.
 pub const SCHEMA_VERSION: u64 = 3;
@@ -26,6 +26,9 @@ const POSITIONS: TableDefinition<(u64, &str), &str> = TableDefinition::new("posi
 const STATS: TableDefinition<(u64, &str), &str> = TableDefinition::new("stats");
 /// Intents to send an order, committed before the broker call: (run, order id) → the order.
 const INTENTS: TableDefinition<(u64, u64), &str> = TableDefinition::new("intents");
+/// What the broker reported, in the order the engine took it: (run, sequence) → the update
+/// with its step and place in the step.
+const REPORTED: TableDefinition<(u64, u64), &str> = TableDefinition::new("reported");
 /// Prompt texts by content id, each once for every run that sent it.
 const PROMPTS: TableDefinition<&str, &str> = TableDefinition::new("prompts");
 
@@ -85,6 +88,7 @@ impl RedbStore {
             tx.open_table(STATS).map_err(err)?;
             tx.open_table(PROMPTS).map_err(err)?;
             tx.open_table(INTENTS).map_err(err)?;
+            tx.open_table(REPORTED).map_err(err)?;
         }
         tx.commit().map_err(err)?;
         let store = RedbStore { db, positions: BTreeMap::new() };
@@ -186,6 +190,7 @@ impl Store for RedbStore {
             last_step: None,
             equity: None,
             final_equity: None,
+            opening: None,
         })?;
         Ok(id)
     }
@@ -212,6 +217,14 @@ impl Store for RedbStore {
             let first = next_seq(&log, run)?;
             for (seq, l) in (first..).zip(step.log) {
                 log.insert((run, seq), json(l)?.as_str()).map_err(err)?;
+            }
+            if !step.reported.is_empty() {
+                let mut reported = tx.open_table(REPORTED).map_err(err)?;
+                let first = next_seq(&reported, run)?;
+                for (seq, (phase, update)) in (first..).zip(step.reported) {
+                    let r = Reported { step: step.time, phase: *phase, update: update.clone() };
+                    reported.insert((run, seq), json(&r)?.as_str()).map_err(err)?;
+                }
             }
             let mut orders = tx.open_table(ORDERS).map_err(err)?;
             let mut fills = tx.open_table(FILLS).map_err(err)?;
@@ -276,6 +289,26 @@ impl Store for RedbStore {
         r.status = status.to_string();
         r.final_equity = Some(final_equity);
         self.put_run(&r)
+    }
+
+    fn record_opening(&mut self, run: u64, opening: &Opening) -> Result<(), StoreError> {
+        let mut r = self.run(run)?;
+        r.opening = Some(opening.clone());
+        self.put_run(&r)
+    }
+
+    fn reopen_run(&mut self, run: u64) -> Result<RunRecord, StoreError> {
+        let mut r = self.run(run)?;
+        r.status = "running".to_string();
+        r.final_equity = None;
+        self.put_run(&r)?;
+        let held = self.positions(run)?;
+        self.positions.insert(run, held);
+        Ok(r)
+    }
+
+    fn reported(&self, run: u64) -> Result<Vec<Reported>, StoreError> {
+        self.range(REPORTED, run)
     }
 
     fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {

@@ -198,6 +198,15 @@ impl Store for NoIntents {
     fn intents(&self, run: u64) -> Result<Vec<strat_engine::broker::Order>, StoreError> {
         self.0.intents(run)
     }
+    fn record_opening(&mut self, run: u64, o: &strat_engine::store::Opening) -> Result<(), StoreError> {
+        self.0.record_opening(run, o)
+    }
+    fn reopen_run(&mut self, run: u64) -> Result<strat_engine::store::RunRecord, StoreError> {
+        self.0.reopen_run(run)
+    }
+    fn reported(&self, run: u64) -> Result<Vec<strat_engine::store::Reported>, StoreError> {
+        self.0.reported(run)
+    }
     fn finish_run(&mut self, run: u64, status: &str, equity: f64) -> Result<(), StoreError> {
         self.0.finish_run(run, status, equity)
     }
@@ -242,5 +251,32 @@ fn an_order_whose_intent_the_journal_refuses_is_rejected_and_never_sent() {
         );
     }
     assert_eq!(report.final_equity, 10_000.0, "nothing reached the broker");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_journal_keeps_what_the_broker_reported_where_and_the_opening_a_resume_needs() {
+    let dir = std::env::temp_dir().join(format!("strat-store-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("store.redb");
+    let run = journaled(&path, 5, 3);
+    let mut store = RedbStore::open(&path).expect("reopens");
+    let reported = store.reported(run).expect("reported");
+    // The buy decided at the first close fills at the next open: reported as the second
+    // step's bars are worked.
+    assert_eq!(reported.len(), 1, "{reported:?}");
+    assert_eq!(reported[0].step.to_string(), "2024-03-05 00:00:00");
+    assert_eq!(reported[0].phase, strat_engine::store::Phase::Bars);
+    assert!(matches!(reported[0].update, strat_engine::broker::Update::Filled { id: 1, .. }), "{reported:?}");
+    let account = strat_engine::broker::Account::new(10_000.0, 1);
+    let opening = strat_engine::resume::opening(vec!["w.strat".into()], "1xab".into(), &account, &["SPY".into()]);
+    store.record_opening(run, &opening).expect("records");
+    let again = store.reopen_run(run).expect("reopens the run");
+    assert_eq!((again.status.as_str(), again.opening.as_ref()), ("running", Some(&opening)));
+    let journal = strat_engine::resume::Journal::read(&store, &again, &["SPY".into()]).expect("reads");
+    assert_eq!(journal.until.to_string(), "2024-03-06 00:00:00");
+    assert_eq!(journal.intents.keys().copied().collect::<Vec<_>>(), vec![1]);
+    assert_eq!(journal.opening.cash_f64(), 10_000.0);
     let _ = std::fs::remove_dir_all(&dir);
 }

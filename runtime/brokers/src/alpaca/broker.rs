@@ -239,6 +239,29 @@ impl AlpacaBroker {
         }
     }
 
+    /// The venue's open orders under this run's client ids that the journal does not hold
+    /// (`journaled`: the ids it does): none should exist, as every intent is journaled before it
+    /// is sent; any that does was not decided by this run's engine, so it is cancelled and said.
+    fn strays(&mut self, journaled: &[u64]) -> Result<(), String> {
+        let r = self
+            .http
+            .get("/v2/orders?status=open&limit=500")
+            .map_err(|e| format!("cannot list the open Alpaca orders to resume: {e}"))?;
+        refuse_unless_ok(&r, "the open orders")?;
+        let prefix = format!("strat-{}-", self.run_key);
+        for o in r.body.as_array().into_iter().flatten().filter_map(wire::state) {
+            let ours = o.client_id.strip_prefix(&prefix).and_then(|n| n.parse::<u64>().ok());
+            if let Some(id) = ours.filter(|id| journaled.binary_search(id).is_err()) {
+                let _ = self.http.send(reqwest::Method::DELETE, &format!("/v2/orders/{}", o.id), None);
+                self.notes.push(format!(
+                    "Alpaca held open order {} ({}) under this run's ids that the journal does not know: cancelled",
+                    id, o.client_id
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Asks the venue about every open order (at most every `poll_every`).
     fn poll(&mut self) {
         if self.last_poll.is_some_and(|at| at.elapsed() < self.http.config().poll_every) {
@@ -353,5 +376,31 @@ impl Broker for AlpacaBroker {
 
     fn account(&self) -> &Account {
         &self.account
+    }
+
+    fn resume(&mut self, account: Account, journaled: &[u64]) -> Result<(), String> {
+        self.account = account;
+        self.strays(journaled)
+    }
+
+    fn adopt(&mut self, order: &Order) {
+        let client_id = self.client_id(order);
+        match self.lookup(&client_id) {
+            Ok(Some(state)) => {
+                self.open
+                    .insert(order.id, Tracked { order: order.clone(), client_id, venue_id: None, cancelled: None });
+                self.apply(order.id, state);
+            }
+            // It never reached the venue: it is sent now, once, under its own id.
+            Ok(None) => self.submit(order),
+            Err(e) => {
+                self.notes.push(format!(
+                    "order {}: the lookup after the crash failed ({e}); it stays pending and is looked up again",
+                    order.id
+                ));
+                self.open
+                    .insert(order.id, Tracked { order: order.clone(), client_id, venue_id: None, cancelled: None });
+            }
+        }
     }
 }

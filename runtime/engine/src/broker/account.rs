@@ -124,6 +124,29 @@ impl Account {
         Ok(())
     }
 
+    /// The cash and the positions (by symbol index) exactly, to rebuild the account with
+    /// [`Account::restore`].
+    pub fn holdings(&self) -> (Decimal, Vec<(usize, u64, Decimal)>) {
+        let lots = self.held.iter().map(|&s| (s, self.positions[s].qty, self.positions[s].avg_cost)).collect();
+        (self.cash, lots)
+    }
+
+    /// An account with this cash and these positions (`(symbol index, shares, average cost)`).
+    pub fn restore(cash: Decimal, lots: &[(usize, u64, Decimal)], symbols: usize) -> Account {
+        let mut a = Account { positions: vec![Position::default(); symbols], ..Account::default() };
+        a.set_cash(cash);
+        for &(sym, qty, avg_cost) in lots.iter().filter(|l| l.1 > 0) {
+            if sym >= a.positions.len() {
+                a.positions.resize(sym + 1, Position::default());
+            }
+            a.positions[sym] = Position { qty, avg_cost };
+            if let Err(at) = a.held.binary_search(&sym) {
+                a.held.insert(at, sym);
+            }
+        }
+        a
+    }
+
     fn set_cash(&mut self, cash: Decimal) {
         self.cash = cash;
         self.cash_f64 = to_f64(cash);
@@ -148,5 +171,17 @@ mod tests {
         assert_eq!(a.cash(), dec(1029.60));
         assert!(a.position(1).is_none() && a.held().is_empty());
         assert_eq!(a.equity(|_| 100.0), dec(1029.60));
+    }
+
+    #[test]
+    fn an_account_restored_from_its_holdings_is_the_same_account() {
+        let mut a = Account::new(1000.0, 3);
+        a.buy(2, 3, dec(300.31));
+        a.buy(0, 1, dec(10.0));
+        let (cash, lots) = a.holdings();
+        let b = Account::restore(cash, &lots, 3);
+        assert_eq!(b.holdings(), a.holdings());
+        assert_eq!(b.held(), &[0, 2]);
+        assert_eq!(b.equity(|_| 7.0), a.equity(|_| 7.0));
     }
 }

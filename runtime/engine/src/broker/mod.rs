@@ -125,7 +125,8 @@ pub struct Order {
 }
 
 /// What a broker reports about an order it was sent.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "update", rename_all = "snake_case")]
 pub enum Update {
     Filled { id: u64, time: NaiveDateTime, price: f64, commission: f64 },
     Cancelled { id: u64, reason: String },

@@ -11,7 +11,7 @@ use crate::news::Article;
 use crate::plan::Plan;
 use crate::report::{EquityCurve, Report, Stats, TriggerRecord};
 use crate::sandbox::Limits;
-use crate::store::{PositionRecord, StepView};
+use crate::store::{Phase, PositionRecord, StepView};
 use crate::trigger::Fired;
 use chrono::NaiveDateTime;
 use strat_lang::ir::Program;
@@ -77,6 +77,8 @@ pub(super) struct Engine<'r, 'h> {
     closed: Vec<(usize, Bar)>,
     fired: Vec<Fired>,
     updates: Vec<Update>,
+    /// What the broker reported this step, where, for the journal.
+    reported: Vec<(Phase, Update)>,
     articles: Vec<Article>,
     /// Steps the market said were not live (nothing fired on them), and the first with why.
     stale: (usize, Option<(NaiveDateTime, String)>),
@@ -154,6 +156,7 @@ impl<'r, 'h> Engine<'r, 'h> {
             closed: Vec::new(),
             fired: Vec::new(),
             updates: Vec::new(),
+            reported: Vec::new(),
             articles: Vec::new(),
             stale: (0, None),
         })
@@ -291,8 +294,16 @@ impl<'r, 'h> Engine<'r, 'h> {
         }
         if reported {
             self.host.broker.updates(&mut self.updates);
+            self.journal_updates(Phase::Bars);
         }
         self.apply_updates()
+    }
+
+    /// Keeps the broker's updates just taken for the journal, with where they came.
+    fn journal_updates(&mut self, phase: Phase) {
+        if self.shape.journal {
+            self.reported.extend(self.updates.iter().map(|u| (phase, u.clone())));
+        }
     }
 
     /// Hands the broker's updates to the book and sends the orders they release (the
@@ -391,6 +402,7 @@ impl<'r, 'h> Engine<'r, 'h> {
         self.report.executions.extend(done);
         // Orders a same-close broker filled at once.
         self.host.broker.updates(&mut self.updates);
+        self.journal_updates(Phase::Executions);
         self.apply_updates();
         true
     }
@@ -476,6 +488,7 @@ impl<'r, 'h> Engine<'r, 'h> {
             orders: &changed,
             executions: &self.report.executions[first.executions..],
             prompts: self.report.prompts.since(first.prompts),
+            reported: &self.reported,
         };
         if let Some((store, run)) = self.host.store.as_mut()
             && let Err(e) = store.record_step(*run, &view)
@@ -486,6 +499,7 @@ impl<'r, 'h> Engine<'r, 'h> {
         if watching {
             observer.step(&view);
         }
+        self.reported.clear();
         Ok(())
     }
 
