@@ -266,3 +266,63 @@ fn a_run_is_resumed_only_as_it_began() {
     assert!(String::from_utf8_lossy(&finished.stderr).contains("run 2 is finished"), "{finished:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_resumed_run_takes_its_models_answers_from_the_journal_and_asks_no_question_twice() {
+    use strat_fakes::{FakeServer, Reply};
+    const KEY: &str = "sk-ant-api03-TESTKEY-crash";
+    let answer = || {
+        let mut v = strat_fakes::wire_json("anthropic/response_text_json.json");
+        let text = r#"{"decision": "buy", "symbol": "AAPL", "quantity": 5, "reasoning": "a dip", "confidence": 0.7}"#;
+        v["content"] = serde_json::json!([{"type": "text", "text": text}]);
+        Reply::json(200, v.to_string())
+    };
+    let dir = std::env::temp_dir().join(format!("strat-crash-models-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let run = |home: &Path, server: &FakeServer, speed: &str| {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("strat"));
+        c.current_dir(common::root())
+            .env("STRAT_HOME", home)
+            .env("ANTHROPIC_API_KEY", KEY)
+            .env("ANTHROPIC_BASE_URL", server.url())
+            .env_remove("OPENAI_API_KEY")
+            .args(["run", "examples/dip_buyer.strat", "--speed", speed])
+            .args(["--data", "AAPL=../shared/data/prices/AAPL_2012-2014.csv"]);
+        c
+    };
+    let whole = FakeServer::anthropic(KEY);
+    whole.otherwise(answer());
+    let out = run(&dir.join("whole"), &whole, "0").output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let asked = whole.hits();
+    assert!(asked >= 6, "the agent asks its model through the run: {asked}");
+
+    let killed = FakeServer::anthropic(KEY);
+    killed.otherwise(answer());
+    let home = dir.join("killed");
+    let mut child = run(&home, &killed, "400").stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while killed.hits() < asked / 2 && Instant::now() < deadline && child.try_wait().ok().flatten().is_none() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let before = killed.hits();
+    assert!(before >= 3 && before < asked, "killed after {before} of {asked} questions");
+    let out = run(&home, &killed, "400").output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("resuming run 1 ("));
+    // At most the question in flight at the kill is asked again.
+    assert!(
+        (asked..=asked + 1).contains(&killed.hits()),
+        "{} questions in all, {asked} without the kill",
+        killed.hits()
+    );
+    let read = |h: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(h.join("runs/dip_buyer-1.json")).expect("report")).expect("json")
+    };
+    let (a, b) = (read(&dir.join("whole")), read(&home));
+    assert_eq!(a["orders"], b["orders"]);
+    assert_eq!(a["executions"].as_array().map(Vec::len), b["executions"].as_array().map(Vec::len));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -112,6 +112,17 @@ pub trait Broker {
 }
 
 pub use crate::llm::Llm;
+use crate::llm::{ErrorKind, LlmError, LlmReply, LlmRequest};
+use crate::store::StoreError;
+
+/// A request's content id: every field of it, so a replay asking the same thing finds it.
+fn request_id(r: &LlmRequest) -> String {
+    crate::report::content_id(&serde_json::to_string(r).unwrap_or_default())
+}
+
+fn refused(e: &StoreError) -> LlmError {
+    LlmError { kind: ErrorKind::Unavailable, message: format!("the journal refused the model's answer: {e}") }
+}
 pub use crate::store::Store;
 
 /// Everything the engine may touch.
@@ -126,6 +137,40 @@ pub struct Host<'a> {
 }
 
 impl Host<'_> {
+    /// Asks the models, through the journal when the run has one: an answer it already holds
+    /// for the request (a resumed run replaying) is taken from it, and every answer a model
+    /// gives is committed to it before anything it leads to. An answer the journal refuses to
+    /// keep is no answer: the call fails with that reason.
+    pub fn ask_all(&mut self, requests: &[LlmRequest]) -> Vec<Result<LlmReply, LlmError>> {
+        let Some((store, run)) = self.store.as_mut() else { return self.llm.complete_all(requests) };
+        let ids: Vec<String> = requests.iter().map(request_id).collect();
+        let mut out: Vec<Option<Result<LlmReply, LlmError>>> = Vec::with_capacity(requests.len());
+        let mut missing = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            match store.next_answer(*run, id) {
+                Ok(Some(answer)) => out.push(Some(answer)),
+                Ok(None) => {
+                    missing.push(i);
+                    out.push(None);
+                }
+                Err(e) => out.push(Some(Err(refused(&e)))),
+            }
+        }
+        if !missing.is_empty() {
+            let asked: Vec<LlmRequest> = missing.iter().map(|&i| requests[i].clone()).collect();
+            let answers: Vec<(String, Result<LlmReply, LlmError>)> =
+                missing.iter().map(|&i| ids[i].clone()).zip(self.llm.complete_all(&asked)).collect();
+            let kept = store.record_answers(*run, &answers);
+            for (&i, (_, answer)) in missing.iter().zip(answers) {
+                out[i] = Some(match &kept {
+                    Ok(()) => answer,
+                    Err(e) => Err(refused(e)),
+                });
+            }
+        }
+        out.into_iter().map(|a| a.unwrap_or_else(|| Err(refused(&StoreError::Record("no answer".into()))))).collect()
+    }
+
     /// Sends an order to the broker once its intent is committed to the journal (when the run
     /// has a store), so a crash at any instant after leaves a record of what may have reached
     /// the broker. An intent the store refuses is no order: nothing is sent, and the reason

@@ -12,7 +12,7 @@ use crate::broker::{Account, Order, Side, Update, dec};
 use crate::host::Broker;
 use crate::market::Bar;
 use crate::report::Stats;
-use crate::store::{Fill, Opening, Phase, PositionRecord, Reported, RunRecord, StepView, Store, StoreError};
+use crate::store::{Answer, Fill, Opening, Phase, PositionRecord, Reported, RunRecord, StepView, Store, StoreError};
 use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -314,6 +314,12 @@ impl Store for Resumed<'_> {
     }
     fn reported(&self, run: u64) -> Result<Vec<Reported>, StoreError> {
         self.inner.reported(run)
+    }
+    fn record_answers(&mut self, run: u64, answers: &[(String, Answer)]) -> Result<(), StoreError> {
+        self.inner.record_answers(run, answers)
+    }
+    fn next_answer(&mut self, run: u64, id: &str) -> Result<Option<Answer>, StoreError> {
+        self.inner.next_answer(run, id)
     }
     fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
         self.inner.runs()

@@ -4,6 +4,10 @@
 //! step it is handed. The implementations live in adapter crates (`strat-store`: redb).
 
 use crate::broker::{Order, Update};
+use crate::llm::{LlmError, LlmReply};
+
+/// What a model call came to, as the journal keeps it.
+pub type Answer = Result<LlmReply, LlmError>;
 use crate::report::{Execution, LogLine, Stats};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -113,6 +117,14 @@ pub trait Store {
     fn reopen_run(&mut self, run: u64) -> Result<RunRecord, StoreError>;
     /// Every update the broker reported during the run, in the order the engine took them.
     fn reported(&self, run: u64) -> Result<Vec<Reported>, StoreError>;
+    /// Commits the models' answers (`(request id, answer)`, the id a content id of the whole
+    /// request) as they arrive, before anything they lead to, each as the next asking of its
+    /// request in the run.
+    fn record_answers(&mut self, run: u64, answers: &[(String, Answer)]) -> Result<(), StoreError>;
+    /// The answer recorded for the next asking of the request `id` in this run, if the run
+    /// got that far before: a resumed run's replay takes its answers from here, so no model
+    /// is asked twice and the decisions are the ones first taken. Each call moves past it.
+    fn next_answer(&mut self, run: u64, id: &str) -> Result<Option<Answer>, StoreError>;
     fn runs(&self) -> Result<Vec<RunRecord>, StoreError>;
     /// Each execution of the run, as JSON (the record's fields).
     fn executions(&self, run: u64) -> Result<Vec<serde_json::Value>, StoreError>;

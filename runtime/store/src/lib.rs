@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use strat_engine::broker::{Order, Status};
 use strat_engine::report::Stats;
-use strat_engine::store::{Fill, Opening, PositionRecord, Reported, RunRecord, StepView, Store, StoreError};
+use strat_engine::store::{Answer, Fill, Opening, PositionRecord, Reported, RunRecord, StepView, Store, StoreError};
 
 /// Bumped when the layout of the tables changes; a store of another version is refused.
 pub const SCHEMA_VERSION: u64 = 3;
@@ -29,6 +29,8 @@ const INTENTS: TableDefinition<(u64, u64), &str> = TableDefinition::new("intents
 /// What the broker reported, in the order the engine took it: (run, sequence) → the update
 /// with its step and place in the step.
 const REPORTED: TableDefinition<(u64, u64), &str> = TableDefinition::new("reported");
+/// The models' answers: (run, request id, the how-manieth asking of it) → the answer.
+const ANSWERS: TableDefinition<(u64, &str, u64), &str> = TableDefinition::new("answers");
 /// Prompt texts by content id, each once for every run that sent it.
 const PROMPTS: TableDefinition<&str, &str> = TableDefinition::new("prompts");
 
@@ -37,6 +39,9 @@ pub struct RedbStore {
     db: Database,
     /// The account as last recorded per run, to write positions only when they change.
     positions: BTreeMap<u64, Vec<PositionRecord>>,
+    /// How many times this process has asked each request of a run (answered from the
+    /// journal or recorded into it).
+    asked: BTreeMap<(u64, String), u64>,
 }
 
 /// A refusal of the database, with what it said.
@@ -89,9 +94,10 @@ impl RedbStore {
             tx.open_table(PROMPTS).map_err(err)?;
             tx.open_table(INTENTS).map_err(err)?;
             tx.open_table(REPORTED).map_err(err)?;
+            tx.open_table(ANSWERS).map_err(err)?;
         }
         tx.commit().map_err(err)?;
-        let store = RedbStore { db, positions: BTreeMap::new() };
+        let store = RedbStore { db, positions: BTreeMap::new(), asked: BTreeMap::new() };
         store.mark_crashed()?;
         Ok(store)
     }
@@ -309,6 +315,37 @@ impl Store for RedbStore {
 
     fn reported(&self, run: u64) -> Result<Vec<Reported>, StoreError> {
         self.range(REPORTED, run)
+    }
+
+    fn record_answers(&mut self, run: u64, answers: &[(String, Answer)]) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(err)?;
+        let mut next = Vec::with_capacity(answers.len());
+        {
+            let mut t = tx.open_table(ANSWERS).map_err(err)?;
+            for (id, answer) in answers {
+                let n = self.asked.get(&(run, id.clone())).copied().unwrap_or(0)
+                    + next.iter().filter(|k: &&String| *k == id).count() as u64;
+                t.insert((run, id.as_str(), n), json(answer)?.as_str()).map_err(err)?;
+                next.push(id.clone());
+            }
+        }
+        tx.commit().map_err(err)?;
+        for id in next {
+            *self.asked.entry((run, id)).or_insert(0) += 1;
+        }
+        Ok(())
+    }
+
+    fn next_answer(&mut self, run: u64, id: &str) -> Result<Option<Answer>, StoreError> {
+        let n = self.asked.get(&(run, id.to_string())).copied().unwrap_or(0);
+        let found = {
+            let tx = self.db.begin_read().map_err(err)?;
+            let t = tx.open_table(ANSWERS).map_err(err)?;
+            t.get((run, id, n)).map_err(err)?.map(|v| v.value().to_string())
+        };
+        let Some(text) = found else { return Ok(None) };
+        *self.asked.entry((run, id.to_string())).or_insert(0) += 1;
+        serde_json::from_str(&text).map(Some).map_err(bad_record)
     }
 
     fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {

@@ -207,6 +207,12 @@ impl Store for NoIntents {
     fn reported(&self, run: u64) -> Result<Vec<strat_engine::store::Reported>, StoreError> {
         self.0.reported(run)
     }
+    fn record_answers(&mut self, run: u64, a: &[(String, strat_engine::store::Answer)]) -> Result<(), StoreError> {
+        self.0.record_answers(run, a)
+    }
+    fn next_answer(&mut self, run: u64, id: &str) -> Result<Option<strat_engine::store::Answer>, StoreError> {
+        self.0.next_answer(run, id)
+    }
     fn finish_run(&mut self, run: u64, status: &str, equity: f64) -> Result<(), StoreError> {
         self.0.finish_run(run, status, equity)
     }

@@ -387,8 +387,7 @@ impl Ctx<'_, '_> {
                 }
             }
         }
-        let mut replies =
-            if requests.is_empty() { Vec::new() } else { self.host.llm.complete_all(&requests) }.into_iter();
+        let mut replies = if requests.is_empty() { Vec::new() } else { self.host.ask_all(&requests) }.into_iter();
         let mut out = Vec::with_capacity(jobs.len());
         for (job, (mut ex, paused, started)) in jobs.iter().zip(runs) {
             let graph = &graphs[job.graph];
@@ -577,7 +576,9 @@ impl Ctx<'_, '_> {
         ex: &mut Execution,
     ) -> Result<Value, Stopped> {
         let request = self.prepare(graph, graph.limits.as_ref(), plan, context, locals, ex)?;
-        let reply = self.host.llm.complete(&request);
+        let reply = self.host.ask_all(std::slice::from_ref(&request)).pop().unwrap_or_else(|| {
+            Err(crate::llm::LlmError { kind: crate::llm::ErrorKind::Unavailable, message: "no answer".into() })
+        });
         self.receive(graph, plan, reply, ex)
     }
 

@@ -65,7 +65,7 @@ fn ask(
         requests.push(ctx.prepare(member, in_force, llm, &context, &locals, ex)?);
         contexts.push(context);
     }
-    let replies = ctx.host.llm.complete_all(&requests);
+    let replies = ctx.host.ask_all(&requests);
     let mut answers = Vec::with_capacity(agents.len());
     for ((&agent, context), reply) in agents.iter().zip(contexts).zip(replies) {
         let member = &graphs[agent];
