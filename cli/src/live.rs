@@ -66,12 +66,50 @@ impl MarketData for Warmed<'_> {
     fn stale(&self) -> Option<String> {
         self.live.stale()
     }
+    fn is_live(&self) -> bool {
+        true
+    }
 }
 
 impl Warmed<'_> {
     pub fn notes(&self) -> Vec<String> {
         self.live.notes()
     }
+
+    /// A resumed run: the live bars after `last` (the last step its journal holds) go on from
+    /// there, the minutes missed meanwhile filled in from REST (and not traded on).
+    pub fn resume_after(&mut self, last: chrono::NaiveDateTime) {
+        self.live.resume_after(last);
+    }
+}
+
+/// The days before today whose minute bars warm the indicators.
+pub fn window(days: u32) -> [chrono::NaiveDate; 2] {
+    let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
+    let today = now.with_timezone(&chrono_tz::America::New_York).date_naive();
+    [today - chrono::Duration::days(i64::from(days)), today]
+}
+
+/// A resumed run's bars: the warm-up history before its first live step, then the live bars
+/// its journal holds (`journaled`, by symbol index in `history`'s order). The first live step,
+/// where trading began.
+pub fn replayed(
+    history: &mut BTreeMap<String, Vec<Bar>>,
+    journaled: Vec<strat_engine::store::StepBars>,
+) -> Option<chrono::NaiveDateTime> {
+    let first = journaled.first().map(|s| s.step)?;
+    for bars in history.values_mut() {
+        bars.retain(|b| b.time < first);
+    }
+    let names: Vec<String> = history.keys().cloned().collect();
+    for step in journaled {
+        for (sym, bar) in step.bars {
+            if let Some(bars) = names.get(sym).and_then(|n| history.get_mut(n)) {
+                bars.push(bar);
+            }
+        }
+    }
+    Some(first)
 }
 
 fn usage(m: String) -> u8 {
@@ -79,16 +117,14 @@ fn usage(m: String) -> u8 {
     exit::USAGE
 }
 
-/// The minute bars of the last `days` days before today for each symbol, from REST.
+/// The minute bars of the days of `window` for each symbol, from REST.
 pub fn history(
     symbols: &[String],
-    days: u32,
+    window: [chrono::NaiveDate; 2],
     env: &crate::settings::Env,
 ) -> Result<(BTreeMap<String, Vec<Bar>>, Client), u8> {
     let client = Client::new(Config::from_env(|k| env.get(k))).map_err(|e| usage(e.to_string()))?;
-    let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
-    let today = now.with_timezone(&chrono_tz::America::New_York).date_naive();
-    let from = today - chrono::Duration::days(i64::from(days));
+    let [from, today] = window;
     let mut data = BTreeMap::new();
     for symbol in symbols {
         eprintln!("warming {symbol} on Polygon's minute bars from {from} to {today}…");

@@ -54,7 +54,7 @@ pub fn choose(store: &dyn Store, asked: Option<u64>, file: &str, args: &[String]
             }
             if r.opening.is_none() {
                 return Err(format!(
-                    "run {id} cannot be resumed: it ran on a live feed, or was recorded by an older strat"
+                    "run {id} cannot be resumed: it was recorded by an older strat, without what resuming needs"
                 ));
             }
             Ok(Some(r))

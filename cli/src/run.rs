@@ -372,12 +372,22 @@ fn run_checked(given: &Args) -> Result<u8, u8> {
         )));
     }
     let live = source == Source::Polygon && args.data.is_empty();
+    let opened = resumed.as_ref().and_then(|r| r.opening.clone());
+    // A live run's warm-up days, and for a resumed one its first and last journaled live steps.
+    let (mut warm_up, mut first_live, mut replayed_live) = (None, None, None);
     let (market, rest) = if live {
         let symbols: Vec<String> = crate::live::symbols(&program).into_iter().collect();
         if symbols.is_empty() {
             return Err(usage("the file names no symbol, so there is nothing to subscribe to".into()));
         }
-        let (bars, rest) = crate::live::history(&symbols, warm_up_days, &env)?;
+        let window = opened.and_then(|o| o.warm_up).unwrap_or_else(|| crate::live::window(warm_up_days));
+        let (mut bars, rest) = crate::live::history(&symbols, window, &env)?;
+        if let Some(r) = &resumed {
+            let journaled = store.bars(r.id).map_err(|e| usage(format!("cannot read the journal: {e}")))?;
+            replayed_live = journaled.last().map(|s| s.step);
+            first_live = crate::live::replayed(&mut bars, journaled);
+        }
+        warm_up = Some(window);
         (Market { bars, news: Vec::new(), label: "Polygon live minute bars".into() }, Some(rest))
     } else {
         (market(args)?, None)
@@ -423,7 +433,13 @@ fn run_checked(given: &Args) -> Result<u8, u8> {
     };
     let (mut replay, mut warmed) = (None, None);
     let feed: &mut dyn MarketData = match rest {
-        Some(rest) => warmed.insert(crate::live::warmed(&market.bars, rest, &env)?),
+        Some(rest) => {
+            let w = warmed.insert(crate::live::warmed(&market.bars, rest, &env)?);
+            if let Some(last) = replayed_live {
+                w.resume_after(last);
+            }
+            w
+        }
         None => replay.insert(Replay::new(&market.bars, &market.label)),
     };
     let symbols = feed.symbols().to_vec();
@@ -443,8 +459,9 @@ fn run_checked(given: &Args) -> Result<u8, u8> {
             alpaca.insert(strat_brokers::AlpacaBroker::new(config, &key, &symbols).map_err(usage)?)
         }
     };
-    if resumed.is_none() && !live {
-        let opening = strat_engine::resume::opening(crate::resume::current_args(), key, broker.account(), &symbols);
+    if resumed.is_none() {
+        let mut opening = strat_engine::resume::opening(crate::resume::current_args(), key, broker.account(), &symbols);
+        opening.warm_up = warm_up;
         store.record_opening(run_id, &opening).map_err(|e| usage(format!("cannot record the run: {e}")))?;
     }
     let _ = writeln!(out, "orders go to the {}", broker.label());
@@ -459,7 +476,10 @@ fn run_checked(given: &Args) -> Result<u8, u8> {
     };
     let mut journaled = None;
     let store_ref: &mut dyn Store = match until {
-        Some(until) => journaled.insert(Resumed { inner: &mut store, until, intents }),
+        Some(until) => {
+            let bars_until = replayed_live.unwrap_or(NaiveDateTime::MIN);
+            journaled.insert(Resumed { inner: &mut store, until, intents, bars_until })
+        }
         None => &mut store,
     };
     let pause = (args.speed > 0.0).then(|| std::time::Duration::from_secs_f64(1.0 / args.speed));
@@ -483,7 +503,7 @@ fn run_checked(given: &Args) -> Result<u8, u8> {
         replayed: until,
     };
     // A live feed trades from its first live bar: the history before it only warms.
-    let trade_from = if live { Some(NaiveDateTime::MAX) } else { args.period.trade_from() };
+    let trade_from = if live { Some(first_live.unwrap_or(NaiveDateTime::MAX)) } else { args.period.trade_from() };
     let report = match run_from(&program, host, &limits, &mut stream, Mode::Triggers, trade_from) {
         Ok(r) => r,
         Err(e) if e.starts_with("the store refused") => return Err(usage(format!("{e}; the run stopped there"))),

@@ -5,6 +5,7 @@
 //! run on the same bars, none twice and none missing, and the journal must agree with it.
 #![allow(clippy::disallowed_methods)] // tests write the bars, time the kills and read the store
 
+use common::held;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -68,18 +69,6 @@ fn run(dir: &Path, file: &str, data: &str, venue: &FakeAlpaca, speed: &str) -> C
         .env_remove("OPENAI_API_KEY")
         .args(["run", file, "--data", data, "--broker", "alpaca", "--speed", speed]);
     c
-}
-
-/// The orders a venue holds: (the engine's id, side, quantity, status), by engine id.
-fn held(venue: &FakeAlpaca) -> BTreeMap<u64, (String, String, String)> {
-    let mut out = BTreeMap::new();
-    for o in venue.orders() {
-        let client = o["client_order_id"].as_str().unwrap_or_default().to_string();
-        let id: u64 = client.rsplit('-').next().and_then(|n| n.parse().ok()).expect("a strat client id");
-        let row = (o["side"].to_string(), o["qty"].to_string(), o["status"].to_string());
-        assert!(out.insert(id, row).is_none(), "order {id} is at the venue twice");
-    }
-    out
 }
 
 /// What a kill interrupted, read from the journal and the venue: an intent the venue never

@@ -188,3 +188,66 @@ fn strat_conf_names_the_market_and_a_bad_setting_is_refused_with_its_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("strat.conf: line 1: unknown setting `live`"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_live_run_killed_and_started_again_resumes_on_its_journaled_bars_and_sends_each_order_once() {
+    use strat_engine::store::Store;
+    let bars = session_bars();
+    let alpaca = |run: &mut std::process::Command, venue: &FakeAlpaca| {
+        run.env("APCA_API_KEY_ID", "PKRUN")
+            .env("APCA_API_SECRET_KEY", "secret-run")
+            .env("APCA_API_BASE_URL", venue.url())
+            .args(["--broker", "alpaca"]);
+    };
+    let (dir_a, path_a) = strategy("resume-whole");
+    let (rest_a, ws_a, last) = feeds(&bars);
+    let whole = FakeAlpaca::start("PKRUN", "secret-run");
+    whole.set_fill_market_orders_at(Some(100.0));
+    let mut run = live_run(&dir_a, &path_a, &rest_a, &ws_a, &last);
+    alpaca(&mut run, &whole);
+    let out = run.output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let expected = common::held(&whole);
+    assert!(expected.len() >= 4, "the strategy trades: {}", expected.len());
+
+    // The same session, paced, killed once a few orders are at the venue.
+    let (dir, path) = strategy("resume-killed");
+    let (rest, _, _) = feeds(&bars);
+    let frame = |b: &&Bar| {
+        let am = serde_json::json!([{"ev": "AM", "sym": "SPY", "o": b.open, "h": b.high, "l": b.low, "c": b.close, "v": b.volume, "s": ms(b), "e": ms(b) + 60_000}]);
+        Step::Send(am.to_string())
+    };
+    let live = live_bars(&bars);
+    let paced: Vec<Step> =
+        live.iter().flat_map(|b| [frame(b), Step::Pause(std::time::Duration::from_millis(3))]).collect();
+    let ws = FakePolygonWs::start(KEY, vec![paced]);
+    let venue = FakeAlpaca::start("PKRUN", "secret-run");
+    venue.set_fill_market_orders_at(Some(100.0));
+    let mut first = live_run(&dir, &path, &rest, &ws, &last);
+    alpaca(&mut first, &venue);
+    let mut child =
+        first.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while venue.posts() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let store = strat_store::RedbStore::open(&dir.join("home/store.redb")).expect("store");
+    let journaled = store.bars(1).expect("bars");
+    drop(store);
+    let upto = journaled.last().map(|s| s.step).expect("live steps journaled");
+    assert!(upto < live.last().expect("bars").time, "killed before the session ended");
+    // The feed goes on where the journal stops.
+    ws.add_script(live.iter().filter(|b| b.time > upto).map(frame).collect());
+    let mut again = live_run(&dir, &path, &rest, &ws, &last);
+    alpaca(&mut again, &venue);
+    let out = again.output().expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("resuming run 1 ("), "{stdout}");
+    assert_eq!(common::held(&venue), expected, "the uninterrupted run's orders, once each");
+    assert_eq!(venue.posts(), expected.len(), "none sent twice");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&dir_a);
+}

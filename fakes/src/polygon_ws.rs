@@ -75,6 +75,11 @@ impl FakePolygonWs {
         format!("ws://{}/stocks", self.addr)
     }
 
+    /// Adds a script, for the connection after those scripted so far.
+    pub fn add_script(&self, script: Vec<Step>) {
+        lock(&self.state).scripts.push(script);
+    }
+
     /// How many connections were accepted.
     pub fn connections(&self) -> usize {
         lock(&self.state).connections

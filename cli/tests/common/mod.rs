@@ -46,3 +46,15 @@ pub fn calm_vix() -> String {
     std::fs::write(&path, csv).expect("write VIX");
     format!("VIX={}", path.display())
 }
+
+/// The orders a venue holds: (the engine's id, side, quantity, status), by engine id.
+pub fn held(venue: &strat_fakes::alpaca::FakeAlpaca) -> std::collections::BTreeMap<u64, (String, String, String)> {
+    let mut out = std::collections::BTreeMap::new();
+    for o in venue.orders() {
+        let client = o["client_order_id"].as_str().unwrap_or_default().to_string();
+        let id: u64 = client.rsplit('-').next().and_then(|n| n.parse().ok()).expect("a strat client id");
+        let row = (o["side"].to_string(), o["qty"].to_string(), o["status"].to_string());
+        assert!(out.insert(id, row).is_none(), "order {id} is at the venue twice");
+    }
+    out
+}

@@ -53,6 +53,11 @@ pub trait MarketData {
     fn stale(&self) -> Option<String> {
         None
     }
+    /// Whether its bars cannot be had again (a live feed): a journaled run keeps each step's
+    /// bars as the step begins, so a crashed run can be replayed on them.
+    fn is_live(&self) -> bool {
+        false
+    }
     /// When the data is one symbol's bars already in memory: the bars still to come, in time
     /// order, and the cursor that [`MarketData::next`] reads them at. The engine runs a stretch where nothing
     /// can happen but indicators and marks straight from the slice, then moves the cursor past

@@ -43,7 +43,10 @@ impl std::fmt::Display for ResumeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ResumeError::NoOpening(id) => {
-                write!(f, "run {id} was recorded without its opening, so it cannot be resumed")
+                write!(
+                    f,
+                    "run {id} was recorded without what resuming needs (by an older strat), so it cannot be resumed"
+                )
             }
             ResumeError::Bad(why) => write!(f, "the journal cannot be replayed: {why}"),
             ResumeError::Store(e) => write!(f, "the journal cannot be read: {e}"),
@@ -106,7 +109,7 @@ pub fn opening(args: Vec<String>, key: String, account: &Account, symbols: &[Str
             avg_cost: avg.to_string(),
         })
         .collect();
-    Opening { args, key, cash: cash.to_string(), positions }
+    Opening { args, key, cash: cash.to_string(), positions, warm_up: None }
 }
 
 /// A real broker behind a replay: the journal answers up to its last step, then the broker.
@@ -285,6 +288,8 @@ pub struct Resumed<'a> {
     pub inner: &'a mut dyn Store,
     pub until: NaiveDateTime,
     pub intents: BTreeSet<u64>,
+    /// The last live step whose bars the journal holds.
+    pub bars_until: NaiveDateTime,
 }
 
 impl Store for Resumed<'_> {
@@ -317,6 +322,12 @@ impl Store for Resumed<'_> {
     }
     fn record_answers(&mut self, run: u64, answers: &[(String, Answer)]) -> Result<(), StoreError> {
         self.inner.record_answers(run, answers)
+    }
+    fn record_bars(&mut self, run: u64, step: NaiveDateTime, bars: &[(usize, Bar)]) -> Result<(), StoreError> {
+        if step <= self.bars_until { Ok(()) } else { self.inner.record_bars(run, step, bars) }
+    }
+    fn bars(&self, run: u64) -> Result<Vec<crate::store::StepBars>, StoreError> {
+        self.inner.bars(run)
     }
     fn next_answer(&mut self, run: u64, id: &str) -> Result<Option<Answer>, StoreError> {
         self.inner.next_answer(run, id)

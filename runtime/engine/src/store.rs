@@ -5,6 +5,7 @@
 
 use crate::broker::{Order, Update};
 use crate::llm::{LlmError, LlmReply};
+use crate::market::Bar;
 
 /// What a model call came to, as the journal keeps it.
 pub type Answer = Result<LlmReply, LlmError>;
@@ -48,6 +49,9 @@ pub struct Opening {
     /// The account's cash, exactly (a decimal written out).
     pub cash: String,
     pub positions: Vec<OpeningLot>,
+    /// For a run on a live feed: the days of history its indicators were warmed on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm_up: Option<[chrono::NaiveDate; 2]>,
 }
 
 /// A position held when the run began.
@@ -67,6 +71,13 @@ pub struct OpeningLot {
 pub enum Phase {
     Bars,
     Executions,
+}
+
+/// The bars of one live step, by the index of their symbol in the run's market.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepBars {
+    pub step: NaiveDateTime,
+    pub bars: Vec<(usize, Bar)>,
 }
 
 /// One update a broker reported, as the journal keeps it.
@@ -117,6 +128,10 @@ pub trait Store {
     fn reopen_run(&mut self, run: u64) -> Result<RunRecord, StoreError>;
     /// Every update the broker reported during the run, in the order the engine took them.
     fn reported(&self, run: u64) -> Result<Vec<Reported>, StoreError>;
+    /// Commits the bars of a live step as it begins, before anything is decided on them.
+    fn record_bars(&mut self, run: u64, step: NaiveDateTime, bars: &[(usize, Bar)]) -> Result<(), StoreError>;
+    /// The bars of every live step recorded, in time order.
+    fn bars(&self, run: u64) -> Result<Vec<StepBars>, StoreError>;
     /// Commits the models' answers (`(request id, answer)`, the id a content id of the whole
     /// request) as they arrive, before anything they lead to, each as the next asking of its
     /// request in the run.

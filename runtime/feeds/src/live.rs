@@ -110,6 +110,18 @@ impl Live {
         Ok(live)
     }
 
+    /// Goes on after `last` (a minute start, New York time: the last minute a crashed run
+    /// recorded): the minutes since are filled in from REST, handed on as old (not traded on),
+    /// before the live ones.
+    pub fn resume_after(&mut self, last: NaiveDateTime) {
+        let ms = last.and_local_timezone(chrono_tz::America::New_York).single().map(|t| t.timestamp_millis());
+        if let Some(ms) = ms {
+            self.last_handed = Some(ms);
+            self.pending.retain(|&start, _| start > ms);
+            self.backfill();
+        }
+    }
+
     /// What happened that the user should know: bars refused or dropped, reconnections, why
     /// the feed ended.
     pub fn notes(&self) -> Vec<String> {
@@ -322,6 +334,9 @@ impl MarketData for Live {
         None
     }
 
+    fn is_live(&self) -> bool {
+        true
+    }
     fn stale(&self) -> Option<String> {
         self.handed_stale.then(|| "filled in from REST after the feed reconnected".to_string())
     }

@@ -2,13 +2,17 @@
 //! durable when a transaction commits, so a stopped or crashed run keeps every step up to the
 //! last one committed. Each step is one transaction.
 
+use chrono::NaiveDateTime;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 use strat_engine::broker::{Order, Status};
+use strat_engine::market::Bar;
 use strat_engine::report::Stats;
-use strat_engine::store::{Answer, Fill, Opening, PositionRecord, Reported, RunRecord, StepView, Store, StoreError};
+use strat_engine::store::{
+    Answer, Fill, Opening, PositionRecord, Reported, RunRecord, StepBars, StepView, Store, StoreError,
+};
 
 /// Bumped when the layout of the tables changes; a store of another version is refused.
 pub const SCHEMA_VERSION: u64 = 3;
@@ -29,6 +33,8 @@ const INTENTS: TableDefinition<(u64, u64), &str> = TableDefinition::new("intents
 /// What the broker reported, in the order the engine took it: (run, sequence) → the update
 /// with its step and place in the step.
 const REPORTED: TableDefinition<(u64, u64), &str> = TableDefinition::new("reported");
+/// The bars of each live step as it began: (run, sequence) → the step's bars.
+const BARS: TableDefinition<(u64, u64), &str> = TableDefinition::new("bars");
 /// The models' answers: (run, request id, the how-manieth asking of it) → the answer.
 const ANSWERS: TableDefinition<(u64, &str, u64), &str> = TableDefinition::new("answers");
 /// Prompt texts by content id, each once for every run that sent it.
@@ -95,6 +101,7 @@ impl RedbStore {
             tx.open_table(INTENTS).map_err(err)?;
             tx.open_table(REPORTED).map_err(err)?;
             tx.open_table(ANSWERS).map_err(err)?;
+            tx.open_table(BARS).map_err(err)?;
         }
         tx.commit().map_err(err)?;
         let store = RedbStore { db, positions: BTreeMap::new(), asked: BTreeMap::new() };
@@ -315,6 +322,21 @@ impl Store for RedbStore {
 
     fn reported(&self, run: u64) -> Result<Vec<Reported>, StoreError> {
         self.range(REPORTED, run)
+    }
+
+    fn record_bars(&mut self, run: u64, step: NaiveDateTime, bars: &[(usize, Bar)]) -> Result<(), StoreError> {
+        let body = json(&StepBars { step, bars: bars.to_vec() })?;
+        let tx = self.db.begin_write().map_err(err)?;
+        {
+            let mut t = tx.open_table(BARS).map_err(err)?;
+            let seq = next_seq(&t, run)?;
+            t.insert((run, seq), body.as_str()).map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    fn bars(&self, run: u64) -> Result<Vec<StepBars>, StoreError> {
+        self.range(BARS, run)
     }
 
     fn record_answers(&mut self, run: u64, answers: &[(String, Answer)]) -> Result<(), StoreError> {

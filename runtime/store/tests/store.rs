@@ -207,6 +207,12 @@ impl Store for NoIntents {
     fn reported(&self, run: u64) -> Result<Vec<strat_engine::store::Reported>, StoreError> {
         self.0.reported(run)
     }
+    fn record_bars(&mut self, run: u64, t: chrono::NaiveDateTime, b: &[(usize, Bar)]) -> Result<(), StoreError> {
+        self.0.record_bars(run, t, b)
+    }
+    fn bars(&self, run: u64) -> Result<Vec<strat_engine::store::StepBars>, StoreError> {
+        self.0.bars(run)
+    }
     fn record_answers(&mut self, run: u64, a: &[(String, strat_engine::store::Answer)]) -> Result<(), StoreError> {
         self.0.record_answers(run, a)
     }

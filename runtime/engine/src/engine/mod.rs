@@ -100,6 +100,7 @@ pub fn run_from(
             break;
         }
         let Some(t) = engine.next_step() else { break };
+        engine.journal_bars(t)?;
         let mut moved = engine.work_orders();
         engine.update_market(t);
         engine.find_firings(t);

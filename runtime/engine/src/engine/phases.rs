@@ -23,6 +23,8 @@ struct Shape {
     watching: bool,
     /// The run is journaled in a store.
     journal: bool,
+    /// The journal keeps each step's bars (the market is a live feed).
+    keep_bars: bool,
     /// Some trigger reads news.
     news_triggers: bool,
     /// The clock only moves when read (a simulated clock).
@@ -120,6 +122,7 @@ impl<'r, 'h> Engine<'r, 'h> {
         let shape = Shape {
             watching,
             journal,
+            keep_bars: journal && host.market.is_live(),
             news_triggers,
             clock_jumps,
             every_bar,
@@ -281,6 +284,20 @@ impl<'r, 'h> Engine<'r, 'h> {
             self.gate.day_start_equity = self.last_equity;
         }
         Some(t)
+    }
+
+    /// The bars of a live step committed to the journal before anything is decided on them
+    /// (they cannot be had again, and a resumed run replays on them). A write the store
+    /// refuses stops the run.
+    pub(super) fn journal_bars(&mut self, t: NaiveDateTime) -> Result<(), String> {
+        if !self.shape.keep_bars {
+            return Ok(());
+        }
+        let Some((store, run)) = self.host.store.as_mut() else { return Ok(()) };
+        store.record_bars(*run, t, &self.closed).map_err(|e| {
+            self.report.warnings.push(format!("the store refused a write, so the run stopped: {e}"));
+            format!("the store refused a write at {t}: {e}")
+        })
     }
 
     /// Phase 1: the broker works its orders against the bars that closed; the book records what
