@@ -307,6 +307,7 @@ pub(crate) async fn serve<F, Fut, B, E>(
                 let service = hyper::service::service_fn(handle);
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .with_upgrades()
                     .await;
             });
         }

@@ -351,6 +351,75 @@ fn cancel_all_answers_207_for_each_open_order() {
 }
 
 #[test]
+fn cancel_all_reports_an_order_it_failed_to_cancel_as_a_404_item() {
+    let fake = FakeAlpaca::start(KEY, SECRET);
+    let a = post(&fake, &order("a", "1", "limit")).json();
+    let b = post(&fake, &order("b", "1", "limit")).json();
+    fake.fail_cancel_of("b");
+    let r = send(&fake, "DELETE", "/v2/orders", None);
+    assert_eq!(r.status, 207);
+    let want = json!([{"id": a["id"], "status": 200}, {"id": b["id"], "status": 404, "body": fixture("error_404_order.json")}]);
+    assert_eq!(r.json(), want);
+    assert_eq!(items(&get(&fake, "/v2/orders").json()).len(), 1, "the failed one is still open");
+}
+
+fn in_symbol(mut o: Value, symbol: &str, side: &str) -> Value {
+    o["symbol"] = symbol.into();
+    o["side"] = side.into();
+    o
+}
+
+#[test]
+fn close_all_closes_each_position_by_a_market_order_and_reports_each_one_it_cannot() {
+    let fake = FakeAlpaca::start(KEY, SECRET);
+    fake.set_fill_market_orders_at(Some(10.0));
+    post(&fake, &order("aapl", "5", "market"));
+    post(&fake, &in_symbol(order("msft", "3", "market"), "MSFT", "buy"));
+    post(&fake, &in_symbol(order("tsla", "2", "market"), "TSLA", "buy"));
+    let mut held = in_symbol(order("held", "1", "limit"), "TSLA", "sell");
+    held["limit_price"] = "50.00".into();
+    assert_eq!(post(&fake, &held).status, 200, "an open sell holds one TSLA share");
+    fake.fail_close_of("MSFT");
+
+    let r = send(&fake, "DELETE", "/v2/positions", None);
+    assert_eq!(r.status, 207);
+    let got = items(&r.json());
+    let symbols: Vec<&str> = got.iter().map(|i| text(&i["symbol"])).collect();
+    let statuses: Vec<u64> = got.iter().filter_map(|i| i["status"].as_u64()).collect();
+    assert_eq!((symbols, statuses), (vec!["AAPL", "MSFT", "TSLA"], vec![200, 403, 403]));
+    let closing = &got[0]["body"];
+    assert_eq!(
+        (
+            closing["side"].as_str(),
+            closing["qty"].as_str(),
+            closing["type"].as_str(),
+            closing["position_intent"].as_str()
+        ),
+        (Some("sell"), Some("5"), Some("market"), Some("sell_to_close"))
+    );
+    assert_eq!(closing["status"], "filled", "filled at the market fill price");
+    let shape = &fixture("response_close_all_207.json")[1]["body"];
+    assert_eq!(keys(&got[1]["body"]), keys(shape));
+    assert_eq!(got[1]["body"]["message"], "insufficient qty available for order (requested: 3, available: 0)");
+    let tsla = &got[2]["body"];
+    assert_eq!((tsla["held_for_orders"].as_str(), tsla["available"].as_str()), (Some("1"), Some("1")));
+    let held_symbols = |f: &FakeAlpaca| {
+        items(&get(f, "/v2/positions").json()).iter().map(|p| text(&p["symbol"]).to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(held_symbols(&fake), ["MSFT", "TSLA"]);
+
+    let r = send(&fake, "DELETE", "/v2/positions?cancel_orders=true", None);
+    let statuses: Vec<(String, u64)> =
+        items(&r.json()).iter().map(|i| (text(&i["symbol"]).to_string(), i["status"].as_u64().unwrap_or(0))).collect();
+    assert_eq!(statuses, [("MSFT".to_string(), 403), ("TSLA".to_string(), 200)], "the sell cancelled first frees TSLA");
+    assert_eq!(held_symbols(&fake), ["MSFT"]);
+    assert_eq!(
+        send(&fake, "DELETE", "/v2/positions", None).json(),
+        json!([{"symbol": "MSFT", "status": 403, "body": got[1]["body"]}])
+    );
+}
+
+#[test]
 fn orders_are_listed_by_status_newest_first() {
     let fake = FakeAlpaca::start(KEY, SECRET);
     for id in ["o1", "o2", "o3"] {

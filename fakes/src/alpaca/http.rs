@@ -1,7 +1,7 @@
 //! The HTTP side: credentials, rate-limit headers, scripted faults, and the routes.
 
 use super::wire::{self, Answer, query_param};
-use super::{Control, Shared, SubmitFault, lock, views};
+use super::{Control, Shared, SubmitFault, lock, stream, views};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -38,6 +38,11 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or_default().to_string();
+    if path == "/stream" {
+        // The stream authenticates in its own messages, and scripted REST faults do not apply.
+        lock(&shared.state).count_request(&method, &path, &query);
+        return Ok(stream::upgrade(req, shared));
+    }
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let authorized = header("apca-api-key-id").as_deref() == Some(shared.key_id.as_str())
         && header("apca-api-secret-key").as_deref() == Some(shared.secret.as_str());
@@ -175,7 +180,8 @@ fn route(c: &mut Control, shared: &Shared, method: &Method, path: &str, query: &
         ("GET", "/v2/positions") => views::positions(v, fx),
         ("GET", "/v2/clock") => views::clock(v),
         ("GET", "/v2/orders") => views::list(v, query),
-        ("DELETE", "/v2/orders") => v.cancel_all(),
+        ("DELETE", "/v2/orders") => v.cancel_all(fx),
+        ("DELETE", "/v2/positions") => v.close_all(query_param(query, "cancel_orders").as_deref() == Some("true"), fx),
         ("GET", "/v2/orders:by_client_order_id") => {
             let found = query_param(query, "client_order_id").and_then(|id| v.by_client_id(&id).map(|o| o.json()));
             found.map_or_else(|| Answer::json_text(404, &fx.not_found), |o| Answer::json(200, &o))

@@ -8,16 +8,26 @@
 //! decimals as strings and times as RFC 3339 with nanoseconds, answers errors with the bodies
 //! of `shared/data/fixtures/wire/alpaca/`, and sends `x-ratelimit-*` headers.
 //!
+//! The trading stream is served at `/stream` on the same host and port (`ws://` for the
+//! `http://` base URL, as the official clients derive it): `authenticate`, `listen` to
+//! `trade_updates`, then one event for each change in an order's life (`new`, `partial_fill`,
+//! `fill` with its `price`, `qty` and `position_qty`, `canceled`, `rejected`), each with the
+//! whole order as the REST API shows it. Knobs make it send every event twice, deliver a fill
+//! before its `new`, cut its connections, refuse new ones, or refuse the keys.
+//!
 //! Where it simplifies: orders fill only when the test says so ([`FakeAlpaca::fill`]) or, for
 //! market orders while the clock is open, at the price of
 //! [`FakeAlpaca::set_fill_market_orders_at`]; quantities are whole shares (no `notional`, no
-//! fractions); there are no trailing stops, order classes, replacements, assets table or
-//! streaming; the rate limit is reported, never enforced (script a 429 instead); buying power
-//! is cash less what open buys hold (no margin); positions are valued at their last fill
-//! price; the clock's next open and close are an hour or so away, not from a calendar.
+//! fractions); there are no trailing stops, order classes, replacements or assets table, and
+//! the stream has no other stream than `trade_updates`; the rate limit is reported, never
+//! enforced (script a 429 instead); buying power is cash less what open buys hold (no margin);
+//! positions are valued at their last fill price; the clock's next open and close are an hour
+//! or so away, not from a calendar.
 #![allow(clippy::disallowed_methods)] // test support: the venue's times are wall-clock times
 
+mod events;
 mod http;
+mod stream;
 mod submit;
 mod venue;
 mod views;
@@ -62,6 +72,10 @@ pub(super) struct Fixtures {
     rate_limited: String,
     account: Value,
     position: Value,
+    /// The failed item's body of `response_close_all_207.json`.
+    close_refused: Value,
+    stream_authorized: Value,
+    stream_listening: Value,
 }
 
 impl Fixtures {
@@ -78,6 +92,12 @@ impl Fixtures {
             rate_limited: text("error_429.json"),
             account: json("response_account.json"),
             position: json("response_positions.json").get(0).cloned().unwrap_or(Value::Null),
+            close_refused: json("response_close_all_207.json")
+                .as_array()
+                .and_then(|items| items.iter().find(|i| i["status"] == 403))
+                .map_or(Value::Null, |i| i["body"].clone()),
+            stream_authorized: json("stream_authorized.json"),
+            stream_listening: json("stream_listening.json"),
         }
     }
 }
@@ -96,6 +116,12 @@ struct Control {
     window: (i64, u32),
     /// How long the answer to an order that was processed waits before it is sent.
     ack_delay: Duration,
+    /// Stream upgrades answered 503.
+    stream_refused: bool,
+    /// Every `authenticate` on the stream answered `unauthorized`.
+    stream_keys_refused: bool,
+    /// Stream connections upgraded.
+    stream_connections: usize,
 }
 
 struct Shared {
@@ -103,6 +129,15 @@ struct Shared {
     key_id: String,
     secret: String,
     fx: Fixtures,
+    /// Bumped to cut every stream connection.
+    cuts: tokio::sync::watch::Sender<u64>,
+}
+
+impl Shared {
+    /// A receiver of the venue's events from now on.
+    fn events(&self) -> tokio::sync::broadcast::Receiver<std::sync::Arc<str>> {
+        lock(&self.state).venue.events.subscribe()
+    }
 }
 
 /// A lock that survives a panic elsewhere (the state stays usable).
@@ -140,12 +175,16 @@ impl FakeAlpaca {
             post_client_ids: Vec::new(),
             window: (0, 0),
             ack_delay: Duration::ZERO,
+            stream_refused: false,
+            stream_keys_refused: false,
+            stream_connections: 0,
         };
         let shared = Arc::new(Shared {
             state: Mutex::new(control),
             key_id: key_id.to_string(),
             secret: secret.to_string(),
             fx: Fixtures::load(),
+            cuts: tokio::sync::watch::Sender::new(0),
         });
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let serving = shared.clone();
@@ -160,6 +199,11 @@ impl FakeAlpaca {
     /// `http://127.0.0.1:PORT`, the base URL in place of `https://paper-api.alpaca.markets`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// `ws://127.0.0.1:PORT/stream`, the trading stream.
+    pub fn stream_url(&self) -> String {
+        format!("ws://{}/stream", self.addr)
     }
 
     /// Faults for the next authenticated `POST /v2/orders` requests, one each, in order.
@@ -228,9 +272,56 @@ impl FakeAlpaca {
         self.control().failing_gets = (status, times);
     }
 
-    /// `(method, path?query)` of every request received, in order.
+    /// `(method, path?query)` of every request received, in order (a stream connection is
+    /// its `GET /stream`).
     pub fn requests(&self) -> Vec<(String, String)> {
         self.control().requests.clone()
+    }
+
+    /// Makes `DELETE /v2/positions` fail to close `symbol`'s position: its item is 403
+    /// "insufficient qty available", every share held for orders, as in
+    /// `response_close_all_207.json`.
+    pub fn fail_close_of(&self, symbol: &str) {
+        self.control().venue.failing_closes.insert(symbol.to_string());
+    }
+
+    /// Makes `DELETE /v2/orders` fail to cancel the order with this client id: it stays open
+    /// and its item is 404 "order not found", as in `response_cancel_all_207.json`.
+    pub fn fail_cancel_of(&self, client_order_id: &str) {
+        self.control().venue.failing_cancels.insert(client_order_id.to_string());
+    }
+
+    /// Sends every `trade_updates` event twice.
+    pub fn duplicate_stream_events(&self, on: bool) {
+        self.control().venue.events.duplicate = on;
+    }
+
+    /// Holds each `new` event back until its order's next event has gone out, so a fill
+    /// arrives before the `new` of its order (an order with no later event keeps its `new`).
+    pub fn reorder_stream_events(&self, on: bool) {
+        self.control().venue.events.reorder = on;
+    }
+
+    /// Cuts every stream connection now, without a closing handshake, as a network failure
+    /// does; the events until a client listens again are not sent to it.
+    pub fn drop_stream_connections(&self) {
+        self.shared.cuts.send_modify(|n| *n += 1);
+    }
+
+    /// While on, stream connections are refused (the upgrade is answered 503).
+    pub fn refuse_stream_connections(&self, on: bool) {
+        self.control().stream_refused = on;
+    }
+
+    /// While on, every `authenticate` on the stream is answered `unauthorized` and the socket
+    /// closed, as for keys the venue does not take (REST still takes them).
+    pub fn refuse_stream_keys(&self, on: bool) {
+        self.control().stream_keys_refused = on;
+    }
+
+    /// How many stream connections were upgraded.
+    pub fn stream_connections(&self) -> usize {
+        self.control().stream_connections
     }
 }
 

@@ -35,6 +35,8 @@ pub(super) struct NewOrder {
     pub limit_price: Option<f64>,
     pub stop_price: Option<f64>,
     pub extended_hours: bool,
+    /// Set on the orders that close a position (`sell_to_close`, `buy_to_close`).
+    pub position_intent: Option<&'static str>,
 }
 
 fn invalid(message: &str) -> Answer {
@@ -81,7 +83,17 @@ pub(super) fn parse(m: &Map<String, Value>, fx: &Fixtures) -> Result<NewOrder, A
     let limit_price = price(m, "limit_price", needs_limit, fx)?;
     let stop_price = price(m, "stop_price", needs_stop, fx)?;
     let extended_hours = m.get("extended_hours").and_then(Value::as_bool).unwrap_or(false);
-    Ok(NewOrder { symbol, qty, side, kind, time_in_force, limit_price, stop_price, extended_hours })
+    Ok(NewOrder {
+        symbol,
+        qty,
+        side,
+        kind,
+        time_in_force,
+        limit_price,
+        stop_price,
+        extended_hours,
+        position_intent: None,
+    })
 }
 
 fn one_of(m: &Map<String, Value>, field: &str, allowed: &[&'static str]) -> Result<&'static str, Answer> {

@@ -1,10 +1,12 @@
-//! The venue's book: orders (unique on `client_order_id` forever), fills, cash and positions.
+//! The venue's book: orders (unique on `client_order_id` forever), fills, cash and positions,
+//! and the `trade_updates` event of each change.
 
 use super::Fixtures;
+use super::events::{Fill, Outbox};
 use super::submit::{self, NewOrder, Side};
 use super::wire::{self, Answer, Ids, dec};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The price a buy is costed at when it names none and market orders are not filled.
 pub(super) const REFERENCE_PRICE: f64 = 100.0;
@@ -56,6 +58,9 @@ impl Order {
         if let Some(r) = &self.reject_reason {
             v["reject_reason"] = r.clone().into();
         }
+        if let Some(p) = n.position_intent {
+            v["position_intent"] = p.into();
+        }
         v
     }
 }
@@ -75,6 +80,11 @@ pub(super) struct Venue {
     pub cash: f64,
     pub fill_market_at: Option<f64>,
     pub is_open: bool,
+    /// The symbols whose position `DELETE /v2/positions` fails to close (403).
+    pub failing_closes: BTreeSet<String>,
+    /// The client ids of the orders `DELETE /v2/orders` fails to cancel (404).
+    pub failing_cancels: BTreeSet<String>,
+    pub events: Outbox,
     ids: Ids,
 }
 
@@ -87,6 +97,9 @@ impl Venue {
             cash: 100_000.0,
             fill_market_at: None,
             is_open: true,
+            failing_closes: BTreeSet::new(),
+            failing_cancels: BTreeSet::new(),
+            events: Outbox::new(),
             ids: Ids::new(),
         }
     }
@@ -178,7 +191,16 @@ impl Venue {
             reject_reason: None,
             reserve_price,
         });
-        self.orders.len() - 1
+        let i = self.orders.len() - 1;
+        self.emit(i, "new", None);
+        i
+    }
+
+    /// The `trade_updates` event of the order at `i`, as it is now.
+    fn emit(&mut self, i: usize, event: &str, fill: Option<Fill>) {
+        if let Some(o) = self.orders.get(i) {
+            self.events.emit(event, o.json(), fill);
+        }
     }
 
     /// Fills `qty` more of an open order at `price`; false when it is not open, the quantity is
@@ -207,8 +229,11 @@ impl Venue {
         let q = i64::try_from(qty).unwrap_or(i64::MAX);
         let signed = if o.new.side == Side::Buy { q } else { -q };
         let symbol = o.new.symbol.clone();
+        let event = if o.status == "filled" { "fill" } else { "partial_fill" };
         self.cash -= signed as f64 * price;
-        self.move_position(symbol, signed, price);
+        self.move_position(symbol.clone(), signed, price);
+        let position_qty = self.positions.get(&symbol).map_or(0, |p| p.qty);
+        self.emit(i, event, Some(Fill { qty, price, position_qty }));
     }
 
     fn move_position(&mut self, symbol: String, d: i64, price: f64) {
@@ -240,6 +265,7 @@ impl Venue {
         o.failed_at = Some(now.clone());
         o.updated_at = now;
         o.reject_reason = Some(reason.to_string());
+        self.emit(i, "rejected", None);
         true
     }
 
@@ -255,14 +281,22 @@ impl Venue {
         o.status = "canceled";
         o.canceled_at = Some(now.clone());
         o.updated_at = now;
+        self.emit(i, "canceled", None);
         true
     }
 
-    /// `DELETE /v2/orders`: every open order canceled, one 207 item each.
-    pub fn cancel_all(&mut self) -> Answer {
+    /// `DELETE /v2/orders`: every open order canceled, one 207 item each; an order set to
+    /// fail stays open and its item is the fixture's 404 (as for an order the venue lost
+    /// meanwhile).
+    pub fn cancel_all(&mut self, fx: &Fixtures) -> Answer {
         let mut items = Vec::new();
         for i in 0..self.orders.len() {
-            if self.cancel_at(i)
+            let failing =
+                self.orders.get(i).filter(|o| o.is_open() && self.failing_cancels.contains(&o.client_order_id));
+            if let Some(o) = failing {
+                let body: Value = serde_json::from_str(&fx.not_found).unwrap_or(Value::Null);
+                items.push(json!({ "id": o.id, "status": 404, "body": body }));
+            } else if self.cancel_at(i)
                 && let Some(o) = self.orders.get(i)
             {
                 items.push(json!({ "id": o.id, "status": 200 }));
@@ -270,4 +304,68 @@ impl Venue {
         }
         Answer::json(207, &Value::Array(items))
     }
+
+    /// `DELETE /v2/positions[?cancel_orders=true]`: every position closed by a market order
+    /// (filled at once at the market fill price while the clock is open), one 207 item each
+    /// (by symbol): 200 with the closing order, or 403 with the venue's body when shares are
+    /// held by open orders (or the symbol is set to fail).
+    pub fn close_all(&mut self, cancel_orders: bool, fx: &Fixtures) -> Answer {
+        if cancel_orders {
+            for i in 0..self.orders.len() {
+                self.cancel_at(i);
+            }
+        }
+        let mut items = Vec::new();
+        let positions: Vec<(String, i64)> = self.positions.iter().map(|(s, p)| (s.clone(), p.qty)).collect();
+        for (symbol, qty) in positions {
+            let side = if qty > 0 { Side::Sell } else { Side::Buy };
+            let existing = qty.unsigned_abs();
+            let held: u64 = self
+                .orders
+                .iter()
+                .filter(|o| o.is_open() && o.new.symbol == symbol && o.new.side == side)
+                .map(Order::remaining)
+                .sum();
+            let held = if self.failing_closes.contains(&symbol) { held.max(existing) } else { held };
+            if held > 0 {
+                items.push(
+                    json!({ "symbol": symbol, "status": 403, "body": close_refused(fx, &symbol, existing, held) }),
+                );
+                continue;
+            }
+            let new = NewOrder {
+                symbol: symbol.clone(),
+                qty: existing,
+                side,
+                kind: "market",
+                time_in_force: "day",
+                limit_price: None,
+                stop_price: None,
+                extended_hours: false,
+                position_intent: Some(if side == Side::Sell { "sell_to_close" } else { "buy_to_close" }),
+            };
+            let reserve_price = self.fill_market_at.unwrap_or(REFERENCE_PRICE);
+            let i = self.hold(new, None, reserve_price);
+            if let Some(p) = self.fill_market_at.filter(|_| self.is_open) {
+                self.apply_fill(i, existing, p);
+            }
+            let body = self.orders.get(i).map(Order::json).unwrap_or(Value::Null);
+            items.push(json!({ "symbol": symbol, "status": 200, "body": body }));
+        }
+        Answer::json(207, &Value::Array(items))
+    }
+}
+
+/// The 403 of a position that cannot be closed as shares are held for orders (the body of
+/// `response_close_all_207.json`'s failed item, with this position's figures).
+fn close_refused(fx: &Fixtures, symbol: &str, existing: u64, held: u64) -> Value {
+    let available = existing.saturating_sub(held);
+    let mut body = fx.close_refused.clone();
+    body["symbol"] = symbol.into();
+    body["existing_qty"] = existing.to_string().into();
+    body["held_for_orders"] = held.to_string().into();
+    body["available"] = available.to_string().into();
+    body["message"] =
+        format!("insufficient qty available for order (requested: {existing}, available: {available})").into();
+    body
 }
