@@ -87,7 +87,8 @@ async fn next_event(events: &mut Option<Receiver<Arc<str>>>) -> Result<Arc<str>,
 
 /// One connection: authentication, then `listen` requests and the events. It ends when the
 /// client leaves, when [`super::FakeAlpaca::drop_stream_connections`] cuts it (without a
-/// closing handshake, as a network failure would), or when it falls too far behind.
+/// closing handshake, as a network failure would; no event made after the cut is sent), or
+/// when it falls too far behind.
 async fn session(mut ws: Socket, shared: Arc<Shared>) {
     let mut cut = shared.cuts.subscribe();
     lock(&shared.state).stream_connections += 1;
@@ -131,6 +132,8 @@ async fn session(mut ws: Socket, shared: Arc<Shared>) {
                 }
             }
             e = next_event(&mut events) => match e {
+                // An event made after a cut never reaches a connection it cut.
+                Ok(_) if cut.has_changed().unwrap_or(true) => return,
                 Ok(frame) => {
                     if ws.send(Message::binary(frame.as_bytes().to_vec())).await.is_err() {
                         return;
