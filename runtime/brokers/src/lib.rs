@@ -8,4 +8,4 @@
 
 pub mod alpaca;
 
-pub use alpaca::{AlpacaBroker, Config as AlpacaConfig, ConfigError};
+pub use alpaca::{AlpacaBroker, BulkError, BulkItem, Config as AlpacaConfig, ConfigError};

@@ -25,6 +25,8 @@ fn config(venue: &FakeAlpaca) -> AlpacaConfig {
     c.timeout = Duration::from_millis(400);
     c.backoff = Duration::from_millis(5);
     c.poll_every = Duration::ZERO;
+    // Polled at every call even while the stream listens: these tests are about polling.
+    c.sweep_every = Duration::ZERO;
     c
 }
 

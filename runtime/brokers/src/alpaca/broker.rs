@@ -1,7 +1,10 @@
-//! The broker: submissions, their resolution, polling, cancels and the account.
+//! The broker: submissions, their resolution, the stream's events and polling, cancels and the
+//! account.
 
+use super::bulk::{self, BulkError, BulkItem};
 use super::config::Config;
 use super::http::{Http, Lost, Reply};
+use super::stream::Stream;
 use super::wire::{self, State};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
@@ -40,6 +43,8 @@ pub struct AlpacaBroker {
     /// Whether the market is open, and when Alpaca's clock said so.
     clock: Option<(Instant, bool)>,
     notes: Vec<String>,
+    /// The `trade_updates` stream, when the configuration names one.
+    stream: Option<Stream>,
 }
 
 impl AlpacaBroker {
@@ -57,12 +62,42 @@ impl AlpacaBroker {
             last_poll: None,
             clock: None,
             notes: Vec::new(),
+            stream: None,
         };
         b.account = b.read_account()?;
+        if let Some(url) = b.http.config().stream_url.clone() {
+            match Stream::start(&url, b.http.config()) {
+                Ok(s) => b.stream = Some(s),
+                Err(e) => b.notes.push(format!("the trade_updates stream cannot start ({e}); the orders are polled")),
+            }
+        }
         Ok(b)
     }
 
-    /// What the user should be told: positions outside the run, partial fills, lookups pending.
+    /// Whether the `trade_updates` stream listens now (polls are then a safety sweep).
+    pub fn streaming(&self) -> bool {
+        self.stream.as_ref().is_some_and(Stream::listening)
+    }
+
+    /// Cancels every open order at the venue (`DELETE /v2/orders`, sent once), reporting each
+    /// item of the answer; the run's orders among them come back as updates, from the stream
+    /// or from a poll made at the next [`Broker::updates`].
+    pub fn cancel_all(&mut self) -> Result<Vec<BulkItem>, BulkError> {
+        self.last_poll = None;
+        bulk::cancel_all(&self.http)
+    }
+
+    /// Closes every position at the venue by a market order (`DELETE /v2/positions`, with
+    /// `cancel_orders=true` to cancel the open orders first; sent once), reporting each item of
+    /// the answer. The closing orders are the venue's, not the run's: the account kept here is
+    /// not moved by them.
+    pub fn close_all(&mut self, cancel_orders: bool) -> Result<Vec<BulkItem>, BulkError> {
+        self.last_poll = None;
+        bulk::close_all(&self.http, cancel_orders)
+    }
+
+    /// What the user should be told: positions outside the run, partial fills, lookups pending,
+    /// the `trade_updates` stream lost or refused (its notes arrive with `updates()`).
     pub fn notes(&self) -> &[String] {
         &self.notes
     }
@@ -262,9 +297,29 @@ impl AlpacaBroker {
         Ok(())
     }
 
-    /// Asks the venue about every open order (at most every `poll_every`).
+    /// Applies the stream's events to the orders they name; a poll is due at once when the
+    /// stream began listening (what happened before was not streamed) or missed an event.
+    fn take_stream(&mut self) {
+        let Some(stream) = self.stream.as_mut() else { return };
+        let mut orders = Vec::new();
+        if stream.take(&mut orders) {
+            self.last_poll = None;
+        }
+        self.notes.extend(stream.take_notes());
+        for state in orders {
+            let ours = state.client_id.strip_prefix(&format!("strat-{}-", self.run_key)).and_then(|n| n.parse().ok());
+            if let Some(id) = ours.filter(|id| self.open.get(id).is_some_and(|t| t.client_id == state.client_id)) {
+                self.apply(id, state);
+            }
+        }
+    }
+
+    /// Asks the venue about every open order (at most every `poll_every`, or `sweep_every`
+    /// while the stream listens).
     fn poll(&mut self) {
-        if self.last_poll.is_some_and(|at| at.elapsed() < self.http.config().poll_every) {
+        let c = self.http.config();
+        let every = if self.streaming() { c.sweep_every } else { c.poll_every };
+        if self.last_poll.is_some_and(|at| at.elapsed() < every) {
             return;
         }
         self.last_poll = Some(wall_now());
@@ -368,6 +423,7 @@ impl Broker for AlpacaBroker {
     }
 
     fn updates(&mut self, out: &mut Vec<Update>) {
+        self.take_stream();
         if !self.open.is_empty() {
             self.poll();
         }

@@ -1,5 +1,7 @@
 //! How to reach Alpaca, configured as its official client is: `APCA_API_KEY_ID`,
-//! `APCA_API_SECRET_KEY`, `APCA_API_BASE_URL` (the paper host by default).
+//! `APCA_API_SECRET_KEY`, `APCA_API_BASE_URL` (the paper host by default). The trading stream's
+//! URL derives from the base URL as the official clients derive it: `http` becomes `ws`,
+//! `https` becomes `wss`, and the path is `/stream`.
 
 use std::time::Duration;
 
@@ -17,8 +19,17 @@ pub struct Config {
     /// take), after a doubling pause from `backoff`.
     pub retries: u32,
     pub backoff: Duration,
-    /// The least time between two polls of the open orders.
+    /// The least time between two polls of the open orders while the `trade_updates` stream
+    /// is not listening.
     pub poll_every: Duration,
+    /// The `trade_updates` stream; `None`: the orders are only polled.
+    pub stream_url: Option<String>,
+    /// The least time between two polls (a safety sweep) while the stream is listening.
+    pub sweep_every: Duration,
+    /// The first pause before the stream is opened again after a failure; it doubles with
+    /// each failure in a row, up to `stream_backoff_cap`.
+    pub stream_backoff: Duration,
+    pub stream_backoff_cap: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -27,6 +38,7 @@ impl std::fmt::Debug for Config {
             .field("key_id", &"***")
             .field("secret", &"***")
             .field("base_url", &self.base_url)
+            .field("stream_url", &self.stream_url)
             .finish()
     }
 }
@@ -70,20 +82,37 @@ impl Config {
                 "`--live` needs APCA_API_BASE_URL={LIVE_URL} (it is {base_url}); without `--live`, orders go to the paper account"
             )));
         }
+        let base_url = base_url.trim_end_matches("/v2").to_string();
         Ok(Config {
             key_id,
             secret,
-            base_url: base_url.trim_end_matches("/v2").to_string(),
+            stream_url: stream_url(&base_url),
+            base_url,
             timeout: Duration::from_secs(10),
             retries: 3,
             backoff: Duration::from_millis(500),
             poll_every: Duration::from_secs(1),
+            sweep_every: Duration::from_secs(30),
+            stream_backoff: Duration::from_secs(1),
+            stream_backoff_cap: Duration::from_secs(60),
         })
     }
 
     pub fn is_live(&self) -> bool {
         self.base_url == LIVE_URL
     }
+}
+
+/// The trading stream of a base URL: `ws` for `http`, `wss` for `https`, at `/stream`; `None`
+/// for another scheme.
+pub fn stream_url(base_url: &str) -> Option<String> {
+    let base = base_url.trim_end_matches('/');
+    let (scheme, rest) = if let Some(rest) = base.strip_prefix("https://") {
+        ("wss", rest)
+    } else {
+        ("ws", base.strip_prefix("http://")?)
+    };
+    Some(format!("{scheme}://{rest}/stream"))
 }
 
 #[cfg(test)]
@@ -105,5 +134,16 @@ mod tests {
         assert!(matches!(Config::from_env(env(&keys), true), Err(ConfigError::LiveNotConfirmed(_))));
         assert_eq!(Config::from_env(env(&[]), false).err(), Some(ConfigError::MissingKeys));
         assert!(!format!("{c:?}").contains("secret\""), "keys are not printed");
+    }
+
+    #[test]
+    fn the_stream_is_at_stream_on_the_base_host_with_ws_for_http_and_wss_for_https() {
+        let keys = [("APCA_API_KEY_ID", "id"), ("APCA_API_SECRET_KEY", "secret")];
+        let c = Config::from_env(env(&keys), false).expect("paper");
+        assert_eq!(c.stream_url.as_deref(), Some("wss://paper-api.alpaca.markets/stream"));
+        let local = [keys[0], keys[1], ("APCA_API_BASE_URL", "http://127.0.0.1:8080/v2/")];
+        let c = Config::from_env(env(&local), false).expect("a local host");
+        assert_eq!(c.stream_url.as_deref(), Some("ws://127.0.0.1:8080/stream"));
+        assert_eq!(stream_url("ftp://example.com"), None);
     }
 }
