@@ -137,3 +137,20 @@ fn events_for_orders_the_broker_does_not_track_change_nothing() {
     assert_eq!(b.account().position(0).map(|p| p.qty), Some(1), "the other run's 3 shares are not this run's");
     assert!((b.account().cash_f64() - (cash - 11.0)).abs() < 1e-9);
 }
+
+#[test]
+fn a_resumed_broker_takes_the_venues_positions_when_they_differ_from_the_journals_and_says_so() {
+    let venue = FakeAlpaca::start(ID, SECRET);
+    venue.set_fill_market_orders_at(Some(50.0));
+    let mut first = broker(&venue, "1xresume");
+    first.submit(&order(1, 0, Side::Buy, 4, Kind::Market));
+    assert!(updates(&mut first).iter().any(|u| matches!(u, Update::Filled { id: 1, .. })));
+    drop(first);
+    // The journal says nothing was bought (as if the fill were made outside the run).
+    let mut again = broker(&venue, "1xresume");
+    let cash = again.account().cash();
+    again.resume(strat_engine::broker::Account::restore(cash, &[], 2), &[]).expect("takes over");
+    updates(&mut again);
+    assert_eq!(again.account().position(0).map(|p| p.qty), Some(4), "the venue's position is kept");
+    assert!(again.notes().iter().any(|n| n.contains("AAPL 0 in the journal, 4 at the venue")), "{:?}", again.notes());
+}

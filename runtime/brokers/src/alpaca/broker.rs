@@ -45,6 +45,8 @@ pub struct AlpacaBroker {
     notes: Vec<String>,
     /// The `trade_updates` stream, when the configuration names one.
     stream: Option<Stream>,
+    /// A resumed run whose account has yet to be checked against the venue's positions.
+    unchecked: bool,
 }
 
 impl AlpacaBroker {
@@ -63,6 +65,7 @@ impl AlpacaBroker {
             clock: None,
             notes: Vec::new(),
             stream: None,
+            unchecked: false,
         };
         b.account = b.read_account()?;
         if let Some(url) = b.http.config().stream_url.clone() {
@@ -297,6 +300,42 @@ impl AlpacaBroker {
         Ok(())
     }
 
+    /// After a resume, once no order's outcome is unknown: the venue's positions in the run's
+    /// symbols against the account the journal rebuilt. They agree unless something traded
+    /// them outside the run meanwhile; then the venue's account is the one kept, and said.
+    fn check_positions(&mut self) {
+        if !self.unchecked || self.open.values().any(|t| t.venue_id.is_none()) {
+            return;
+        }
+        self.unchecked = false;
+        let venue = match self.read_account() {
+            Ok(a) => a,
+            Err(e) => {
+                self.notes.push(format!("after the resume, the positions could not be checked at the venue: {e}"));
+                return;
+            }
+        };
+        let held = |a: &Account, s: usize| a.position(s).map_or(0, |p| p.qty);
+        let differ: Vec<String> = (0..self.symbols.len())
+            .filter(|&s| held(&self.account, s) != held(&venue, s))
+            .map(|s| {
+                format!(
+                    "{} {} in the journal, {} at the venue",
+                    self.symbols[s],
+                    held(&self.account, s),
+                    held(&venue, s)
+                )
+            })
+            .collect();
+        if !differ.is_empty() {
+            self.notes.push(format!(
+                "after the resume, the venue's positions differ from the journal's ({}): the venue's account is taken",
+                differ.join("; ")
+            ));
+            self.account = venue;
+        }
+    }
+
     /// Applies the stream's events to the orders they name; a poll is due at once when the
     /// stream began listening (what happened before was not streamed) or missed an event.
     fn take_stream(&mut self) {
@@ -318,7 +357,9 @@ impl AlpacaBroker {
     /// while the stream listens).
     fn poll(&mut self) {
         let c = self.http.config();
-        let every = if self.streaming() { c.sweep_every } else { c.poll_every };
+        // An order whose outcome is unknown is looked up at the polling pace, stream or not.
+        let unknown = self.open.values().any(|t| t.venue_id.is_none());
+        let every = if self.streaming() && !unknown { c.sweep_every } else { c.poll_every };
         if self.last_poll.is_some_and(|at| at.elapsed() < every) {
             return;
         }
@@ -427,6 +468,7 @@ impl Broker for AlpacaBroker {
         if !self.open.is_empty() {
             self.poll();
         }
+        self.check_positions();
         out.append(&mut self.updates);
     }
 
@@ -436,6 +478,7 @@ impl Broker for AlpacaBroker {
 
     fn resume(&mut self, account: Account, journaled: &[u64]) -> Result<(), String> {
         self.account = account;
+        self.unchecked = true;
         self.strays(journaled)
     }
 
