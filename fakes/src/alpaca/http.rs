@@ -11,9 +11,6 @@ use std::time::Duration;
 
 /// The largest request body read; a larger one is refused as malformed.
 const MAX_BODY: usize = 64 * 1024;
-/// Alpaca's limit: 200 requests a minute per key.
-const RATE_LIMIT: u32 = 200;
-
 /// What to do with a request once the venue has seen it.
 enum Step {
     Answer(Answer),
@@ -111,8 +108,8 @@ impl Control {
         }
         self.window.1 = self.window.1.saturating_add(1);
         vec![
-            ("x-ratelimit-limit", RATE_LIMIT.to_string()),
-            ("x-ratelimit-remaining", RATE_LIMIT.saturating_sub(self.window.1).to_string()),
+            ("x-ratelimit-limit", self.rate_limit.to_string()),
+            ("x-ratelimit-remaining", self.rate_limit.saturating_sub(self.window.1).to_string()),
             ("x-ratelimit-reset", (self.window.0 + 60).to_string()),
         ]
     }

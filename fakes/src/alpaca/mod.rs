@@ -116,6 +116,8 @@ struct Control {
     window: (i64, u32),
     /// How long the answer to an order that was processed waits before it is sent.
     ack_delay: Duration,
+    /// The requests a minute its rate-limit headers allow (the venue's 200 by default).
+    rate_limit: u32,
     /// Stream upgrades answered 503.
     stream_refused: bool,
     /// Every `authenticate` on the stream answered `unauthorized`.
@@ -175,6 +177,7 @@ impl FakeAlpaca {
             post_client_ids: Vec::new(),
             window: (0, 0),
             ack_delay: Duration::ZERO,
+            rate_limit: 200,
             stream_refused: false,
             stream_keys_refused: false,
             stream_connections: 0,
@@ -209,6 +212,11 @@ impl FakeAlpaca {
     /// Faults for the next authenticated `POST /v2/orders` requests, one each, in order.
     pub fn fault_next_submits(&self, faults: impl IntoIterator<Item = SubmitFault>) {
         self.control().faults.extend(faults);
+    }
+
+    /// The requests a minute the `x-ratelimit-*` headers allow (reported, never enforced).
+    pub fn set_rate_limit(&self, per_minute: u32) {
+        self.control().rate_limit = per_minute;
     }
 
     /// Holds the answer to every `POST /v2/orders` this long after the order is processed, so

@@ -200,3 +200,30 @@ fn a_closed_market_wrong_keys_and_an_unreachable_venue_send_nothing() {
     c.backoff = Duration::from_millis(1);
     assert!(AlpacaBroker::new(c, "run8", &["AAPL".into()]).is_err(), "no account, no broker");
 }
+
+#[test]
+#[allow(clippy::disallowed_methods)] // the pacing is a wait on the wall clock
+fn requests_are_paced_to_the_rate_limit_and_wait_for_the_reset_when_the_venue_says_none_are_left() {
+    let venue = FakeAlpaca::start(ID, SECRET);
+    let mut c = config(&venue);
+    c.rate_limit = 3;
+    c.rate_window = Duration::from_millis(300);
+    let mut b = AlpacaBroker::new(c, "1xpace", &["AAPL".to_string()]).expect("connects");
+    let started = std::time::Instant::now();
+    // The account and positions were read at the start; the clock and the order fill the
+    // window, so the second order waits for the first request to leave it.
+    b.submit(&order(8, Side::Buy, 1, Kind::Market));
+    b.submit(&order(9, Side::Buy, 1, Kind::Market));
+    assert!(started.elapsed() >= Duration::from_millis(250), "the fourth request waited: {:?}", started.elapsed());
+    // A venue that says none are left (after the account and positions) is not asked again
+    // before its reset (here at most the 1.5 s window away).
+    let venue = FakeAlpaca::start(ID, SECRET);
+    venue.set_rate_limit(2);
+    let mut c = config(&venue);
+    c.rate_window = Duration::from_millis(1500);
+    let mut b = AlpacaBroker::new(c, "1xreset", &["AAPL".to_string()]).expect("connects");
+    let started = std::time::Instant::now();
+    b.submit(&order(1, Side::Buy, 1, Kind::Market));
+    assert!(started.elapsed() >= Duration::from_millis(1000), "waited for the reset: {:?}", started.elapsed());
+    assert_eq!(venue.posts(), 1, "then sent");
+}

@@ -171,6 +171,8 @@ pub struct StepView<'a> {
     pub positions: Option<&'a [PositionRecord]>,
     /// What the broker reported at this step, where (when the run is journaled).
     pub reported: &'a [(Phase, Update)],
+    /// A live step's bars, when the journal does not hold them yet (empty otherwise).
+    pub bars: &'a [(usize, Bar)],
 }
 
 /// Why the store could not do what it was asked.

@@ -3,6 +3,8 @@
 //! last one committed. Each step is one transaction.
 
 use chrono::NaiveDateTime;
+mod bars;
+
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -34,7 +36,7 @@ const INTENTS: TableDefinition<(u64, u64), &str> = TableDefinition::new("intents
 /// with its step and place in the step.
 const REPORTED: TableDefinition<(u64, u64), &str> = TableDefinition::new("reported");
 /// The bars of each live step as it began: (run, sequence) → the step's bars.
-const BARS: TableDefinition<(u64, u64), &str> = TableDefinition::new("bars");
+const BARS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("live_bars");
 /// The models' answers: (run, request id, the how-manieth asking of it) → the answer.
 const ANSWERS: TableDefinition<(u64, &str, u64), &str> = TableDefinition::new("answers");
 /// Prompt texts by content id, each once for every run that sent it.
@@ -185,6 +187,12 @@ fn create_private(path: &Path) -> std::io::Result<()> {
     options.open(path).map(drop)
 }
 
+/// The next free sequence number of a run's journaled bars.
+fn next_bar_seq(t: &redb::Table<(u64, u64), &[u8]>, run: u64) -> Result<u64, StoreError> {
+    let last = t.range((run, 0)..=(run, u64::MAX)).map_err(err)?.next_back().transpose().map_err(err)?;
+    Ok(last.map_or(0, |(k, _)| k.value().1 + 1))
+}
+
 /// The next free sequence number of a run's rows in a table.
 fn next_seq(t: &redb::Table<(u64, u64), &str>, run: u64) -> Result<u64, StoreError> {
     Ok(t.range((run, 0)..=(run, u64::MAX))
@@ -240,6 +248,11 @@ impl Store for RedbStore {
             let first = next_seq(&log, run)?;
             for (seq, l) in (first..).zip(step.log) {
                 log.insert((run, seq), json(l)?.as_str()).map_err(err)?;
+            }
+            if !step.bars.is_empty() {
+                let mut t = tx.open_table(BARS).map_err(err)?;
+                let seq = next_bar_seq(&t, run)?;
+                t.insert((run, seq), bars::encode(step.time, step.bars).as_slice()).map_err(err)?;
             }
             if !step.reported.is_empty() {
                 let mut reported = tx.open_table(REPORTED).map_err(err)?;
@@ -335,18 +348,22 @@ impl Store for RedbStore {
     }
 
     fn record_bars(&mut self, run: u64, step: NaiveDateTime, bars: &[(usize, Bar)]) -> Result<(), StoreError> {
-        let body = json(&StepBars { step, bars: bars.to_vec() })?;
         let tx = self.lazy_write()?;
         {
             let mut t = tx.open_table(BARS).map_err(err)?;
-            let seq = next_seq(&t, run)?;
-            t.insert((run, seq), body.as_str()).map_err(err)?;
+            let seq = next_bar_seq(&t, run)?;
+            t.insert((run, seq), bars::encode(step, bars).as_slice()).map_err(err)?;
         }
         tx.commit().map_err(err)
     }
 
     fn bars(&self, run: u64) -> Result<Vec<StepBars>, StoreError> {
-        self.range(BARS, run)
+        let tx = self.db.begin_read().map_err(err)?;
+        let t = tx.open_table(BARS).map_err(err)?;
+        t.range((run, 0)..=(run, u64::MAX))
+            .map_err(err)?
+            .map(|kv| kv.map_err(err).and_then(|(_, v)| bars::decode(v.value())))
+            .collect()
     }
 
     fn record_answers(&mut self, run: u64, answers: &[(String, Answer)]) -> Result<(), StoreError> {

@@ -30,6 +30,10 @@ pub struct Config {
     /// each failure in a row, up to `stream_backoff_cap`.
     pub stream_backoff: Duration,
     pub stream_backoff_cap: Duration,
+    /// At most this many requests in any `rate_window` (Alpaca allows 200 a minute to an
+    /// account): a request beyond waits until the oldest leaves the window.
+    pub rate_limit: usize,
+    pub rate_window: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -95,6 +99,8 @@ impl Config {
             sweep_every: Duration::from_secs(30),
             stream_backoff: Duration::from_secs(1),
             stream_backoff_cap: Duration::from_secs(60),
+            rate_limit: 200,
+            rate_window: Duration::from_secs(60),
         })
     }
 

@@ -3,7 +3,9 @@
 //! (sent, then a timeout or a broken connection).
 
 use super::config::Config;
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// A reply: its status and body.
 #[derive(Debug, Clone)]
@@ -39,6 +41,9 @@ pub struct Http {
     config: Config,
     client: reqwest::Client,
     rt: tokio::runtime::Runtime,
+    /// When the requests of the last `rate_window` left, oldest first; and an instant the venue
+    /// said (`x-ratelimit-remaining: 0`) not to send before.
+    pace: Mutex<(VecDeque<Instant>, Option<Instant>)>,
 }
 
 impl Http {
@@ -50,7 +55,42 @@ impl Http {
             .user_agent(concat!("strat/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| e.to_string())?;
-        Ok(Http { config, client, rt })
+        Ok(Http { config, client, rt, pace: Mutex::new((VecDeque::new(), None)) })
+    }
+
+    /// Waits, when needed, so no more than `rate_limit` requests leave in any `rate_window`,
+    /// nor any before the instant the venue's rate-limit headers named; then counts this one.
+    fn wait_turn(&self) {
+        let mut pace = self.pace.lock().unwrap_or_else(|p| p.into_inner());
+        let (limit, window) = (self.config.rate_limit.max(1), self.config.rate_window);
+        let now = wall_now();
+        while pace.0.front().is_some_and(|t| now.duration_since(*t) >= window) {
+            pace.0.pop_front();
+        }
+        let full = (pace.0.len() >= limit).then(|| pace.0.front().map(|t| *t + window)).flatten();
+        if let Some(until) = full.into_iter().chain(pace.1.take()).max().filter(|u| *u > now) {
+            std::thread::sleep(until - now);
+        }
+        let sent = wall_now();
+        pace.0.push_back(sent);
+        if pace.0.len() > limit {
+            pace.0.pop_front();
+        }
+    }
+
+    /// Reads the venue's `x-ratelimit-remaining` and `x-ratelimit-reset` (Unix seconds): none
+    /// left means no request before the reset (at most a window away).
+    fn note_limit(&self, headers: &reqwest::header::HeaderMap) {
+        let number =
+            |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
+        if number("x-ratelimit-remaining") != Some(0) {
+            return;
+        }
+        let Some(reset) = number("x-ratelimit-reset") else { return };
+        let wall = unix_now();
+        let wait = Duration::from_secs(u64::try_from(reset - wall).unwrap_or(0)).min(self.config.rate_window);
+        let mut pace = self.pace.lock().unwrap_or_else(|p| p.into_inner());
+        pace.1 = Some(wall_now() + wait);
     }
 
     pub fn config(&self) -> &Config {
@@ -69,9 +109,11 @@ impl Http {
             req = req.header("content-type", "application/json").body(b.to_string());
         }
         let timeout = self.config.timeout;
+        self.wait_turn();
         self.rt.block_on(async move {
             let exchange = async {
                 let resp = req.send().await.map_err(|e| lost(&e))?;
+                self.note_limit(resp.headers());
                 let status = resp.status().as_u16();
                 let retry_after = resp
                     .headers()
@@ -112,6 +154,18 @@ impl Http {
         }
         Err("no attempt was made".into())
     }
+}
+
+/// The wall clock: the venue's rate limit is counted in it.
+#[allow(clippy::disallowed_methods)]
+fn wall_now() -> Instant {
+    Instant::now()
+}
+
+/// Seconds since the Unix epoch on the wall clock, what the venue's reset is stated in.
+#[allow(clippy::disallowed_methods)]
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 fn lost(e: &reqwest::Error) -> Lost {

@@ -100,10 +100,10 @@ pub fn run_from(
             break;
         }
         let Some(t) = engine.next_step() else { break };
-        engine.journal_bars(t)?;
         let mut moved = engine.work_orders();
         engine.update_market(t);
         engine.find_firings(t);
+        engine.journal_bars(t)?;
         let first = engine.step_start();
         moved |= engine.execute_firings(t);
         let equity = engine.mark(t, moved);

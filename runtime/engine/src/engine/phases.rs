@@ -81,6 +81,8 @@ pub(super) struct Engine<'r, 'h> {
     updates: Vec<Update>,
     /// What the broker reported this step, where, for the journal.
     reported: Vec<(Phase, Update)>,
+    /// Whether this step's bars are in the journal already.
+    bars_journaled: bool,
     articles: Vec<Article>,
     /// Steps the market said were not live (nothing fired on them), and the first with why.
     stale: (usize, Option<(NaiveDateTime, String)>),
@@ -160,6 +162,7 @@ impl<'r, 'h> Engine<'r, 'h> {
             fired: Vec::new(),
             updates: Vec::new(),
             reported: Vec::new(),
+            bars_journaled: false,
             articles: Vec::new(),
             stale: (0, None),
         })
@@ -286,13 +289,15 @@ impl<'r, 'h> Engine<'r, 'h> {
         Some(t)
     }
 
-    /// The bars of a live step committed to the journal before anything is decided on them
-    /// (they cannot be had again, and a resumed run replays on them). A write the store
-    /// refuses stops the run.
+    /// The bars of a live step that fired, committed to the journal before anything is
+    /// decided on them (they cannot be had again, and a resumed run replays on them); a step
+    /// that fired nothing journals them with its record. A write the store refuses stops the
+    /// run.
     pub(super) fn journal_bars(&mut self, t: NaiveDateTime) -> Result<(), String> {
-        if !self.shape.keep_bars {
+        if !self.shape.keep_bars || self.fired.is_empty() {
             return Ok(());
         }
+        self.bars_journaled = true;
         let Some((store, run)) = self.host.store.as_mut() else { return Ok(()) };
         store.record_bars(*run, t, &self.closed).map_err(|e| {
             self.report.warnings.push(format!("the store refused a write, so the run stopped: {e}"));
@@ -506,6 +511,7 @@ impl<'r, 'h> Engine<'r, 'h> {
             executions: &self.report.executions[first.executions..],
             prompts: self.report.prompts.since(first.prompts),
             reported: &self.reported,
+            bars: if self.shape.keep_bars && !self.bars_journaled { &self.closed } else { &[] },
         };
         if let Some((store, run)) = self.host.store.as_mut()
             && let Err(e) = store.record_step(*run, &view)
@@ -517,6 +523,7 @@ impl<'r, 'h> Engine<'r, 'h> {
             observer.step(&view);
         }
         self.reported.clear();
+        self.bars_journaled = false;
         Ok(())
     }
 
