@@ -6,8 +6,28 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use strat_engine::broker::Order;
 use strat_engine::report::{EquityCurve, LogLine, Report};
 
-/// The report, borrowed, as the JSON `strat backtest --format json` prints.
-pub struct JsonReport<'a>(pub &'a Report);
+/// The report, borrowed, as the JSON `strat backtest --format json` prints; its executions
+/// read back from the store one at a time when the run did not keep them (a live run).
+pub struct JsonReport<'a>(pub &'a Report, pub Option<&'a dyn Executions>);
+
+/// Where a run's executions are kept when its report does not hold them.
+pub trait Executions {
+    /// Hands each execution, in order, to `f`; stops at the first error.
+    fn each(&self, f: &mut dyn FnMut(serde_json::Value) -> Result<(), String>) -> Result<(), String>;
+}
+
+/// The executions of a store, one at a time.
+struct Stored<'a>(&'a dyn Executions);
+
+impl Serialize for Stored<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(None)?;
+        self.0
+            .each(&mut |e| seq.serialize_element(&e).map_err(|e| e.to_string()))
+            .map_err(serde::ser::Error::custom)?;
+        seq.end()
+    }
+}
 
 impl Serialize for JsonReport<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -15,7 +35,10 @@ impl Serialize for JsonReport<'_> {
         let mut m = s.serialize_map(Some(16))?;
         m.serialize_entry("broker", &r.broker)?;
         m.serialize_entry("equity_curve", &Curve(&r.equity_curve))?;
-        m.serialize_entry("executions", &Each(&r.executions, Sorted))?;
+        match self.1 {
+            Some(stored) => m.serialize_entry("executions", &Stored(stored))?,
+            None => m.serialize_entry("executions", &Each(&r.executions, Sorted))?,
+        }
         m.serialize_entry("final_equity", &round2(r.final_equity))?;
         m.serialize_entry("initial_cash", &r.initial_cash)?;
         m.serialize_entry("llm", &r.llm)?;
@@ -260,11 +283,11 @@ mod tests {
         let r =
             strat_engine::engine::backtest(&program, &data, &strat_engine::engine::Config::default()).expect("runs");
         assert!(!r.orders.is_empty() && !r.log.is_empty() && !r.executions.is_empty());
-        let streamed = serde_json::to_string(&JsonReport(&r)).expect("streams");
+        let streamed = serde_json::to_string(&JsonReport(&r, None)).expect("streams");
         let mut fast = Vec::new();
         write_compact(&r, &mut fast).expect("writes");
         assert!(fast == streamed.as_bytes(), "the hand-written curve writes serde_json's bytes");
-        let tree = serde_json::to_value(JsonReport(&r)).expect("a value");
+        let tree = serde_json::to_value(JsonReport(&r, None)).expect("a value");
         let sorted = serde_json::to_string(&tree).expect("writes");
         let differ = streamed.bytes().zip(sorted.bytes()).position(|(a, b)| a != b);
         assert!(differ.is_none() && streamed.len() == sorted.len(), "keys not sorted from byte {differ:?}");

@@ -539,8 +539,8 @@ fn run_checked(given: &Args) -> Result<u8, u8> {
     store
         .finish_run(run_id, if stopped { "stopped" } else { "finished" }, report.final_equity)
         .map_err(|e| usage(format!("cannot record the end of the run: {e}")))?;
-    let path =
-        save(&home, &args.file, run_id, &report).map_err(|e| usage(format!("cannot save the run's state: {e}")))?;
+    let path = save(&home, &args.file, (&store, run_id), &report, live)
+        .map_err(|e| usage(format!("cannot save the run's state: {e}")))?;
     let _ = writeln!(
         out,
         "run {run_id} recorded in {}; report saved to {}",
@@ -552,18 +552,33 @@ fn run_checked(given: &Args) -> Result<u8, u8> {
 
 /// Writes the run's full report under `$STRAT_HOME` (default `.strat/`) as
 /// `runs/<file>-<run id>.json`, the id the store gave the run, through a temporary file and a
-/// rename, so a crash never leaves half a file.
+/// rename, so a crash never leaves half a file. A live run keeps its executions in the store
+/// only, so they are read back from it one at a time as the file is written.
 fn save(
     home: &std::path::Path,
     file: &std::path::Path,
-    run_id: u64,
+    (store, run_id): (&RedbStore, u64),
     report: &strat_engine::report::Report,
+    live: bool,
 ) -> std::io::Result<PathBuf> {
     let dir = home.join("runs");
     files::private_dir(&dir)?;
     let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("run");
     let path = dir.join(format!("{stem}-{run_id}.json"));
-    let body = serde_json::to_vec_pretty(&crate::report_json::JsonReport(report)).map_err(std::io::Error::other)?;
-    files::write_atomically(&path, &body)?;
+    let stored = Journaled(store, run_id);
+    let executions: Option<&dyn crate::report_json::Executions> = live.then_some(&stored);
+    files::write_atomically_with(&path, |w| {
+        serde_json::to_writer_pretty(w, &crate::report_json::JsonReport(report, executions))
+            .map_err(std::io::Error::other)
+    })?;
     Ok(path)
+}
+
+/// A run's executions as the store holds them.
+struct Journaled<'a>(&'a RedbStore, u64);
+
+impl crate::report_json::Executions for Journaled<'_> {
+    fn each(&self, f: &mut dyn FnMut(serde_json::Value) -> Result<(), String>) -> Result<(), String> {
+        self.0.each_execution(self.1, f).map_err(|e| e.to_string())
+    }
 }

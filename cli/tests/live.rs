@@ -126,6 +126,12 @@ fn a_live_run_on_polygon_takes_the_orders_a_backtest_of_the_same_bars_takes() {
     let orders = bt["orders"].as_array().expect("orders");
     assert!(orders.len() >= 4, "the strategy trades: {}", orders.len());
     assert_eq!(ran["orders"], bt["orders"], "the same orders, at the same times and prices");
+    // The live run kept its executions in the store only; its report read them back.
+    let executions = |v: &serde_json::Value| {
+        v["executions"].as_array().map(|e| e.iter().map(|x| x["time"].clone()).collect::<Vec<_>>())
+    };
+    assert!(executions(&bt).is_some_and(|e| !e.is_empty()));
+    assert_eq!(executions(&ran), executions(&bt), "every execution, in order");
     assert_eq!(ran["equity_curve"].as_array().map(Vec::len), Some(live.len()), "one step a live minute");
     let _ = std::fs::remove_dir_all(&dir);
 }

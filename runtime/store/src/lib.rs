@@ -122,6 +122,22 @@ impl RedbStore {
         Ok(())
     }
 
+    /// Hands each execution of `run` to `f`, in order, reading one at a time (a long run's
+    /// executions need not fit in memory together); stops at `f`'s first error.
+    pub fn each_execution(
+        &self,
+        run: u64,
+        f: &mut dyn FnMut(serde_json::Value) -> Result<(), String>,
+    ) -> Result<(), StoreError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let t = tx.open_table(EXECUTIONS).map_err(err)?;
+        for kv in t.range((run, 0)..=(run, u64::MAX)).map_err(err)? {
+            let (_, v) = kv.map_err(err)?;
+            f(serde_json::from_str(v.value()).map_err(bad_record)?).map_err(StoreError::Record)?;
+        }
+        Ok(())
+    }
+
     /// A write that need not reach the disk by itself: what it holds only matters once
     /// something that follows it is committed (an intent, the step), and every such commit is
     /// durable and makes the writes before it durable too. A crash before one loses this

@@ -524,6 +524,11 @@ impl<'r, 'h> Engine<'r, 'h> {
         }
         self.reported.clear();
         self.bars_journaled = false;
+        // A live run's executions are in the journal now: its report reads them back from
+        // there, so a run of weeks does not hold them all.
+        if self.shape.keep_bars {
+            self.report.executions.clear();
+        }
         Ok(())
     }
 
