@@ -152,5 +152,23 @@ fn a_resumed_broker_takes_the_venues_positions_when_they_differ_from_the_journal
     again.resume(strat_engine::broker::Account::restore(cash, &[], 2), &[]).expect("takes over");
     updates(&mut again);
     assert_eq!(again.account().position(0).map(|p| p.qty), Some(4), "the venue's position is kept");
-    assert!(again.notes().iter().any(|n| n.contains("AAPL 0 in the journal, 4 at the venue")), "{:?}", again.notes());
+    assert!(again.notes().iter().any(|n| n.contains("AAPL 0 in the run, 4 at the venue")), "{:?}", again.notes());
+}
+
+#[test]
+fn the_account_is_checked_against_the_venues_positions_while_no_order_is_open() {
+    let venue = FakeAlpaca::start(ID, SECRET);
+    venue.set_fill_market_orders_at(Some(20.0));
+    let mut c = config(&venue);
+    c.account_every = Duration::ZERO;
+    let mut b =
+        strat_brokers::AlpacaBroker::new(c, "1xcheck", &["AAPL".to_string(), "MSFT".to_string()]).expect("connects");
+    // Shares bought at the venue outside the run (another client under another id).
+    let mut other = broker(&venue, "2xother");
+    other.submit(&order(1, 1, Side::Buy, 3, Kind::Market));
+    updates(&mut other);
+    assert!(b.account().position(1).is_none());
+    updates(&mut b);
+    assert_eq!(b.account().position(1).map(|p| p.qty), Some(3), "{:?}", b.notes());
+    assert!(b.notes().iter().any(|n| n.contains("MSFT 0 in the run, 3 at the venue")), "{:?}", b.notes());
 }

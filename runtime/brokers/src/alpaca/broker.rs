@@ -45,8 +45,10 @@ pub struct AlpacaBroker {
     notes: Vec<String>,
     /// The `trade_updates` stream, when the configuration names one.
     stream: Option<Stream>,
-    /// A resumed run whose account has yet to be checked against the venue's positions.
+    /// Whether the account is due to be checked against the venue's positions (after a
+    /// resume), and when it last was (it is again every `account_every`).
     unchecked: bool,
+    checked: Instant,
 }
 
 impl AlpacaBroker {
@@ -66,6 +68,7 @@ impl AlpacaBroker {
             notes: Vec::new(),
             stream: None,
             unchecked: false,
+            checked: wall_now(),
         };
         b.account = b.read_account()?;
         if let Some(url) = b.http.config().stream_url.clone() {
@@ -300,18 +303,22 @@ impl AlpacaBroker {
         Ok(())
     }
 
-    /// After a resume, once no order's outcome is unknown: the venue's positions in the run's
-    /// symbols against the account the journal rebuilt. They agree unless something traded
-    /// them outside the run meanwhile; then the venue's account is the one kept, and said.
+    /// After a resume, and every `account_every`, once no order of the run is open (an open
+    /// one may have filled at the venue with its fill not yet booked here): the venue's
+    /// positions in the run's symbols against the account kept here (after a resume, the one
+    /// the journal rebuilt). They agree unless something traded them outside the run; then the
+    /// venue's account is the one kept, and said.
     fn check_positions(&mut self) {
-        if !self.unchecked || self.open.values().any(|t| t.venue_id.is_none()) {
+        let due = self.unchecked || self.checked.elapsed() >= self.http.config().account_every;
+        if !due || !self.open.is_empty() {
             return;
         }
         self.unchecked = false;
+        self.checked = wall_now();
         let venue = match self.read_account() {
             Ok(a) => a,
             Err(e) => {
-                self.notes.push(format!("after the resume, the positions could not be checked at the venue: {e}"));
+                self.notes.push(format!("the positions could not be checked at the venue: {e}"));
                 return;
             }
         };
@@ -319,17 +326,12 @@ impl AlpacaBroker {
         let differ: Vec<String> = (0..self.symbols.len())
             .filter(|&s| held(&self.account, s) != held(&venue, s))
             .map(|s| {
-                format!(
-                    "{} {} in the journal, {} at the venue",
-                    self.symbols[s],
-                    held(&self.account, s),
-                    held(&venue, s)
-                )
+                format!("{} {} in the run, {} at the venue", self.symbols[s], held(&self.account, s), held(&venue, s))
             })
             .collect();
         if !differ.is_empty() {
             self.notes.push(format!(
-                "after the resume, the venue's positions differ from the journal's ({}): the venue's account is taken",
+                "the venue's positions differ from the run's ({}): the venue's account is taken",
                 differ.join("; ")
             ));
             self.account = venue;

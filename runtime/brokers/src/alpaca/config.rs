@@ -34,6 +34,9 @@ pub struct Config {
     /// account): a request beyond waits until the oldest leaves the window.
     pub rate_limit: usize,
     pub rate_window: Duration,
+    /// How often the account kept is checked against the venue's positions (while no order of
+    /// the run is open).
+    pub account_every: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -101,6 +104,7 @@ impl Config {
             stream_backoff_cap: Duration::from_secs(60),
             rate_limit: 200,
             rate_window: Duration::from_secs(60),
+            account_every: Duration::from_secs(300),
         })
     }
 
