@@ -37,6 +37,21 @@ pub fn wire_json(path: &str) -> serde_json::Value {
     serde_json::from_str(&fixture(&format!("wire/{path}"))).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
 }
 
+/// The path of Polygon's market status.
+pub const MARKET_STATUS: &str = "/v1/marketstatus/now";
+
+/// Polygon's recorded market status with `market` (and every exchange) set to `market`
+/// (`open`, `closed`, `extended-hours`), as a 200.
+pub fn market_status(market: &str) -> Reply {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&fixture("polygon/v1_marketstatus_now.json")).expect("the market status fixture");
+    v["market"] = serde_json::json!(market);
+    for exchange in ["nyse", "nasdaq", "otc"] {
+        v["exchanges"][exchange] = serde_json::json!(market);
+    }
+    Reply::json(200, v.to_string())
+}
+
 /// What the server does with a request once its delay has passed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
@@ -165,6 +180,9 @@ struct State {
     script: VecDeque<Reply>,
     /// Served once the script is used up.
     otherwise: Reply,
+    /// Answers by path, ahead of the script: each path's replies in order, its last one again
+    /// once the others are served.
+    routes: Vec<(String, VecDeque<Reply>)>,
     received: Vec<Received>,
     served: u64,
     in_flight: usize,
@@ -197,12 +215,15 @@ impl FakeServer {
         FakeServer::start(Kind::OpenAi { key: key.to_string() }, Reply::fixture(200, "openai/response_chat.json"))
     }
 
-    /// A Polygon REST server that answers the AAPL daily aggregates once its script is used up.
+    /// A Polygon REST server that answers the AAPL daily aggregates once its script is used up,
+    /// and `/v1/marketstatus/now` with the recorded status (`extended-hours`).
     pub fn polygon(key: &str) -> FakeServer {
-        FakeServer::start(
+        let server = FakeServer::start(
             Kind::Polygon { key: key.to_string() },
             Reply::fixture(200, "polygon/aggs_range_AAPL_1_day.json"),
-        )
+        );
+        server.route(MARKET_STATUS, [Reply::json(200, fixture("polygon/v1_marketstatus_now.json"))]);
+        server
     }
 
     pub fn ollama() -> FakeServer {
@@ -218,6 +239,7 @@ impl FakeServer {
             kind,
             script: VecDeque::new(),
             otherwise,
+            routes: Vec::new(),
             received: Vec::new(),
             served: 0,
             in_flight: 0,
@@ -242,6 +264,23 @@ impl FakeServer {
     pub fn script(&self, replies: impl IntoIterator<Item = Reply>) -> &FakeServer {
         lock(&self.state).script.extend(replies);
         self
+    }
+
+    /// From now on, requests for `path` are answered with `replies` in order (the last one
+    /// again once the others are served), ahead of the script, which other paths go on using.
+    pub fn route(&self, path: &str, replies: impl IntoIterator<Item = Reply>) -> &FakeServer {
+        let replies: VecDeque<Reply> = replies.into_iter().collect();
+        let mut s = lock(&self.state);
+        s.routes.retain(|(p, _)| p != path);
+        if !replies.is_empty() {
+            s.routes.push((path.to_string(), replies));
+        }
+        self
+    }
+
+    /// How many requests for `path` were received.
+    pub fn hits_on(&self, path: &str) -> usize {
+        lock(&self.state).received.iter().filter(|r| r.path == path).count()
     }
 
     /// Replaces the answer served once the script is used up.
@@ -405,9 +444,12 @@ async fn handle(
         let extra = service_headers(&s.kind, n);
         let reply = match refuse(&s.kind, &received) {
             Some(r) => r,
-            None => match s.script.pop_front() {
+            None => match routed(&mut s.routes, &received.path) {
                 Some(r) => r,
-                None => s.otherwise.clone(),
+                None => match s.script.pop_front() {
+                    Some(r) => r,
+                    None => s.otherwise.clone(),
+                },
             },
         };
         let reply = meter(&mut s, &received, reply);
@@ -427,6 +469,12 @@ async fn handle(
     }
     let body = Scripted::new(reply.body, &reply.fault);
     Ok(response.body(body).unwrap_or_else(|_| Response::new(Scripted::new(Vec::new(), &Fault::None))))
+}
+
+/// The next reply routed for `path`, if it has any: the last one stays.
+fn routed(routes: &mut [(String, VecDeque<Reply>)], path: &str) -> Option<Reply> {
+    let (_, replies) = routes.iter_mut().find(|(p, _)| p == path)?;
+    if replies.len() > 1 { replies.pop_front() } else { replies.front().cloned() }
 }
 
 /// A response body sent as scripted: whole, in drips, or broken off.

@@ -4,8 +4,9 @@
 //! warming indicators before live bars — configured as the official client is
 //! (`POLYGON_API_KEY`, `POLYGON_BASE_URL`), with paging through `next_url`, back-off on 429 and
 //! server errors, typed refusals (401, 403), the `DELAYED` status flagged, and a local cache of
-//! what was fetched (`history`), so that a second backtest makes no request; and live minute
-//! bars over its WebSocket (`live`), as the engine's `MarketData`.
+//! what was fetched (`history`), so that a second backtest makes no request; the market's status
+//! (open, extended hours, closed); and live minute bars over its WebSocket (`live`), as the
+//! engine's `MarketData`.
 
 pub mod frames;
 pub mod history;
@@ -14,4 +15,4 @@ pub mod polygon;
 
 pub use history::{Cached, cached};
 pub use live::{Live, LiveConfig};
-pub use polygon::{Client, Config, FeedError, History, Request, Span};
+pub use polygon::{Client, Config, FeedError, History, MarketStatus, Request, Session, Span};

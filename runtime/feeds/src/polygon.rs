@@ -8,8 +8,12 @@
 //! after `retry-after` when it is at most a minute, else after a doubling pause; 401 and 403
 //! are refusals, never retried. Bars are checked as every bar is (`strat_data`); a bad one is
 //! refused with its page and index, and one that does not come after the last is refused too.
+//!
+//! The market's status, `GET {base}/v1/marketstatus/now`, is asked the same way (same key,
+//! retries and refusals): whether the market is open, in extended hours or closed, with the
+//! server's time. The live feed asks it to tell a quiet night from a stale feed.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use strat_engine::market::Bar;
@@ -84,6 +88,36 @@ pub struct History {
     /// Some page said `DELAYED`: the plan serves delayed data.
     pub delayed: bool,
     pub pages: usize,
+}
+
+/// Where the market is in its day, as Polygon's `market` field says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Session {
+    /// The regular session (`open`): bars come every minute.
+    Open,
+    /// Before or after the regular session (`extended-hours`): bars come only when something
+    /// trades.
+    ExtendedHours,
+    /// Nights, weekends and holidays (`closed`).
+    Closed,
+}
+
+impl Session {
+    pub fn name(self) -> &'static str {
+        match self {
+            Session::Open => "open",
+            Session::ExtendedHours => "extended-hours",
+            Session::Closed => "closed",
+        }
+    }
+}
+
+/// What `GET /v1/marketstatus/now` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketStatus {
+    pub market: Session,
+    /// The server's clock, with its offset (New York's).
+    pub server_time: DateTime<FixedOffset>,
 }
 
 /// Why no history came back.
@@ -179,6 +213,13 @@ impl Client {
         Ok(history)
     }
 
+    /// Whether the market is open now, from `GET /v1/marketstatus/now`.
+    pub fn market_status(&self) -> Result<MarketStatus, FeedError> {
+        let key = self.config.key.as_deref().ok_or(FeedError::NoKey)?;
+        let body = self.page(key, "/v1/marketstatus/now")?;
+        market_status(&body)
+    }
+
     /// Adds a page's bars to `history`; the path of the next page, if any.
     fn add_page(&self, body: &[u8], history: &mut History) -> Result<Option<String>, FeedError> {
         let text = std::str::from_utf8(body).map_err(|_| FeedError::Body("not UTF-8".into()))?;
@@ -253,6 +294,35 @@ impl Client {
     }
 }
 
+/// The fields of a market status the feed reads.
+#[derive(serde::Deserialize)]
+struct StatusBody {
+    market: String,
+    #[serde(rename = "serverTime")]
+    server_time: String,
+}
+
+/// A market status body read: a body without `market` and `serverTime`, with a `market` it
+/// does not know or a time that is not RFC 3339 is [`FeedError::Body`].
+fn market_status(body: &[u8]) -> Result<MarketStatus, FeedError> {
+    let b: StatusBody =
+        serde_json::from_slice(body).map_err(|e| FeedError::Body(format!("not a market status: {e}")))?;
+    let market = match b.market.as_str() {
+        "open" => Session::Open,
+        "extended-hours" => Session::ExtendedHours,
+        "closed" => Session::Closed,
+        other => return Err(FeedError::Body(format!("unknown market status `{}`", clip(other)))),
+    };
+    let server_time = DateTime::parse_from_rfc3339(&b.server_time)
+        .map_err(|e| FeedError::Body(format!("server time `{}`: {e}", clip(&b.server_time))))?;
+    Ok(MarketStatus { market, server_time })
+}
+
+/// At most 40 characters of `s`, for a message.
+fn clip(s: &str) -> &str {
+    s.char_indices().nth(40).map_or(s, |(i, _)| &s[..i])
+}
+
 /// The path and query of a URL (`https://host/v2/…?cursor=…` → `/v2/…?cursor=…`).
 fn path_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -306,6 +376,25 @@ mod tests {
         assert_eq!(message(br#"{"status":"NOT_AUTHORIZED","message":"upgrade"}"#), "upgrade");
         assert_eq!(message(b""), "(empty body)");
         assert_eq!(scrub("key k3y here", "k3y"), "key *** here");
+    }
+
+    #[test]
+    fn a_market_status_body_is_read_or_refused_as_a_typed_error() {
+        let open = market_status(br#"{"market":"open","serverTime":"2024-06-03T10:00:00-04:00","exchanges":{}}"#);
+        assert_eq!(
+            open.map(|s| (s.market, s.server_time.to_rfc3339())),
+            Ok((Session::Open, "2024-06-03T10:00:00-04:00".into()))
+        );
+        let refused = |body: &[u8]| matches!(market_status(body), Err(FeedError::Body(_)));
+        assert!(refused(b""), "empty");
+        assert!(refused(b"[1,2]"), "not an object");
+        assert!(refused(br#"{"market":"open"}"#), "no server time");
+        assert!(refused(br#"{"market":"halted","serverTime":"2024-06-03T10:00:00-04:00"}"#), "an unknown status");
+        assert!(refused(br#"{"market":"closed","serverTime":"yesterday"}"#), "not a time");
+        assert!(refused(br#"{"market":7,"serverTime":"2024-06-03T10:00:00-04:00"}"#), "not a string");
+        assert!(refused(&[0xff, 0xfe, b'{']), "not UTF-8");
+        let long = format!(r#"{{"market":"{}","serverTime":"x"}}"#, "é".repeat(100));
+        assert!(refused(long.as_bytes()), "a long unknown status is clipped, not cut inside a character");
     }
 
     #[test]

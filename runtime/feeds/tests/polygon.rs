@@ -1,11 +1,12 @@
 //! The Polygon REST client against the fake Polygon server on loopback: what is sent, paging,
-//! back-off, typed refusals, bad bars, keys that never come out, and the history cache.
+//! back-off, typed refusals, bad bars, keys that never come out, the history cache, and the
+//! market's status.
 #![allow(clippy::disallowed_methods)] // the cache test clears its folder
 
 use chrono::NaiveDate;
 use std::time::Duration;
-use strat_fakes::{FakeServer, Reply, wire_json};
-use strat_feeds::{Cached, Client, Config, FeedError, Request, Span, cached};
+use strat_fakes::{FakeServer, MARKET_STATUS, Reply, fixture, market_status, wire_json};
+use strat_feeds::{Cached, Client, Config, FeedError, Request, Session, Span, cached};
 
 const KEY: &str = "pk-test-0123456789";
 
@@ -151,4 +152,44 @@ fn history_is_cached_so_the_same_request_again_makes_none() {
     let _ = cached(&c, &other, &dir).expect("fetched");
     assert_eq!(server.hits(), 2, "another request is another file");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_market_status_is_read_from_polygons_recorded_reply() {
+    let server = FakeServer::polygon(KEY);
+    let status = client(&server).market_status().expect("answers");
+    assert_eq!(status.market, Session::ExtendedHours, "the recording was taken after the close");
+    assert_eq!(status.server_time.to_rfc3339(), "2022-04-28T16:48:08-04:00");
+    let got = server.received();
+    assert_eq!((got.len(), got[0].path.as_str(), got[0].query.as_str()), (1, MARKET_STATUS, ""));
+    assert_eq!(got[0].header("authorization"), Some(format!("Bearer {KEY}").as_str()));
+    for (market, session) in [("open", Session::Open), ("closed", Session::Closed)] {
+        server.route(MARKET_STATUS, [market_status(market)]);
+        assert_eq!(client(&server).market_status().map(|s| s.market), Ok(session));
+    }
+}
+
+#[test]
+fn a_market_status_refused_or_unreadable_is_a_typed_error() {
+    let server = FakeServer::polygon("another-key");
+    assert_eq!(client(&server).market_status(), Err(FeedError::Auth("Unknown API Key".into())));
+    assert_eq!(server.hits(), 1, "never retried");
+    let server = FakeServer::polygon(KEY);
+    server.route(MARKET_STATUS, [Reply::fixture(403, "polygon/error_403.json")]);
+    assert!(matches!(client(&server).market_status(), Err(FeedError::NotEntitled(_))));
+    server.route(
+        MARKET_STATUS,
+        [Reply::fixture(429, "polygon/error_429.json").header("retry-after", "0"), market_status("open")],
+    );
+    assert_eq!(client(&server).market_status().map(|s| s.market), Ok(Session::Open), "a 429 is retried");
+    server.route(MARKET_STATUS, [Reply::fixture(429, "polygon/error_429.json")]);
+    assert!(matches!(client(&server).market_status(), Err(FeedError::GaveUp { attempts: 3, .. })));
+    let upcoming = fixture("polygon/v1_marketstatus_upcoming.json");
+    for body in ["<html>oops</html>", "", "{\"market\":\"open\"}", upcoming.as_str()] {
+        server.route(MARKET_STATUS, [Reply::json(200, body)]);
+        let e = client(&server).market_status().expect_err("unreadable");
+        assert!(matches!(e, FeedError::Body(_)), "{body}: {e}");
+    }
+    let no_key = Client::new(Config { key: None, ..Config::from_env(|_| None) }).expect("client");
+    assert_eq!(no_key.market_status(), Err(FeedError::NoKey));
 }
