@@ -66,12 +66,17 @@ impl MarketData for Warmed<'_> {
     fn stale(&self) -> Option<String> {
         self.live.stale()
     }
+    fn take_notes(&mut self, out: &mut Vec<String>) {
+        self.live.take_notes(out);
+    }
     fn is_live(&self) -> bool {
         true
     }
 }
 
 impl Warmed<'_> {
+    /// What the feed has to say that the run has not shown: why it ended, and anything after
+    /// the last step.
     pub fn notes(&self) -> Vec<String> {
         self.live.notes()
     }

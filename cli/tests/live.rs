@@ -45,6 +45,18 @@ fn live_bars(bars: &[Bar]) -> Vec<&Bar> {
 /// A REST server with the first session (the warm-up) and a socket with the rest, a minute a
 /// frame; the time of the last live bar.
 fn feeds(bars: &[Bar]) -> (FakeServer, FakePolygonWs, String) {
+    let frames = live_bars(bars).into_iter().map(am).collect();
+    feeds_with(bars, vec![frames])
+}
+
+/// A minute's bar as the socket sends it.
+fn am(b: &Bar) -> Step {
+    let am = serde_json::json!([{"ev": "AM", "sym": "SPY", "o": b.open, "h": b.high, "l": b.low, "c": b.close, "v": b.volume, "s": ms(b), "e": ms(b) + 60_000}]);
+    Step::Send(am.to_string())
+}
+
+/// [`feeds`], the socket's connections playing `scripts`.
+fn feeds_with(bars: &[Bar], scripts: Vec<Vec<Step>>) -> (FakeServer, FakePolygonWs, String) {
     let warm: Vec<&Bar> = bars.iter().filter(|b| b.time.date() == bars[0].time.date()).collect();
     let live = live_bars(bars);
     let rest = FakeServer::polygon(KEY);
@@ -52,15 +64,8 @@ fn feeds(bars: &[Bar]) -> (FakeServer, FakePolygonWs, String) {
         |b: &&Bar| serde_json::json!({"o": b.open, "h": b.high, "l": b.low, "c": b.close, "v": b.volume, "t": ms(b)});
     let history = serde_json::json!({"status": "OK", "results": warm.iter().map(agg).collect::<Vec<_>>()});
     rest.otherwise(Reply::json(200, history.to_string()));
-    let frames: Vec<Step> = live
-        .iter()
-        .map(|b| {
-            let am = serde_json::json!([{"ev": "AM", "sym": "SPY", "o": b.open, "h": b.high, "l": b.low, "c": b.close, "v": b.volume, "s": ms(b), "e": ms(b) + 60_000}]);
-            Step::Send(am.to_string())
-        })
-        .collect();
     let last = live.last().expect("live bars").time.format("%Y-%m-%d %H:%M").to_string();
-    (rest, FakePolygonWs::start(KEY, vec![frames]), last)
+    (rest, FakePolygonWs::start(KEY, scripts), last)
 }
 
 /// A folder with the strategy, and its path.
@@ -256,4 +261,41 @@ fn a_live_run_killed_and_started_again_resumes_on_its_journaled_bars_and_sends_e
     assert_eq!(venue.posts(), expected.len(), "none sent twice");
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&dir_a);
+}
+
+#[test]
+fn what_the_feed_says_is_shown_and_kept_as_a_log_line_of_the_step_while_the_run_goes_on() {
+    let bars = session_bars();
+    let (dir, path) = strategy("notes");
+    let live = live_bars(&bars);
+    // Before the fifth live minute, a bar of it whose high is below its low; after the
+    // fortieth, the server hangs up, and the next connection goes on from there.
+    let broken = Bar { high: live[4].low - 1.0, ..*live[4] };
+    let mut first: Vec<Step> = live[..40].iter().copied().map(am).collect();
+    first.insert(4, am(&broken));
+    first.push(Step::Close);
+    let second = live[40..].iter().copied().map(am).collect();
+    let (rest, ws, last) = feeds_with(&bars, vec![first, second]);
+    let out = live_run(&dir, &path, &rest, &ws, &last).output().expect("runs");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let at = lines.iter().position(|l| l.contains("bar refused")).unwrap_or_else(|| panic!("{stdout}"));
+    let t = live[4].time;
+    assert!(lines[at].starts_with(&format!("{t}  feed           SPY {t}: bar refused: high ")), "{}", lines[at]);
+    let later_order = lines[at..].iter().any(|l| l.contains("order    ") || l.contains("fill     "));
+    assert!(later_order, "shown as it happened, before the orders of later steps: {stdout}");
+    let t = live[40].time;
+    let reconnected = format!("{t}  feed           reconnected to the feed after: the server closed the connection");
+    assert!(lines.contains(&reconnected.as_str()), "{stdout}");
+    assert_eq!(ws.connections(), 2);
+    assert!(!stderr.contains("bar refused") && !stderr.contains("reconnected"), "not said again at the end: {stderr}");
+    let saved = std::fs::read(dir.join("home/runs/cross-1.json")).expect("report saved");
+    let ran: serde_json::Value = serde_json::from_slice(&saved).expect("json");
+    let feed: Vec<&serde_json::Value> =
+        ran["log"].as_array().expect("log").iter().filter(|l| l["graph"] == "feed").collect();
+    assert_eq!(feed.len(), 2, "{feed:?}");
+    assert!(feed[0]["message"].as_str().is_some_and(|m| m.contains("bar refused")), "{feed:?}");
+    assert!(feed[1]["message"].as_str().is_some_and(|m| m.starts_with("reconnected")), "{feed:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -53,6 +53,10 @@ pub trait MarketData {
     fn stale(&self) -> Option<String> {
         None
     }
+    /// What the data has to say since the last step (a stale feed, a reconnection, bars
+    /// refused), added to `out`: the engine makes each a log line of the step, so a run shows
+    /// it as it goes and the journal keeps it. The default has nothing to say.
+    fn take_notes(&mut self, _out: &mut Vec<String>) {}
     /// Whether its bars cannot be had again (a live feed): a journaled run keeps each step's
     /// bars as the step begins, so a crashed run can be replayed on them.
     fn is_live(&self) -> bool {

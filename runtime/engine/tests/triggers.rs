@@ -257,3 +257,82 @@ fn nothing_fires_on_a_step_the_market_calls_stale_and_the_run_says_so() {
         r.warnings
     );
 }
+
+/// A replay with something to say at some of its steps, as a live feed does after a silence.
+struct Talking<'a> {
+    inner: strat_engine::sim::Replay<'a>,
+    step: usize,
+    notes: &'a [(usize, &'a str)],
+}
+
+impl strat_engine::host::MarketData for Talking<'_> {
+    fn label(&self) -> String {
+        self.inner.label()
+    }
+    fn symbols(&self) -> &[String] {
+        self.inner.symbols()
+    }
+    fn intervals(&self) -> &[i64] {
+        self.inner.intervals()
+    }
+    fn steps(&self) -> Option<usize> {
+        self.inner.steps()
+    }
+    fn next(&mut self, closed: &mut Vec<(usize, Bar)>) -> Option<NaiveDateTime> {
+        self.step += 1;
+        self.inner.next(closed)
+    }
+    fn take_notes(&mut self, out: &mut Vec<String>) {
+        out.extend(self.notes.iter().filter(|(s, _)| *s == self.step).map(|(_, n)| n.to_string()));
+    }
+}
+
+/// The log lines of each step as an observer (and the store) is shown them.
+struct Lines(Vec<(usize, String, String)>);
+
+impl strat_engine::engine::Observer for Lines {
+    fn step(&mut self, s: &strat_engine::store::StepView<'_>) {
+        self.0.extend(s.log.iter().map(|l| (s.index, l.graph.clone(), l.message.clone())));
+    }
+}
+
+#[test]
+fn what_the_market_data_says_is_a_log_line_of_the_step_it_comes_with() {
+    use strat_engine::host::MarketData;
+    let bars: Vec<Bar> = (0..4).map(|d| bar(at(d, 0, 0))).collect();
+    let data = BTreeMap::from([("SPY".to_string(), bars)]);
+    let notes = [(2, "the feed is stale"), (2, "reconnected"), (3, "bars are coming again")];
+    let mut market = Talking { inner: strat_engine::sim::Replay::new(&data, "test"), step: 0, notes: &notes };
+    let mut broker = strat_engine::broker::PaperBroker::new(1000.0, market.symbols().len(), Default::default());
+    let news = strat_engine::sim::SimNews::default();
+    let (mut clock, mut llm) = (strat_engine::sim::SimClock::default(), strat_engine::offline::Offline);
+    let host = strat_engine::host::Host {
+        clock: &mut clock,
+        market: &mut market,
+        news: &news,
+        llm: &mut llm,
+        broker: &mut broker,
+        store: None,
+    };
+    let program = program("workflow W { on price(SPY) > $0\n log \"fired\" }");
+    let mut lines = Lines(Vec::new());
+    let r = strat_engine::engine::run(&program, host, &Default::default(), &mut lines).expect("runs");
+    let line = |i: usize, g: &str, m: &str| (i, g.to_string(), m.to_string());
+    assert_eq!(
+        lines.0,
+        vec![
+            line(1, "W", "fired"),
+            line(2, "feed", "the feed is stale"),
+            line(2, "feed", "reconnected"),
+            line(2, "W", "fired"),
+            line(3, "feed", "bars are coming again"),
+            line(3, "W", "fired"),
+            line(4, "W", "fired"),
+        ],
+        "before the step's executions, at its time"
+    );
+    assert_eq!(
+        r.log.iter().filter(|l| l.graph == "feed").map(|l| l.time).collect::<Vec<_>>(),
+        vec![at(1, 0, 0), at(1, 0, 0), at(2, 0, 0)]
+    );
+}

@@ -14,7 +14,8 @@
 //! the connection drops (or is silent for `idle`), the client reconnects with a doubling pause
 //! (at least `evicted_backoff` after a `max_connections` eviction), subscribes to the same set,
 //! and fills the gap from the REST aggregates when it has a REST client. After `reconnects`
-//! failures in a row the feed ends, saying why.
+//! failures in a row the feed ends, saying why. What the feed has to say is taken step by step
+//! (`take_notes`), so a run shows it as it goes.
 
 use crate::frames::{Decoder, Frame, Minute};
 use crate::polygon::{Client, Request, Span};
@@ -78,6 +79,7 @@ pub struct Live {
     /// Reconnections since the last bar taken: a server that accepts and hangs up again and
     /// again ends the feed rather than looping.
     restarts: u32,
+    /// What the user has not been told yet.
     notes: Vec<String>,
     decoder: Decoder,
     /// The last frame decoded, kept for its buffers.
@@ -122,8 +124,8 @@ impl Live {
         }
     }
 
-    /// What happened that the user should know: bars refused or dropped, reconnections, why
-    /// the feed ended.
+    /// What the user should know and has not been told by [`MarketData::take_notes`]: bars
+    /// refused or dropped, reconnections, and why the feed ended.
     pub fn notes(&self) -> Vec<String> {
         let mut n = self.notes.clone();
         n.extend(self.ended.clone());
@@ -339,6 +341,10 @@ impl MarketData for Live {
     }
     fn stale(&self) -> Option<String> {
         self.handed_stale.then(|| "filled in from REST after the feed reconnected".to_string())
+    }
+
+    fn take_notes(&mut self, out: &mut Vec<String>) {
+        out.append(&mut self.notes);
     }
 
     fn next(&mut self, closed: &mut Vec<(usize, Bar)>) -> Option<NaiveDateTime> {

@@ -6,7 +6,8 @@
 //! 2. the market state takes the bars: each indicator once per bar of its symbol, then the
 //!    crossings;
 //! 3. the trigger manager finds what fires (indexed by symbol and threshold), after guards
-//!    and throttles; news published since the last step reaches news triggers;
+//!    and throttles; news published since the last step reaches news triggers; what the
+//!    market data has to say (a stale feed, a reconnection) becomes the step's log lines;
 //! 4. each graph that fired runs once per symbol, in the order of the file, to its end;
 //! 5. the portfolio is marked at the closes, and the step is journaled and reported.
 
@@ -105,6 +106,7 @@ pub fn run_from(
         engine.find_firings(t);
         engine.journal_bars(t)?;
         let first = engine.step_start();
+        engine.take_feed_notes(t);
         moved |= engine.execute_firings(t);
         let equity = engine.mark(t, moved);
         engine.record(t, equity, first, observer)?;

@@ -9,7 +9,7 @@ use crate::host::Host;
 use crate::market::Bar;
 use crate::news::Article;
 use crate::plan::Plan;
-use crate::report::{EquityCurve, Report, Stats, TriggerRecord};
+use crate::report::{EquityCurve, LogLine, Report, Stats, TriggerRecord};
 use crate::sandbox::Limits;
 use crate::store::{Phase, PositionRecord, StepView};
 use crate::trigger::Fired;
@@ -406,6 +406,16 @@ impl<'r, 'h> Engine<'r, 'h> {
             log: self.report.log.len(),
             prompts: self.report.prompts.len(),
         }
+    }
+
+    /// What the market data has to say since the last step (a stale feed, a reconnection,
+    /// bars refused): each a log line of the step at `t`, under `feed`, so the journal keeps it
+    /// and an observer shows it as the run goes on.
+    pub(super) fn take_feed_notes(&mut self, t: NaiveDateTime) {
+        let mut notes = Vec::new();
+        self.host.market.take_notes(&mut notes);
+        let lines = notes.into_iter().map(|message| LogLine { time: t, graph: "feed".to_string(), message });
+        self.report.log.extend(lines);
     }
 
     /// Phase 4: each graph that fired runs once per symbol, in the file's order, for the first
