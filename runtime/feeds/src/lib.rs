@@ -6,12 +6,13 @@
 //! server errors, typed refusals (401, 403), the `DELAYED` status flagged, and a local cache of
 //! what was fetched (`history`), so that a second backtest makes no request; the market's status
 //! (open, extended hours, closed); and live minute bars over its WebSocket (`live`), as the
-//! engine's `MarketData`.
+//! engine's `MarketData`, whose silence is judged against that status (`silence`).
 
 pub mod frames;
 pub mod history;
 pub mod live;
 pub mod polygon;
+mod silence;
 
 pub use history::{Cached, cached};
 pub use live::{Live, LiveConfig};

@@ -11,14 +11,24 @@
 //! has its bar for it, or `grace` after it ended; time in the run is the bars', the wall clock
 //! only measures silence. A bar that fails the checks every bar passes is refused and recorded;
 //! a repeated minute is dropped; one for a minute already handed on is dropped as late. When
-//! the connection drops (or is silent for `idle`), the client reconnects with a doubling pause
-//! (at least `evicted_backoff` after a `max_connections` eviction), subscribes to the same set,
-//! and fills the gap from the REST aggregates when it has a REST client. After `reconnects`
-//! failures in a row the feed ends, saying why. What the feed has to say is taken step by step
-//! (`take_notes`), so a run shows it as it goes.
+//! the connection drops, the client reconnects with a doubling pause (at least
+//! `evicted_backoff` after a `max_connections` eviction), subscribes to the same set, and fills
+//! the gap from the REST aggregates when it has a REST client. After `reconnects` failures in a
+//! row the feed ends, saying why (a connection that lived through a closed market's silence is
+//! not one).
+//!
+//! A silence of `idle` is judged against Polygon's market status over REST, asked at most once
+//! per `status_every` (see `silence`): while the market is closed the feed says so once and goes
+//! on waiting on the socket; while it is open, or when the status cannot be had, the feed is
+//! stale: it says so at once, reconnects as after a drop, and says how long it has been stale
+//! on each further attempt. Minutes filled in from REST are handed on as old (`stale()`), so
+//! nothing is decided on them; a bar of such a minute that the socket delivers takes the place
+//! of REST's and makes the minute current, and the last minute filled in waits `grace` for it.
+//! What the feed has to say is taken step by step (`take_notes`), so a run shows it as it goes.
 
 use crate::frames::{Decoder, Frame, Minute};
 use crate::polygon::{Client, Request, Span};
+use crate::silence::{Silence, Watch, span};
 use chrono::{DateTime, NaiveDateTime};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::BTreeMap;
@@ -40,6 +50,8 @@ pub struct LiveConfig {
     pub reconnects: u32,
     pub backoff: Duration,
     pub evicted_backoff: Duration,
+    /// The least time between two questions about the market's status while the feed is silent.
+    pub status_every: Duration,
 }
 
 impl LiveConfig {
@@ -54,8 +66,18 @@ impl LiveConfig {
             reconnects: 5,
             backoff: Duration::from_secs(1),
             evicted_backoff: Duration::from_secs(60),
+            status_every: Duration::from_secs(60),
         })
     }
+}
+
+/// A minute filled in from REST, until it is handed on.
+#[derive(Debug, Default)]
+struct FilledIn {
+    /// The symbols whose bar is REST's.
+    rest: Vec<usize>,
+    /// The socket delivered a bar of the minute: it is current, not old.
+    heard: bool,
 }
 
 /// The feed.
@@ -68,8 +90,9 @@ pub struct Live {
     socket: Option<Socket>,
     /// Bars received and not handed on, by minute start (ms), each with when it first came.
     pending: BTreeMap<i64, (Instant, Vec<(usize, Bar)>)>,
-    /// Minutes filled in from REST after a reconnection: old when they are handed on.
-    filled_in: std::collections::BTreeSet<i64>,
+    /// Minutes filled in from REST after a reconnection: old when they are handed on, unless
+    /// the socket delivered a bar of theirs.
+    filled_in: BTreeMap<i64, FilledIn>,
     /// Whether the minute handed on last was one of them.
     handed_stale: bool,
     last_handed: Option<i64>,
@@ -81,6 +104,8 @@ pub struct Live {
     restarts: u32,
     /// What the user has not been told yet.
     notes: Vec<String>,
+    /// The judgement of silences.
+    watch: Watch,
     decoder: Decoder,
     /// The last frame decoded, kept for its buffers.
     frame: Frame,
@@ -90,6 +115,7 @@ impl Live {
     /// Connects and subscribes; an error says why the feed could not start.
     pub fn connect(config: LiveConfig, symbols: &[String], rest: Option<Client>) -> Result<Live, String> {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        let watch = Watch::new(config.status_every);
         let mut live = Live {
             config,
             symbols: symbols.to_vec(),
@@ -98,13 +124,14 @@ impl Live {
             rt,
             socket: None,
             pending: BTreeMap::new(),
-            filled_in: std::collections::BTreeSet::new(),
+            filled_in: BTreeMap::new(),
             handed_stale: false,
             last_handed: None,
             ended: None,
             evicted: false,
             restarts: 0,
             notes: Vec::new(),
+            watch,
             decoder: Decoder::new(symbols),
             frame: Frame::default(),
         };
@@ -125,7 +152,7 @@ impl Live {
     }
 
     /// What the user should know and has not been told by [`MarketData::take_notes`]: bars
-    /// refused or dropped, reconnections, and why the feed ended.
+    /// refused or dropped, reconnections, a stale feed, and why the feed ended.
     pub fn notes(&self) -> Vec<String> {
         let mut n = self.notes.clone();
         n.extend(self.ended.clone());
@@ -204,25 +231,38 @@ impl Live {
             return;
         }
         let (_, bars) = self.pending.entry(start).or_insert_with(|| (wall_now(), Vec::new()));
-        if bars.iter().any(|(s, _)| *s == sym) {
-            self.notes.push(format!("{symbol} {time}: a repeated bar was dropped"));
-            return;
+        // The socket's bar of a minute filled in takes the place of REST's.
+        let replaces = self.filled_in.get_mut(&start).is_some_and(|f| {
+            f.heard = true;
+            f.rest.iter().position(|&s| s == sym).map(|i| f.rest.swap_remove(i)).is_some()
+        });
+        match bars.iter_mut().find(|(s, _)| *s == sym) {
+            Some(slot) if replaces => slot.1 = bar,
+            Some(_) => {
+                self.notes.push(format!("{symbol} {time}: a repeated bar was dropped"));
+                return;
+            }
+            None => bars.push((sym, bar)),
         }
-        bars.push((sym, bar));
         self.restarts = 0;
+        if self.watch.is_stale() {
+            self.watch.bar_came(wall_now(), &mut self.notes);
+        }
     }
 
     /// The first pending minute, once it is complete (see the module's rule).
     fn ready(&mut self, flushing: bool) -> Option<(i64, Vec<(usize, Bar)>)> {
         let (&first, (since, bars)) = self.pending.iter().next()?;
-        let complete = bars.len() == self.symbols.len() || self.pending.len() > 1 || flushing;
+        // The last minute filled in from REST waits for the socket's bars of it.
+        let awaited = self.pending.len() == 1 && self.filled_in.get(&first).is_some_and(|f| !f.heard);
+        let complete = (bars.len() == self.symbols.len() && !awaited) || self.pending.len() > 1 || flushing;
         if !complete && since.elapsed() < self.config.grace {
             return None;
         }
         let (_, mut bars) = self.pending.remove(&first)?;
         bars.sort_by_key(|(s, _)| *s);
         self.last_handed = Some(first);
-        self.handed_stale = self.filled_in.remove(&first);
+        self.handed_stale = self.filled_in.remove(&first).is_some_and(|f| !f.heard);
         Some((first, bars))
     }
 
@@ -245,10 +285,13 @@ impl Live {
                     self.backfill();
                     return true;
                 }
-                Err(e) if attempt == self.config.reconnects => {
-                    self.ended = Some(format!("the feed ended: {why}; {attempt} reconnections failed, the last: {e}"));
+                Err(e) => {
+                    self.watch.attempt_failed(wall_now(), attempt, &e, &mut self.notes);
+                    if attempt == self.config.reconnects {
+                        self.ended =
+                            Some(format!("the feed ended: {why}; {attempt} reconnections failed, the last: {e}"));
+                    }
                 }
-                Err(_) => {}
             }
             pause = (pause * 2).min(Duration::from_secs(60));
         }
@@ -256,6 +299,22 @@ impl Live {
             self.ended = Some(format!("the feed ended: {why}"));
         }
         false
+    }
+
+    /// A silence of `idle` since `since`, judged against the market's status: whether to wait
+    /// on (the market is closed, or has just opened) or to reconnect (the feed is stale).
+    fn judge_silence(&mut self, since: &mut Instant) -> Silence {
+        let rest = self.rest.as_ref();
+        let ask = || match rest {
+            Some(c) => c.market_status().map_err(|e| e.to_string()),
+            None => Err("no REST client to ask it".to_string()),
+        };
+        let verdict = self.watch.judge(wall_now(), since, ask, &mut self.notes);
+        if verdict == Silence::Wait {
+            // The connection lived through a quiet market: that is no failure to reconnect.
+            self.restarts = 0;
+        }
+        verdict
     }
 
     /// The minutes missed while disconnected, from the REST aggregates.
@@ -279,7 +338,7 @@ impl Live {
             let (_, bars) = self.pending.entry(start).or_insert_with(|| (wall_now(), Vec::new()));
             if !bars.iter().any(|(s, _)| *s == sym) {
                 bars.push((sym, bar));
-                self.filled_in.insert(start);
+                self.filled_in.entry(start).or_default().rest.push(sym);
             }
         }
     }
@@ -365,7 +424,10 @@ impl MarketData for Live {
                     self.take(&frame);
                 }
                 Ok(None) if silent_since.elapsed() >= self.config.idle => {
-                    let why = format!("no frame for {} s", self.config.idle.as_secs());
+                    if self.judge_silence(&mut silent_since) == Silence::Wait {
+                        continue;
+                    }
+                    let why = format!("the feed was stale (no frame for {})", span(silent_since.elapsed()));
                     if !self.reconnect(&why) {
                         continue;
                     }
