@@ -224,13 +224,9 @@ fn a_live_run_killed_and_started_again_resumes_on_its_journaled_bars_and_sends_e
     // The same session, paced, killed once a few orders are at the venue.
     let (dir, path) = strategy("resume-killed");
     let (rest, _, _) = feeds(&bars);
-    let frame = |b: &&Bar| {
-        let am = serde_json::json!([{"ev": "AM", "sym": "SPY", "o": b.open, "h": b.high, "l": b.low, "c": b.close, "v": b.volume, "s": ms(b), "e": ms(b) + 60_000}]);
-        Step::Send(am.to_string())
-    };
     let live = live_bars(&bars);
     let paced: Vec<Step> =
-        live.iter().flat_map(|b| [frame(b), Step::Pause(std::time::Duration::from_millis(3))]).collect();
+        live.iter().flat_map(|b| [am(b), Step::Pause(std::time::Duration::from_millis(3))]).collect();
     let ws = FakePolygonWs::start(KEY, vec![paced]);
     let venue = FakeAlpaca::start("PKRUN", "secret-run");
     venue.set_fill_market_orders_at(Some(100.0));
@@ -250,7 +246,7 @@ fn a_live_run_killed_and_started_again_resumes_on_its_journaled_bars_and_sends_e
     let upto = journaled.last().map(|s| s.step).expect("live steps journaled");
     assert!(upto < live.last().expect("bars").time, "killed before the session ended");
     // The feed goes on where the journal stops.
-    ws.add_script(live.iter().filter(|b| b.time > upto).map(frame).collect());
+    ws.add_script(live.iter().filter(|b| b.time > upto).map(|b| am(b)).collect());
     let mut again = live_run(&dir, &path, &rest, &ws, &last);
     alpaca(&mut again, &venue);
     let out = again.output().expect("runs");
