@@ -1,6 +1,6 @@
 //! A live run's memory against its length: `strat run --market polygon` on the fake Polygon
 //! feeds (REST warm-up, WebSocket minutes for six symbols as fast as they can be sent), one day
-//! and then five days of minute bars, peak resident memory from `/usr/bin/time`.
+//! then five and ten days of minute bars, peak resident memory from `/usr/bin/time`.
 //!
 //! Run with `cargo bench -p strat-cli --bench live_memory`. Prints the peak for each length and
 //! the growth per live minute.
@@ -71,10 +71,15 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("dir");
     let (one, m1) = peak(1, &dir);
     let (five, m5) = peak(5, &dir);
+    let (ten, m10) = peak(10, &dir);
+    // A peak is the most the run ever held: what a run holds at its start can hide what it
+    // gains later, so the growth is also taken between the two longer runs.
+    let growth = |a: u64, b: u64, ma: usize, mb: usize| (b as f64 - a as f64) * 1024.0 / (mb - ma) as f64;
     println!(
-        "live run, {} symbols: {m1} minutes {one} KB peak, {m5} minutes {five} KB peak: {:.0} bytes a minute",
+        "live run, {} symbols: {m1} minutes {one} KB peak, {m5} minutes {five} KB, {m10} minutes {ten} KB: {:.0} bytes a minute from {m1} to {m5}, {:.0} from {m5} to {m10}",
         SYMBOLS.len(),
-        (five as f64 - one as f64) * 1024.0 / (m5 - m1) as f64
+        growth(one, five, m1, m5),
+        growth(five, ten, m5, m10)
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
