@@ -311,6 +311,74 @@ fn usage(e: String) -> u8 {
     exit::USAGE
 }
 
+/// The market, the broker and the warm-up days: the flags, else `$STRAT_HOME/strat.conf`, else
+/// the embedded defaults.
+fn adapters(args: &Args) -> Result<(Source, BrokerChoice, u32), u8> {
+    let conf = crate::settings::run_conf().map_err(|e| usage(e.to_string()))?;
+    let source =
+        args.market.unwrap_or(if conf.market.as_deref() == Some("polygon") { Source::Polygon } else { Source::Sim });
+    let choice = args.broker.unwrap_or(if conf.broker.as_deref() == Some("alpaca") {
+        BrokerChoice::Alpaca
+    } else {
+        BrokerChoice::Paper
+    });
+    if args.live && choice != BrokerChoice::Alpaca {
+        return Err(usage("`--live` is for `--broker alpaca`: the paper broker trades no money".into()));
+    }
+    Ok((source, choice, args.warm_up_days.or(conf.warm_up_days).unwrap_or(5)))
+}
+
+/// The run to resume, if the program is the one it ran: found by itself, a run of a file
+/// changed since is left (a new run starts, and says so); asked for with `--resume`, refused.
+fn same_program(
+    resumed: Option<RunRecord>,
+    given: &Args,
+    program: &strat_lang::ir::Program,
+) -> Result<Option<RunRecord>, u8> {
+    match resumed {
+        Some(r) if r.program_hash != program.hash && given.resume.is_none() => {
+            eprintln!(
+                "note: run {} of {} crashed, but the file changed since it began: a new run starts",
+                r.id, r.file
+            );
+            Ok(None)
+        }
+        Some(r) if r.program_hash != program.hash => Err(usage(format!(
+            "{} changed since run {} began, so the run cannot be resumed as it was: restore the file, or start a new run without --resume",
+            r.file, r.id
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// The run's id in the store: the resumed run's, marked running again, or a new run's.
+fn begin_or_reopen(
+    store: &mut RedbStore,
+    resumed: Option<&RunRecord>,
+    (file, program, market): (&std::path::Path, &strat_lang::ir::Program, &Market),
+    out: &mut dyn Write,
+) -> Result<u64, u8> {
+    match resumed {
+        Some(r) => {
+            let steps =
+                r.last_step.as_deref().map_or("none".to_string(), |t| format!("{} steps, the last at {t}", r.steps));
+            let _ = writeln!(
+                out,
+                "resuming run {} ({steps}): replayed from its first bar, sending nothing, then traded on",
+                r.id
+            );
+            Ok(store.reopen_run(r.id).map_err(|e| usage(format!("cannot resume the run: {e}")))?.id)
+        }
+        None => {
+            let started =
+                market.bars.values().filter_map(|b| b.first()).map(|b| b.time.to_string()).min().unwrap_or_default();
+            store
+                .begin_run(&files::display(file), &program.hash, &market.label, &started)
+                .map_err(|e| usage(format!("cannot record the run: {e}")))
+        }
+    }
+}
+
 /// The run to resume, if any, with the arguments it was started with.
 fn resuming(store: &RedbStore, given: &Args) -> Result<Option<(RunRecord, Args)>, u8> {
     let file = files::display(&given.file);
@@ -334,43 +402,11 @@ fn run_checked(given: &Args) -> Result<u8, u8> {
         return Err(exit::USAGE);
     }
     args.period.check()?;
-    let conf = crate::settings::run_conf().map_err(|e| {
-        eprintln!("error: {e}");
-        exit::USAGE
-    })?;
-    let source =
-        args.market.unwrap_or(if conf.market.as_deref() == Some("polygon") { Source::Polygon } else { Source::Sim });
-    let choice = args.broker.unwrap_or(if conf.broker.as_deref() == Some("alpaca") {
-        BrokerChoice::Alpaca
-    } else {
-        BrokerChoice::Paper
-    });
-    let warm_up_days = args.warm_up_days.or(conf.warm_up_days).unwrap_or(5);
+    let (source, choice, warm_up_days) = adapters(args)?;
     let env = crate::settings::Env::load();
-    if args.live && choice != BrokerChoice::Alpaca {
-        eprintln!("error: `--live` is for `--broker alpaca`: the paper broker trades no money");
-        return Err(exit::USAGE);
-    }
     let costs = args.paper.costs()?;
     let program = files::compile(&args.file, args.color)?;
-    let resumed = match resumed {
-        Some(r) if r.program_hash != program.hash && given.resume.is_none() => {
-            eprintln!(
-                "note: run {} of {} crashed, but the file changed since it began: a new run starts",
-                r.id, r.file
-            );
-            None
-        }
-        other => other,
-    };
-    if let Some(r) = &resumed
-        && r.program_hash != program.hash
-    {
-        return Err(usage(format!(
-            "{} changed since run {} began, so the run cannot be resumed as it was: restore the file, or start a new run without --resume",
-            r.file, r.id
-        )));
-    }
+    let resumed = same_program(resumed, given, &program)?;
     let live = source == Source::Polygon && args.data.is_empty();
     let opened = resumed.as_ref().and_then(|r| r.opening.clone());
     // A live run's warm-up days, and for a resumed one its first and last journaled live steps.
@@ -412,25 +448,7 @@ fn run_checked(given: &Args) -> Result<u8, u8> {
     for w in unresolved(&store).into_iter().filter(|(id, _)| Some(*id) != resumed_id) {
         eprintln!("warning: {}", w.1);
     }
-    let run_id = match &resumed {
-        Some(r) => {
-            let steps =
-                r.last_step.as_deref().map_or("none".to_string(), |t| format!("{} steps, the last at {t}", r.steps));
-            let _ = writeln!(
-                out,
-                "resuming run {} ({steps}): replayed from its first bar, sending nothing, then traded on",
-                r.id
-            );
-            store.reopen_run(r.id).map_err(|e| usage(format!("cannot resume the run: {e}")))?.id
-        }
-        None => {
-            let started =
-                market.bars.values().filter_map(|b| b.first()).map(|b| b.time.to_string()).min().unwrap_or_default();
-            store
-                .begin_run(&files::display(&args.file), &program.hash, &market.label, &started)
-                .map_err(|e| usage(format!("cannot record the run: {e}")))?
-        }
-    };
+    let run_id = begin_or_reopen(&mut store, resumed.as_ref(), (&args.file, &program, &market), &mut out)?;
     let (mut replay, mut warmed) = (None, None);
     let feed: &mut dyn MarketData = match rest {
         Some(rest) => {
@@ -512,17 +530,12 @@ fn run_checked(given: &Args) -> Result<u8, u8> {
             return Err(exit::FOUND);
         }
     };
-    for w in &report.warnings {
-        if !w.starts_with("stopped after") {
-            eprintln!("warning: {w}");
-        }
-    }
-    for p in replayed.as_ref().map(|r| r.problems().to_vec()).unwrap_or_default() {
-        eprintln!("warning: {p}");
-    }
+    let replay_problems = replayed.as_ref().map(|r| r.problems().to_vec()).unwrap_or_default();
     let broker_notes = alpaca.as_ref().map(|a: &strat_brokers::AlpacaBroker| a.notes().to_vec()).unwrap_or_default();
-    for n in warmed.as_ref().map(crate::live::Warmed::notes).unwrap_or_default().into_iter().chain(broker_notes) {
-        eprintln!("warning: {n}");
+    let feed_notes = warmed.as_ref().map(crate::live::Warmed::notes).unwrap_or_default();
+    let said = report.warnings.iter().filter(|w| !w.starts_with("stopped after")).cloned();
+    for w in said.chain(replay_problems).chain(feed_notes).chain(broker_notes) {
+        eprintln!("warning: {w}");
     }
     models.finish().map_err(usage)?;
     let stopped = interrupted.load(Ordering::SeqCst);
