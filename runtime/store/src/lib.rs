@@ -19,8 +19,11 @@ use strat_engine::store::{
 /// Bumped when the layout of the tables changes; a store of another version is refused.
 pub const SCHEMA_VERSION: u64 = 3;
 
-/// The most of the store redb keeps in memory.
-const CACHE_BYTES: usize = 16 << 20;
+/// The most of the store redb keeps in memory. A run appends to its journal and reads little
+/// back (a resume or a report reads each table once, in order), so the pages it wrote are
+/// worth little once committed: a small bound keeps a live run's memory flat once it is
+/// reached (within a session or two of minute bars; with 16 MB it grew for months).
+const CACHE_BYTES: usize = 1 << 20;
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const RUNS: TableDefinition<u64, &str> = TableDefinition::new("runs");
