@@ -17,6 +17,7 @@ mod repl;
 mod report_json;
 mod resume;
 mod run;
+mod runs;
 mod settings;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -44,7 +45,7 @@ pub mod exit {
     about = "A checked strategy language for LLM-powered trading agents",
     long_about = "strat checks .strat files that declare agents, triggers, workflows and teams, \
                   and compiles them to one checked DAG IR.",
-    after_help = "Examples:\n  strat check examples/\n  strat check --format json strategy.strat\n  strat fmt --check .\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv\n  strat repl --data SPY=spy.csv\n  strat doc rsi\n  strat lsp\n\nExit codes: 0 clean, 1 problems found, 2 usage or I/O error."
+    after_help = "Examples:\n  strat check examples/\n  strat check --format json strategy.strat\n  strat fmt --check .\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv\n  strat run examples/dip_buyer.strat\n  strat runs\n  strat log --format json\n  strat repl --data SPY=spy.csv\n  strat doc rsi\n  strat lsp\n\nExit codes: 0 clean, 1 problems found, 2 usage or I/O error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -68,6 +69,16 @@ enum Command {
         after_help = "Examples:\n  strat run examples/dip_buyer.strat\n  strat run examples/sma_crossover.strat --speed 0 --days 500\n  strat run strategy.strat --bar-minutes 5 --days 5 --until 2024-01-05\n  strat run strategy.strat --data AAPL=aapl_1m.csv --speed 60 --until 6h\n  POLYGON_API_KEY=... strat run strategy.strat --market polygon --until 6h\n  APCA_API_KEY_ID=... APCA_API_SECRET_KEY=... strat run strategy.strat --market polygon --broker alpaca\n  OPENAI_BASE_URL=http://127.0.0.1:11434/v1 strat run strategy.strat --llm strict\n  strat run strategy.strat --resume\n\nThe market is simulated (a seeded random walk, not real prices), or the recorded bars of --data (read as backtest reads them, with its --from, --to, --cash, --commission, --slippage and --fill), replayed at --speed bars a second, or Polygon's live minute bars with --market polygon (POLYGON_API_KEY; warmed on the last --warm-up-days of REST minute bars, trading from the first live bar); --until stops after a day, at a time, or after a duration of market time from the first bar; orders go to the paper broker; each model is answered by its provider when its key is set (ANTHROPIC_API_KEY, OPENAI_API_KEY, or $STRAT_HOME/secrets; base URLs from ANTHROPIC_BASE_URL, OPENAI_BASE_URL or $STRAT_HOME/llm.conf), otherwise by the offline stand-in (rule-based, not a model). Ctrl-C or SIGTERM stops cleanly; a run that was killed outright is marked crashed when the store opens next, and is resumed from its journal (replayed without sending anything, its orders of unknown outcome looked up at the broker) by the next `strat run` with the same arguments, or by --resume. The run's report is saved as .strat/runs/FILE-RUNID.json (or under $STRAT_HOME/runs/).\nExit codes: 0 finished or stopped, 1 the file has errors, 2 usage error or the state could not be saved."
     )]
     Run(run::Args),
+    /// List the runs the store holds
+    #[command(
+        after_help = "Examples:\n  strat runs\n  strat runs --format json | jq '.[] | select(.status == \"crashed\")'\n\nReads the store under $STRAT_HOME (default .strat/): each run's id, status (running, finished, stopped or crashed), file, first bar, steps and equity. A store a running `strat run` holds open cannot be read meanwhile.\nExit codes: 0 listed, 2 no store or it cannot be read."
+    )]
+    Runs(runs::RunsArgs),
+    /// Show one run's executions and orders from the store
+    #[command(
+        after_help = "Examples:\n  strat log\n  strat log 3\n  strat log 3 --format json | jq '.executions[] | select(.status == \"failed\")'\n\nThe run's record, then each execution (when, which agent or workflow, its status, what fired it, the decision or the error) and each order in its latest state; with --format json the whole records. Without RUN, the latest run.\nExit codes: 0 shown, 2 no such run, no store, or it cannot be read."
+    )]
+    Log(runs::LogArgs),
     /// Run a strategy's workflows over historical data with the paper broker
     #[command(
         after_help = "Examples:\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv --cash 100000\n  strat backtest strategy.strat --data AAPL=aapl.csv --from 2015-01-01 --to 2019-12-31 --format json\n  strat backtest strategy.strat --data SPY=spy.csv --commission 0.005/share --slippage 5bps --fill next-close\n  ANTHROPIC_API_KEY=sk-ant-... strat backtest examples/dip_buyer.strat --data AAPL=aapl.csv --llm record:dip.cassette\n  strat backtest examples/dip_buyer.strat --data AAPL=aapl.csv --llm replay:dip.cassette\n  strat backtest examples/dip_buyer.strat --data AAPL=aapl.csv --deny failures   # in CI\n  POLYGON_API_KEY=... strat backtest strategy.strat --data polygon:AAPL:minute --from 2024-01-02 --to 2024-03-28\n\nOrders decided at a bar's close fill at the next bar's open (--fill next-close or same-close to change it); a buy that costs more than the cash at the fill is rejected. Every order passes the risk gate of the limits in force, and each execution records its checks. Each model is answered by its provider when its key is set (ANTHROPIC_API_KEY, OPENAI_API_KEY, or $STRAT_HOME/secrets), otherwise by the offline stand-in (rule-based, not a model, labelled in the output); `--llm record:run.cassette` records the calls and `--llm replay:run.cassette` replays them with no network, byte for byte. CSV data carries no news, so news and webhook triggers do not fire in backtests (with a warning). Executions that failed are listed at the end, grouped by reason. With --from, the data before that day warms the indicators (an RSI or a 200-day average there reads as it does over the whole history) and trading starts on it.\nExit codes: 0 success, 1 the file has errors (or an execution failed, with --deny failures), 2 usage or data error."
@@ -148,6 +159,8 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval::run(&args),
         Command::Backtest(args) => backtest::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Runs(args) => runs::runs(&args),
+        Command::Log(args) => runs::log(&args),
         Command::Test(args) => manual::test(&args),
         Command::Prompt(args) => manual::prompt(&args),
         Command::Repl(args) => repl::run(&args),

@@ -1,0 +1,54 @@
+//! `strat runs` and `strat log` reading the store a `strat run` left.
+#![allow(clippy::disallowed_methods)] // the tests make a temporary home
+
+mod common;
+use common::strat;
+
+fn home(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("strat-runs-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn the_runs_and_a_runs_executions_and_orders_are_read_back_from_the_store() {
+    let home = home("read");
+    let nothing = strat().env("STRAT_HOME", &home).arg("runs").output().expect("runs");
+    assert_eq!(nothing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("there is no store at"), "{nothing:?}");
+    let run = strat()
+        .env("STRAT_HOME", &home)
+        .args(["run", "examples/dip_buyer.strat", "--speed", "0", "--days", "60"])
+        .output()
+        .expect("runs");
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(home.join("runs/dip_buyer-1.json")).expect("report")).expect("json");
+
+    let listed = strat().env("STRAT_HOME", &home).args(["runs", "--format", "json"]).output().expect("runs");
+    let runs: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("json");
+    assert_eq!(runs[0]["id"], 1);
+    assert_eq!(runs[0]["status"], "finished");
+    assert_eq!(runs[0]["final_equity"], saved["final_equity"]);
+    let table = strat().env("STRAT_HOME", &home).arg("runs").output().expect("runs");
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(table.contains("finished") && table.contains("dip_buyer.strat") && table.contains("60 steps"), "{table}");
+
+    let log = strat().env("STRAT_HOME", &home).args(["log", "1", "--format", "json"]).output().expect("runs");
+    let log: serde_json::Value = serde_json::from_slice(&log.stdout).expect("json");
+    let ids = |v: &serde_json::Value| v.as_array().map(|a| a.iter().map(|x| x["id"].clone()).collect::<Vec<_>>());
+    assert_eq!(ids(&log["executions"]), ids(&saved["executions"]), "every execution the run made");
+    let orders_of = |v: &serde_json::Value| {
+        v.as_array()
+            .map(|a| a.iter().map(|o| (o["symbol"].clone(), o["qty"].clone(), o["status"].clone())).collect::<Vec<_>>())
+    };
+    assert_eq!(orders_of(&log["orders"]), orders_of(&saved["orders"]), "every order in its latest state");
+    let human = strat().env("STRAT_HOME", &home).arg("log").output().expect("runs");
+    let human = String::from_utf8_lossy(&human.stdout);
+    let orders = saved["orders"].as_array().map_or(0, Vec::len);
+    assert!(human.contains(&format!("{orders} orders")) && human.contains("DipBuyer"), "{human}");
+    let missing = strat().env("STRAT_HOME", &home).args(["log", "9"]).output().expect("runs");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("there is no run 9"));
+    let _ = std::fs::remove_dir_all(&home);
+}
