@@ -1,5 +1,6 @@
-//! `strat runs` and `strat log`: what the store under `$STRAT_HOME` (default `.strat/`) holds,
-//! read from the command line: the runs, and one run's executions and orders.
+//! `strat runs`, `strat log` and `strat show`: what the store under `$STRAT_HOME` (default
+//! `.strat/`) holds, read from the command line: the runs, one run's executions and orders,
+//! and one execution's whole record.
 
 use crate::backtest::Format;
 use crate::exit;
@@ -151,4 +152,120 @@ fn human(
         writeln!(out, "  {:>5}  {}  {} {} {} {status}{price}{why}", o.id, o.time, o.side.name(), o.qty, o.symbol)?;
     }
     Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct ShowArgs {
+    /// The execution's id in its run (as `strat log` lists them)
+    execution: u64,
+    /// The run (default: the latest)
+    #[arg(long)]
+    run: Option<u64>,
+    /// `human`: the record in sections; `json`: the record, with its prompt's texts
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+pub fn show_one(args: &ShowArgs) -> u8 {
+    match execution(args) {
+        Ok(()) => exit::OK,
+        Err(code) => code,
+    }
+}
+
+fn execution(args: &ShowArgs) -> Result<(), u8> {
+    let store = open()?;
+    let runs = store.runs().map_err(failed)?;
+    let run = match args.run {
+        Some(id) => runs.into_iter().find(|r| r.id == id),
+        None => runs.into_iter().next_back(),
+    };
+    let Some(run) = run else {
+        eprintln!("error: {}", args.run.map_or("no runs yet".to_string(), |id| format!("there is no run {id}")));
+        return Err(exit::USAGE);
+    };
+    let mut found = None;
+    store
+        .each_execution(run.id, &mut |e| {
+            if found.is_none() && e["id"].as_u64() == Some(args.execution) {
+                found = Some(e);
+            }
+            Ok(())
+        })
+        .map_err(failed)?;
+    let Some(mut e) = found else {
+        eprintln!("error: run {} has no execution {} (`strat log {}` lists them)", run.id, args.execution, run.id);
+        return Err(exit::USAGE);
+    };
+    if let Some(texts) = prompt_texts(&store, &e["prompt"]).map_err(failed)? {
+        e["prompt_text"] = texts;
+    }
+    let mut out = std::io::stdout().lock();
+    let written = match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &e).map_err(std::io::Error::other).and_then(|()| writeln!(out))
+        }
+        Format::Human => record(run.id, &e, &mut out),
+    };
+    written.map_err(unwritten)
+}
+
+/// The system prompt and the prompt as sent, from the texts the store keeps once.
+fn prompt_texts(store: &RedbStore, prompt: &serde_json::Value) -> Result<Option<serde_json::Value>, String> {
+    let (Some(system), Some(prefix)) = (prompt["system"].as_str(), prompt["prefix"].as_str()) else { return Ok(None) };
+    let text = |id: &str| store.prompt(id).map_err(|e| e.to_string()).map(Option::unwrap_or_default);
+    let sent = text(prefix)? + prompt["rest"].as_str().unwrap_or_default();
+    Ok(Some(serde_json::json!({"system": text(system)?, "prompt": sent})))
+}
+
+/// An execution's whole record, section by section.
+fn record(run: u64, e: &serde_json::Value, out: &mut dyn Write) -> std::io::Result<()> {
+    let text = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    writeln!(
+        out,
+        "execution {} of run {run}: {} at {}, {}",
+        e["id"],
+        text(&e["graph"]),
+        text(&e["time"]).replacen('T', " ", 1),
+        text(&e["status"])
+    )?;
+    writeln!(out, "trigger: {}", text(&e["trigger"]["reason"]))?;
+    if let Some(err) = e["error"].as_str() {
+        writeln!(out, "error: {err}")?;
+    }
+    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
+    for (title, v) in [("system prompt", &e["prompt_text"]["system"]), ("prompt", &e["prompt_text"]["prompt"])] {
+        if let Some(t) = v.as_str() {
+            writeln!(out, "\n{title}:\n{t}")?;
+        }
+    }
+    if let Some(reply) = e["llm_response"].as_str() {
+        writeln!(out, "\nreply:\n{reply}")?;
+    }
+    if !e["decision"].is_null() {
+        writeln!(out, "\ndecision:\n{}", pretty(&e["decision"]))?;
+    }
+    for (n, verdict) in e["validation"].as_array().into_iter().flatten().enumerate() {
+        writeln!(
+            out,
+            "\nrisk gate, order {}: {}",
+            n + 1,
+            if verdict["approved"] == true { "approved" } else { "refused" }
+        )?;
+        for c in verdict["checks"].as_array().into_iter().flatten() {
+            let mark = if c["passed"] == true { "pass" } else { "FAIL" };
+            let why = c["reason"].as_str().map_or(String::new(), |r| format!(": {r}"));
+            writeln!(out, "  {mark}  {}{why}", text(&c["name"]))?;
+        }
+    }
+    writeln!(
+        out,
+        "\norders {}; {} tokens in ({} cached), {} out; ${:.4}; {:.1} ms",
+        e["orders"],
+        e["input_tokens"],
+        e["cached_tokens"],
+        e["output_tokens"],
+        e["cost"].as_f64().unwrap_or(0.0),
+        e["duration_ms"].as_f64().unwrap_or(0.0)
+    )
 }
