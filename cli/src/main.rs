@@ -84,6 +84,11 @@ enum Command {
         after_help = "Examples:\n  strat show 4\n  strat show 4 --run 2 --format json | jq .validation\n\nWhat fired it, the prompt as sent (the system prompt and the prompt, from the texts the store keeps once), the model's raw reply, the decision, every check of the risk gate, the orders, tokens, cost and duration. Without --run, the latest run.\nExit codes: 0 shown, 2 no such run or execution, no store, or it cannot be read."
     )]
     Show(runs::ShowArgs),
+    /// Show a run's statistics per agent, workflow and team from the store
+    #[command(
+        after_help = "Examples:\n  strat stats\n  strat stats DipBuyer --run 3\n  strat stats --format json | jq '.DipBuyer.win_rate'\n\nThe seed's statistics of each graph over the run: executions (rejected, failed), average execution time, orders (filled, refused by the risk gate), winning and losing round trips, win rate, realised P&L, tokens and cost. Without --run, the latest run.\nExit codes: 0 shown, 2 no such run or graph, no store, or it cannot be read."
+    )]
+    Stats(runs::StatsArgs),
     /// Run a strategy's workflows over historical data with the paper broker
     #[command(
         after_help = "Examples:\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv --cash 100000\n  strat backtest strategy.strat --data AAPL=aapl.csv --from 2015-01-01 --to 2019-12-31 --format json\n  strat backtest strategy.strat --data SPY=spy.csv --commission 0.005/share --slippage 5bps --fill next-close\n  ANTHROPIC_API_KEY=sk-ant-... strat backtest examples/dip_buyer.strat --data AAPL=aapl.csv --llm record:dip.cassette\n  strat backtest examples/dip_buyer.strat --data AAPL=aapl.csv --llm replay:dip.cassette\n  strat backtest examples/dip_buyer.strat --data AAPL=aapl.csv --deny failures   # in CI\n  POLYGON_API_KEY=... strat backtest strategy.strat --data polygon:AAPL:minute --from 2024-01-02 --to 2024-03-28\n\nOrders decided at a bar's close fill at the next bar's open (--fill next-close or same-close to change it); a buy that costs more than the cash at the fill is rejected. Every order passes the risk gate of the limits in force, and each execution records its checks. Each model is answered by its provider when its key is set (ANTHROPIC_API_KEY, OPENAI_API_KEY, or $STRAT_HOME/secrets), otherwise by the offline stand-in (rule-based, not a model, labelled in the output); `--llm record:run.cassette` records the calls and `--llm replay:run.cassette` replays them with no network, byte for byte. CSV data carries no news, so news and webhook triggers do not fire in backtests (with a warning). Executions that failed are listed at the end, grouped by reason. With --from, the data before that day warms the indicators (an RSI or a 200-day average there reads as it does over the whole history) and trading starts on it.\nExit codes: 0 success, 1 the file has errors (or an execution failed, with --deny failures), 2 usage or data error."
@@ -167,6 +172,7 @@ fn main() -> ExitCode {
         Command::Runs(args) => runs::runs(&args),
         Command::Log(args) => runs::log(&args),
         Command::Show(args) => runs::show_one(&args),
+        Command::Stats(args) => runs::stats(&args),
         Command::Test(args) => manual::test(&args),
         Command::Prompt(args) => manual::prompt(&args),
         Command::Repl(args) => repl::run(&args),

@@ -1,6 +1,6 @@
-//! `strat runs`, `strat log` and `strat show`: what the store under `$STRAT_HOME` (default
-//! `.strat/`) holds, read from the command line: the runs, one run's executions and orders,
-//! and one execution's whole record.
+//! `strat runs`, `strat log`, `strat show` and `strat stats`: what the store under
+//! `$STRAT_HOME` (default `.strat/`) holds, read from the command line: the runs, one run's
+//! executions and orders, one execution's whole record, a run's statistics per graph.
 
 use crate::backtest::Format;
 use crate::exit;
@@ -38,6 +38,19 @@ fn open() -> Result<RedbStore, u8> {
     }
     RedbStore::open(&path).map_err(|e| {
         eprintln!("error: {e} (a `strat run` still running holds it: try again once it stops)");
+        exit::USAGE
+    })
+}
+
+/// The run asked for, or the latest.
+fn pick(store: &RedbStore, asked: Option<u64>) -> Result<RunRecord, u8> {
+    let runs = store.runs().map_err(failed)?;
+    let run = match asked {
+        Some(id) => runs.into_iter().find(|r| r.id == id),
+        None => runs.into_iter().next_back(),
+    };
+    run.ok_or_else(|| {
+        eprintln!("error: {}", asked.map_or("no runs yet".to_string(), |id| format!("there is no run {id}")));
         exit::USAGE
     })
 }
@@ -94,15 +107,7 @@ pub fn log(args: &LogArgs) -> u8 {
 
 fn show(args: &LogArgs) -> Result<(), u8> {
     let store = open()?;
-    let runs = store.runs().map_err(failed)?;
-    let run = match args.run {
-        Some(id) => runs.into_iter().find(|r| r.id == id),
-        None => runs.into_iter().next_back(),
-    };
-    let Some(run) = run else {
-        eprintln!("error: {}", args.run.map_or("no runs yet".to_string(), |id| format!("there is no run {id}")));
-        return Err(exit::USAGE);
-    };
+    let run = pick(&store, args.run)?;
     let executions = store.executions(run.id).map_err(failed)?;
     let orders = store.orders(run.id).map_err(failed)?;
     let mut out = std::io::stdout().lock();
@@ -175,15 +180,7 @@ pub fn show_one(args: &ShowArgs) -> u8 {
 
 fn execution(args: &ShowArgs) -> Result<(), u8> {
     let store = open()?;
-    let runs = store.runs().map_err(failed)?;
-    let run = match args.run {
-        Some(id) => runs.into_iter().find(|r| r.id == id),
-        None => runs.into_iter().next_back(),
-    };
-    let Some(run) = run else {
-        eprintln!("error: {}", args.run.map_or("no runs yet".to_string(), |id| format!("there is no run {id}")));
-        return Err(exit::USAGE);
-    };
+    let run = pick(&store, args.run)?;
     let mut found = None;
     store
         .each_execution(run.id, &mut |e| {
@@ -268,4 +265,62 @@ fn record(run: u64, e: &serde_json::Value, out: &mut dyn Write) -> std::io::Resu
         e["cost"].as_f64().unwrap_or(0.0),
         e["duration_ms"].as_f64().unwrap_or(0.0)
     )
+}
+
+#[derive(clap::Args)]
+pub struct StatsArgs {
+    /// Only this agent, workflow or team
+    graph: Option<String>,
+    /// The run (default: the latest)
+    #[arg(long)]
+    run: Option<u64>,
+    /// `human`: one block a graph; `json`: the statistics by graph
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+pub fn stats(args: &StatsArgs) -> u8 {
+    match graph_stats(args) {
+        Ok(()) => exit::OK,
+        Err(code) => code,
+    }
+}
+
+fn graph_stats(args: &StatsArgs) -> Result<(), u8> {
+    let store = open()?;
+    let run = pick(&store, args.run)?;
+    let mut all = store.stats(run.id).map_err(failed)?;
+    if let Some(g) = &args.graph {
+        if !all.contains_key(g) {
+            let names: Vec<&str> = all.keys().map(String::as_str).collect();
+            eprintln!("error: run {} has no agent, workflow or team `{g}` (it has {})", run.id, names.join(", "));
+            return Err(exit::USAGE);
+        }
+        all.retain(|name, _| name == g);
+    }
+    let mut out = std::io::stdout().lock();
+    let written = match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &all).map_err(std::io::Error::other).and_then(|()| writeln!(out))
+        }
+        Format::Human => all.iter().try_for_each(|(name, s)| {
+            let win = s.win_rate.map_or("-".to_string(), |w| format!("{w:.1}%"));
+            writeln!(out, "{name} (run {})", run.id)?;
+            writeln!(
+                out,
+                "  executions {} ({} rejected, {} failed), average {:.1} ms",
+                s.total_executions, s.rejected_executions, s.failed_executions, s.avg_execution_time_ms
+            )?;
+            writeln!(out, "  orders {} ({} filled, {} refused by the risk gate)", s.orders, s.filled, s.refused)?;
+            writeln!(
+                out,
+                "  trades {} won, {} lost, win rate {win}, P&L {}",
+                s.successful_trades,
+                s.failed_trades,
+                crate::backtest::money(s.total_pnl)
+            )?;
+            writeln!(out, "  tokens {} in, {} out, ${:.4}", s.input_tokens, s.output_tokens, s.cost)
+        }),
+    };
+    written.map_err(unwritten)
 }

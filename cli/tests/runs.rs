@@ -62,6 +62,17 @@ fn the_runs_and_a_runs_executions_and_orders_are_read_back_from_the_store() {
     let none = strat().env("STRAT_HOME", &home).args(["show", "999"]).output().expect("runs");
     assert_eq!(none.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&none.stderr).contains("run 1 has no execution 999"), "{none:?}");
+    let stats = strat().env("STRAT_HOME", &home).args(["stats", "--format", "json"]).output().expect("runs");
+    let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).expect("json");
+    assert_eq!(stats["DipBuyer"], saved["stats"]["DipBuyer"], "the run's statistics of the agent");
+    let block = strat().env("STRAT_HOME", &home).args(["stats", "DipBuyer"]).output().expect("runs");
+    let block = String::from_utf8_lossy(&block.stdout);
+    let executions = saved["stats"]["DipBuyer"]["total_executions"].as_u64().expect("count");
+    assert!(block.contains(&format!("executions {executions} (")), "{block}");
+    let unknown = strat().env("STRAT_HOME", &home).args(["stats", "Nobody"]).output().expect("runs");
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("has no agent, workflow or team `Nobody` (it has DipBuyer)")
+    );
     let missing = strat().env("STRAT_HOME", &home).args(["log", "9"]).output().expect("runs");
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("there is no run 9"));
