@@ -76,7 +76,7 @@ enum Command {
     Runs(runs::RunsArgs),
     /// Show one run's executions and orders from the store
     #[command(
-        after_help = "Examples:\n  strat log\n  strat log 3\n  strat log 3 --format json | jq '.executions[] | select(.status == \"failed\")'\n\nThe run's record, then each execution (when, which agent or workflow, its status, what fired it, the decision or the error) and each order in its latest state; with --format json the whole records. Without RUN, the latest run.\nExit codes: 0 shown, 2 no such run, no store, or it cannot be read."
+        after_help = "Examples:\n  strat log\n  strat log 3\n  strat log 3 --format json | jq '.executions[] | select(.status == \"failed\")'\n  strat log --graph DipBuyer --symbol AAPL --from 2024-03-01 --status rejected\n\nThe run's record, then each execution (when, which agent or workflow, its status, what fired it, the decision or the error) and each order in its latest state; with --format json the whole records. Without RUN, the latest run. --graph, --symbol, --from and --to narrow both; --status the executions.\nExit codes: 0 shown, 2 no such run, no store, or it cannot be read."
     )]
     Log(runs::LogArgs),
     /// Show one execution's whole record from the store

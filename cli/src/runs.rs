@@ -21,10 +21,52 @@ pub struct RunsArgs {
 pub struct LogArgs {
     /// The run (default: the latest)
     run: Option<u64>,
+    #[command(flatten)]
+    only: Only,
     /// `human`: one line an execution, then one an order; `json`: the run, its executions and
     /// its orders as one object
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+}
+
+/// Which executions and orders `strat log` shows.
+#[derive(clap::Args)]
+struct Only {
+    /// Only this agent, workflow or team's
+    #[arg(long)]
+    graph: Option<String>,
+    /// Only executions that ended so (orders are shown whatever their executions' status)
+    #[arg(long, value_parser = ["success", "rejected", "failed", "skipped"])]
+    status: Option<String>,
+    /// Only those about this symbol
+    #[arg(long)]
+    symbol: Option<String>,
+    /// Only those on or after this day (YYYY-MM-DD)
+    #[arg(long)]
+    from: Option<chrono::NaiveDate>,
+    /// Only those on or before this day (YYYY-MM-DD)
+    #[arg(long)]
+    to: Option<chrono::NaiveDate>,
+}
+
+impl Only {
+    fn day(&self, d: Option<chrono::NaiveDate>) -> bool {
+        d.is_some_and(|d| self.from.is_none_or(|f| d >= f) && self.to.is_none_or(|t| d <= t))
+    }
+
+    fn execution(&self, e: &serde_json::Value) -> bool {
+        let day = e["time"].as_str().and_then(|t| t.get(..10)).and_then(|d| d.parse().ok());
+        self.graph.as_ref().is_none_or(|g| e["graph"] == g.as_str())
+            && self.status.as_ref().is_none_or(|s| e["status"] == s.as_str())
+            && self.symbol.as_ref().is_none_or(|s| e["trigger"]["symbol"] == s.as_str())
+            && self.day(day)
+    }
+
+    fn order(&self, o: &Order) -> bool {
+        self.graph.as_ref().is_none_or(|g| o.by == *g)
+            && self.symbol.as_ref().is_none_or(|s| o.symbol == *s)
+            && self.day(Some(o.time.date()))
+    }
 }
 
 /// The store, which must exist already (nothing is created to be read). A store a running
@@ -108,8 +150,17 @@ pub fn log(args: &LogArgs) -> u8 {
 fn show(args: &LogArgs) -> Result<(), u8> {
     let store = open()?;
     let run = pick(&store, args.run)?;
-    let executions = store.executions(run.id).map_err(failed)?;
-    let orders = store.orders(run.id).map_err(failed)?;
+    let mut executions = Vec::new();
+    store
+        .each_execution(run.id, &mut |e| {
+            if args.only.execution(&e) {
+                executions.push(e);
+            }
+            Ok(())
+        })
+        .map_err(failed)?;
+    let mut orders = store.orders(run.id).map_err(failed)?;
+    orders.retain(|o| args.only.order(o));
     let mut out = std::io::stdout().lock();
     let written = match args.format {
         Format::Json => {

@@ -73,6 +73,23 @@ fn the_runs_and_a_runs_executions_and_orders_are_read_back_from_the_store() {
     assert!(
         String::from_utf8_lossy(&unknown.stderr).contains("has no agent, workflow or team `Nobody` (it has DipBuyer)")
     );
+    // Filters: one symbol's, from a day on.
+    let narrowed = strat()
+        .env("STRAT_HOME", &home)
+        .args(["log", "--symbol", "AMZN", "--from", "2024-01-06", "--format", "json"])
+        .output()
+        .expect("runs");
+    let narrowed: serde_json::Value = serde_json::from_slice(&narrowed.stdout).expect("json");
+    let expected: Vec<&serde_json::Value> = saved["executions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["trigger"]["symbol"] == "AMZN" && e["time"].as_str().is_some_and(|t| t >= "2024-01-06"))
+        .collect();
+    let all = saved["executions"].as_array().map_or(0, Vec::len);
+    assert!(!expected.is_empty() && expected.len() < all, "the filter keeps some: {} of {all}", expected.len());
+    assert_eq!(narrowed["executions"].as_array().map(Vec::len), Some(expected.len()), "{narrowed}");
+    assert!(narrowed["orders"].as_array().into_iter().flatten().all(|o| o["symbol"] == "AMZN"));
     let missing = strat().env("STRAT_HOME", &home).args(["log", "9"]).output().expect("runs");
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("there is no run 9"));
