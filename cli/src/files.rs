@@ -55,6 +55,11 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
     b.create(dir)
 }
 
+/// Where strat keeps its store, runs, cache and settings: `$STRAT_HOME`, else `.strat/`.
+pub fn home() -> std::path::PathBuf {
+    std::env::var_os("STRAT_HOME").map_or_else(|| std::path::PathBuf::from(".strat"), std::path::PathBuf::from)
+}
+
 /// Replaces the file at `path` (or, for a symbolic link, the file it points to) with `bytes`
 /// through a temporary file in the same folder and a rename, so that a crash never leaves half
 /// a file. An existing file keeps its permissions; a new one is readable by its owner only

@@ -6,7 +6,6 @@
 use crate::exit;
 use crate::paper::Period;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use strat_engine::market::Bar;
 use strat_feeds::{Cached, Client, Config, Request, Span};
 
@@ -46,7 +45,7 @@ pub fn load(specs: &[String], period: &Period, skip_bad: bool) -> Result<BTreeMa
     };
     let env = crate::settings::Env::load();
     let client = Client::new(Config::from_env(|k| env.get(k))).map_err(|e| usage(e.to_string()))?;
-    let home = std::env::var_os("STRAT_HOME").map_or_else(|| PathBuf::from(".strat"), PathBuf::from);
+    let home = crate::files::home();
     let dir = home.join("cache");
     crate::files::private_dir(&home)
         .and_then(|()| crate::files::private_dir(&dir))

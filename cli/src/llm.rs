@@ -88,23 +88,19 @@ impl Models {
     }
 }
 
-fn home() -> PathBuf {
-    std::env::var_os("STRAT_HOME").map_or_else(|| PathBuf::from(".strat"), PathBuf::from)
-}
-
 fn read(path: &Path, what: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read the {what} `{}`: {e}", path.display()))
 }
 
 /// The providers' settings from the environment and the files.
 fn settings(limits: &strat_engine::sandbox::Limits) -> Result<Settings, String> {
-    let config = std::env::var_os("STRAT_CONFIG").map_or_else(|| home().join("llm.conf"), PathBuf::from);
+    let config = std::env::var_os("STRAT_CONFIG").map_or_else(|| crate::files::home().join("llm.conf"), PathBuf::from);
     let file = if config.exists() {
         File::parse(&read(&config, "configuration")?).map_err(|e| format!("{}: {e}", config.display()))?
     } else {
         File::default()
     };
-    let secrets_path = file.secrets.as_ref().map_or_else(|| home().join("secrets"), PathBuf::from);
+    let secrets_path = file.secrets.as_ref().map_or_else(|| crate::files::home().join("secrets"), PathBuf::from);
     let secrets = if secrets_path.exists() {
         warn_if_readable(&secrets_path);
         parse_secrets(&read(&secrets_path, "secrets file")?).map_err(|e| format!("{}: {e}", secrets_path.display()))?

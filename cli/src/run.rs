@@ -249,7 +249,7 @@ impl Observer for Stream<'_> {
 
 /// The store under `$STRAT_HOME` (default `.strat/`), created private.
 fn open_store() -> Result<(PathBuf, RedbStore), u8> {
-    let home = std::env::var_os("STRAT_HOME").map_or_else(|| PathBuf::from(".strat"), PathBuf::from);
+    let home = crate::files::home();
     if let Err(e) = files::private_dir(&home) {
         eprintln!("error: cannot create `{}`: {e}", home.display());
         return Err(exit::USAGE);

@@ -5,7 +5,6 @@
 use crate::backtest::Format;
 use crate::exit;
 use std::io::Write;
-use std::path::PathBuf;
 use strat_engine::broker::{Order, Status};
 use strat_engine::store::{RunRecord, Store};
 use strat_store::RedbStore;
@@ -72,7 +71,7 @@ impl Only {
 /// The store, which must exist already (nothing is created to be read). A store a running
 /// `strat run` holds open cannot be read meanwhile.
 fn open() -> Result<RedbStore, u8> {
-    let home = std::env::var_os("STRAT_HOME").map_or_else(|| PathBuf::from(".strat"), PathBuf::from);
+    let home = crate::files::home();
     let path = home.join("store.redb");
     if !path.is_file() {
         eprintln!("error: there is no store at `{}`: `strat run` makes it", path.display());
@@ -82,6 +81,11 @@ fn open() -> Result<RedbStore, u8> {
         eprintln!("error: {e} (a `strat run` still running holds it: try again once it stops)");
         exit::USAGE
     })
+}
+
+/// The exit code of a command that printed what it had to, or said why not.
+fn ended(done: Result<(), u8>) -> u8 {
+    done.map_or_else(|code| code, |()| exit::OK)
 }
 
 /// The run asked for, or the latest.
@@ -113,10 +117,7 @@ fn unwritten(e: std::io::Error) -> u8 {
 }
 
 pub fn runs(args: &RunsArgs) -> u8 {
-    match list(args) {
-        Ok(()) => exit::OK,
-        Err(code) => code,
-    }
+    ended(list(args))
 }
 
 fn list(args: &RunsArgs) -> Result<(), u8> {
@@ -141,10 +142,7 @@ fn run_line(r: &RunRecord) -> String {
 }
 
 pub fn log(args: &LogArgs) -> u8 {
-    match show(args) {
-        Ok(()) => exit::OK,
-        Err(code) => code,
-    }
+    ended(show(args))
 }
 
 fn show(args: &LogArgs) -> Result<(), u8> {
@@ -223,10 +221,7 @@ pub struct ShowArgs {
 }
 
 pub fn show_one(args: &ShowArgs) -> u8 {
-    match execution(args) {
-        Ok(()) => exit::OK,
-        Err(code) => code,
-    }
+    ended(execution(args))
 }
 
 fn execution(args: &ShowArgs) -> Result<(), u8> {
@@ -331,10 +326,7 @@ pub struct StatsArgs {
 }
 
 pub fn stats(args: &StatsArgs) -> u8 {
-    match graph_stats(args) {
-        Ok(()) => exit::OK,
-        Err(code) => code,
-    }
+    ended(graph_stats(args))
 }
 
 fn graph_stats(args: &StatsArgs) -> Result<(), u8> {

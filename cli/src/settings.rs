@@ -4,11 +4,6 @@
 //! `$STRAT_HOME/secrets` (the file the model keys live in). A flag wins over the file.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-
-fn home() -> PathBuf {
-    std::env::var_os("STRAT_HOME").map_or_else(|| PathBuf::from(".strat"), PathBuf::from)
-}
 
 /// What `strat.conf` says (each unset when it says nothing).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -46,7 +41,7 @@ pub fn parse(text: &str) -> Result<RunConf, String> {
 
 /// `$STRAT_HOME/strat.conf`, or nothing set when there is no such file.
 pub fn run_conf() -> Result<RunConf, String> {
-    let path = home().join("strat.conf");
+    let path = crate::files::home().join("strat.conf");
     match std::fs::read_to_string(&path) {
         Ok(text) => parse(&text).map_err(|e| format!("{}: {e}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RunConf::default()),
@@ -61,7 +56,7 @@ pub struct Env {
 
 impl Env {
     pub fn load() -> Env {
-        let text = std::fs::read_to_string(home().join("secrets")).unwrap_or_default();
+        let text = std::fs::read_to_string(crate::files::home().join("secrets")).unwrap_or_default();
         let secrets = strat_models::config::parse_secrets(&text)
             .map(|m| m.into_iter().map(|(k, v)| (k, v.expose().to_string())).collect())
             .unwrap_or_default();

@@ -8,24 +8,13 @@ use strat_engine::broker::{Kind, Order, Side, Status, Tif, Update};
 use strat_engine::host::Broker;
 use strat_fakes::alpaca::{FakeAlpaca, SubmitFault};
 
-const ID: &str = "PKTEST0123";
-const SECRET: &str = "secret-test-abcdef";
+mod common;
+use common::{ID, SECRET};
 
+/// The stream and bulk tests' configuration, polled at every call even while the stream
+/// listens: these tests are about polling.
 fn config(venue: &FakeAlpaca) -> AlpacaConfig {
-    let mut c = AlpacaConfig::from_env(
-        |k| match k {
-            "APCA_API_KEY_ID" => Some(ID.into()),
-            "APCA_API_SECRET_KEY" => Some(SECRET.into()),
-            "APCA_API_BASE_URL" => Some(venue.url()),
-            _ => None,
-        },
-        false,
-    )
-    .expect("config");
-    c.timeout = Duration::from_millis(400);
-    c.backoff = Duration::from_millis(5);
-    c.poll_every = Duration::ZERO;
-    // Polled at every call even while the stream listens: these tests are about polling.
+    let mut c = common::config(venue);
     c.sweep_every = Duration::ZERO;
     c
 }

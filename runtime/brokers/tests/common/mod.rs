@@ -1,4 +1,4 @@
-//! What the stream and bulk tests share: a broker on the fake venue, orders, and waiting for
+//! What the Alpaca tests share: a broker on the fake venue, orders, and waiting for
 //! updates with a bound.
 #![allow(dead_code, clippy::disallowed_methods)] // each test file uses a part; tests wait on the wall clock
 
