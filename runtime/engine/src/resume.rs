@@ -57,7 +57,7 @@ impl std::fmt::Display for ResumeError {
 impl std::error::Error for ResumeError {}
 
 /// A step's time as the store writes it.
-pub fn step_time(s: &str) -> Option<NaiveDateTime> {
+fn step_time(s: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").ok()
 }
 
@@ -151,11 +151,6 @@ impl<'a> Replayed<'a> {
     /// What went wrong: the replay departed from the journal, or the broker would not take over.
     pub fn problems(&self) -> &[String] {
         &self.problems
-    }
-
-    /// Whether the broker has taken over.
-    pub fn is_live(&self) -> bool {
-        self.live
     }
 
     fn hand_over(&mut self) {
