@@ -18,6 +18,7 @@ mod report_json;
 mod resume;
 mod run;
 mod runs;
+mod serve;
 mod settings;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -69,6 +70,16 @@ enum Command {
         after_help = "Examples:\n  strat run examples/dip_buyer.strat\n  strat run examples/sma_crossover.strat --speed 0 --days 500\n  strat run strategy.strat --bar-minutes 5 --days 5 --until 2024-01-05\n  strat run strategy.strat --data AAPL=aapl_1m.csv --speed 60 --until 6h\n  POLYGON_API_KEY=... strat run strategy.strat --market polygon --until 6h\n  APCA_API_KEY_ID=... APCA_API_SECRET_KEY=... strat run strategy.strat --market polygon --broker alpaca\n  OPENAI_BASE_URL=http://127.0.0.1:11434/v1 strat run strategy.strat --llm strict\n  strat run strategy.strat --resume\n\nThe market is simulated (a seeded random walk, not real prices), or the recorded bars of --data (read as backtest reads them, with its --from, --to, --cash, --commission, --slippage and --fill), replayed at --speed bars a second, or Polygon's live minute bars with --market polygon (POLYGON_API_KEY; warmed on the last --warm-up-days of REST minute bars, trading from the first live bar); --until stops after a day, at a time, or after a duration of market time from the first bar; orders go to the paper broker; each model is answered by its provider when its key is set (ANTHROPIC_API_KEY, OPENAI_API_KEY, or $STRAT_HOME/secrets; base URLs from ANTHROPIC_BASE_URL, OPENAI_BASE_URL or $STRAT_HOME/llm.conf), otherwise by the offline stand-in (rule-based, not a model). Ctrl-C or SIGTERM stops cleanly; a run that was killed outright is marked crashed when the store opens next, and is resumed from its journal (replayed without sending anything, its orders of unknown outcome looked up at the broker) by the next `strat run` with the same arguments, or by --resume. The run's report is saved as .strat/runs/FILE-RUNID.json (or under $STRAT_HOME/runs/).\nExit codes: 0 finished or stopped, 1 the file has errors, 2 usage error or the state could not be saved."
     )]
     Run(run::Args),
+    /// Run a strategy as `strat run` does, with the HTTP API of the service beside it
+    #[command(
+        after_help = "Examples:\n  strat serve examples/dip_buyer.strat\n  strat serve strategy.strat --market polygon --broker alpaca --listen 127.0.0.1:8080\n  curl -H \"Authorization: Bearer $(strat token)\" http://127.0.0.1:7878/api/v1/agents\n\nThe file is checked (the service refuses to start on errors) and run exactly as `strat run` runs it: the same flags, the same choice of market and broker ($STRAT_HOME/strat.conf), the same journal and recovery. The API under /api/v1 (its routes in /api/v1/openapi.json) reads the store while the run writes it: status, runs, agents, triggers, executions (filtered, in pages), one execution whole, an agent's performance over --days, orders, positions and account. Every request needs the bearer token of $STRAT_HOME/token (made on first start, mode 0600; `strat token` prints it). Bodies over 1 MiB are refused (413); no CORS header is sent. The address is written to $STRAT_HOME/service.json. When the data ends the API goes on answering; Ctrl-C or SIGTERM stops the run, then the API.\nExit codes: 0 stopped cleanly, 1 the file has errors, 2 usage error, the address is taken, or the state could not be saved."
+    )]
+    Serve(serve::Args),
+    /// Print the service's bearer token (made on first use), or replace it
+    #[command(
+        after_help = "Examples:\n  strat token\n  curl -H \"Authorization: Bearer $(strat token)\" http://127.0.0.1:7878/api/v1/status\n  strat token --rotate\n\nThe token is kept in $STRAT_HOME/token (default .strat/token), readable by its owner only. After --rotate a running service refuses the old token from its next request.\nExit codes: 0 printed, 2 the file cannot be read or written."
+    )]
+    Token(serve::TokenArgs),
     /// List the runs the store holds
     #[command(
         after_help = "Examples:\n  strat runs\n  strat runs --format json | jq '.[] | select(.status == \"crashed\")'\n\nReads the store under $STRAT_HOME (default .strat/): each run's id, status (running, finished, stopped or crashed), file, first bar, steps and equity. A store a running `strat run` holds open cannot be read meanwhile.\nExit codes: 0 listed, 2 no store or it cannot be read."
@@ -169,6 +180,8 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval::run(&args),
         Command::Backtest(args) => backtest::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Serve(args) => serve::serve(&args),
+        Command::Token(args) => serve::token(&args),
         Command::Runs(args) => runs::runs(&args),
         Command::Log(args) => runs::log(&args),
         Command::Show(args) => runs::show_one(&args),

@@ -301,7 +301,31 @@ fn run_key(run_id: u64) -> String {
 }
 
 pub fn run(args: &Args) -> u8 {
-    match run_checked(args) {
+    match run_checked(args, None) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+/// What a run tells whoever hosts it (`strat serve`), once it is about to trade.
+pub struct Ready<'a> {
+    pub reader: strat_store::Reader,
+    pub program: &'a strat_lang::ir::Program,
+    pub file: String,
+    pub run: u64,
+    pub market: &'a str,
+    pub broker: &'a str,
+    /// Set when the run is to stop (Ctrl-C, SIGTERM).
+    pub interrupted: Arc<AtomicBool>,
+}
+
+/// Hosts a run: told once it is ready, before its first step; an error stops it there.
+pub trait Hosting {
+    fn ready(&mut self, ready: Ready<'_>) -> Result<(), u8>;
+}
+
+/// [`run`], hosted.
+pub fn run_hosted(args: &Args, host: &mut dyn Hosting) -> u8 {
+    match run_checked(args, Some(host)) {
         Ok(code) | Err(code) => code,
     }
 }
@@ -393,7 +417,7 @@ fn resuming(store: &RedbStore, given: &Args) -> Result<Option<(RunRecord, Args)>
     Ok(Some((r, args)))
 }
 
-fn run_checked(given: &Args) -> Result<u8, u8> {
+fn run_checked(given: &Args, hosting: Option<&mut dyn Hosting>) -> Result<u8, u8> {
     let (home, mut store) = open_store()?;
     let (resumed, again) = resuming(&store, given)?.unzip();
     let args = again.as_ref().unwrap_or(given);
@@ -483,6 +507,17 @@ fn run_checked(given: &Args) -> Result<u8, u8> {
         store.record_opening(run_id, &opening).map_err(|e| usage(format!("cannot record the run: {e}")))?;
     }
     let _ = writeln!(out, "orders go to the {}", broker.label());
+    if let Some(h) = hosting {
+        h.ready(Ready {
+            reader: store.reader(),
+            program: &program,
+            file: files::display(&args.file),
+            run: run_id,
+            market: &market.label,
+            broker: &broker.label(),
+            interrupted: interrupted.clone(),
+        })?;
+    }
     let intents: std::collections::BTreeSet<u64> =
         journal.as_ref().map(|j| j.intents.keys().copied().collect()).unwrap_or_default();
     // A real broker's orders live at the venue: the journal answers for it up to its last

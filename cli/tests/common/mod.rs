@@ -1,6 +1,8 @@
 //! Running the real `strat` binary from the workspace root.
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod served;
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 

@@ -4,11 +4,15 @@
 
 use chrono::NaiveDateTime;
 mod bars;
+mod reader;
+
+pub use reader::Reader;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use strat_engine::broker::{Order, Status};
 use strat_engine::market::Bar;
 use strat_engine::report::Stats;
@@ -47,7 +51,8 @@ const PROMPTS: TableDefinition<&str, &str> = TableDefinition::new("prompts");
 
 /// The embedded store: one redb file.
 pub struct RedbStore {
-    db: Database,
+    db: Arc<Database>,
+    read: Reader,
     /// The account as last recorded per run, to write positions only when they change.
     positions: BTreeMap<u64, Vec<PositionRecord>>,
     /// How many answers of each request of a run this process has read back from the journal
@@ -109,7 +114,9 @@ impl RedbStore {
             tx.open_table(BARS).map_err(err)?;
         }
         tx.commit().map_err(err)?;
-        let store = RedbStore { db, positions: BTreeMap::new(), asked: BTreeMap::new() };
+        let db = Arc::new(db);
+        let read = Reader { db: db.clone() };
+        let store = RedbStore { db, read, positions: BTreeMap::new(), asked: BTreeMap::new() };
         store.mark_crashed()?;
         Ok(store)
     }
@@ -125,20 +132,18 @@ impl RedbStore {
         Ok(())
     }
 
-    /// Hands each execution of `run` to `f`, in order, reading one at a time (a long run's
-    /// executions need not fit in memory together); stops at `f`'s first error.
+    /// A handle on what the store holds that other threads can read while this one writes.
+    pub fn reader(&self) -> Reader {
+        self.read.clone()
+    }
+
+    /// Hands each execution of `run` to `f`, in order, one at a time ([`Reader::each_execution`]).
     pub fn each_execution(
         &self,
         run: u64,
         f: &mut dyn FnMut(serde_json::Value) -> Result<(), String>,
     ) -> Result<(), StoreError> {
-        let tx = self.db.begin_read().map_err(err)?;
-        let t = tx.open_table(EXECUTIONS).map_err(err)?;
-        for kv in t.range((run, 0)..=(run, u64::MAX)).map_err(err)? {
-            let (_, v) = kv.map_err(err)?;
-            f(serde_json::from_str(v.value()).map_err(bad_record)?).map_err(StoreError::Record)?;
-        }
-        Ok(())
+        self.read.each_execution(run, f)
     }
 
     /// A write that need not reach the disk by itself: what it holds only matters once
@@ -152,10 +157,7 @@ impl RedbStore {
     }
 
     fn run(&self, id: u64) -> Result<RunRecord, StoreError> {
-        let tx = self.db.begin_read().map_err(err)?;
-        let t = tx.open_table(RUNS).map_err(err)?;
-        let v = t.get(id).map_err(err)?.ok_or(StoreError::NoRun(id))?;
-        serde_json::from_str(v.value()).map_err(bad_record)
+        self.read.run(id)
     }
 
     fn put_run(&self, r: &RunRecord) -> Result<(), StoreError> {
@@ -163,36 +165,6 @@ impl RedbStore {
         let tx = self.db.begin_write().map_err(err)?;
         tx.open_table(RUNS).map_err(err)?.insert(r.id, body.as_str()).map_err(err)?;
         tx.commit().map_err(err)
-    }
-
-    fn range<T: serde::de::DeserializeOwned>(
-        &self,
-        table: TableDefinition<(u64, u64), &str>,
-        run: u64,
-    ) -> Result<Vec<T>, StoreError> {
-        let tx = self.db.begin_read().map_err(err)?;
-        let t = tx.open_table(table).map_err(err)?;
-        t.range((run, 0)..=(run, u64::MAX))
-            .map_err(err)?
-            .map(|kv| kv.map_err(err).and_then(|(_, v)| serde_json::from_str(v.value()).map_err(bad_record)))
-            .collect()
-    }
-
-    fn named<T: serde::de::DeserializeOwned>(
-        &self,
-        table: TableDefinition<(u64, &str), &str>,
-        run: u64,
-    ) -> Result<Vec<(String, T)>, StoreError> {
-        let tx = self.db.begin_read().map_err(err)?;
-        let t = tx.open_table(table).map_err(err)?;
-        t.range((run, "")..(run + 1, ""))
-            .map_err(err)?
-            .map(|kv| {
-                kv.map_err(err).and_then(|(k, v)| {
-                    Ok((k.value().1.to_string(), serde_json::from_str(v.value()).map_err(bad_record)?))
-                })
-            })
-            .collect()
     }
 }
 
@@ -325,7 +297,7 @@ impl Store for RedbStore {
     }
 
     fn intents(&self, run: u64) -> Result<Vec<Order>, StoreError> {
-        self.range(INTENTS, run)
+        self.read.intents(run)
     }
 
     fn record_stats(&mut self, run: u64, stats: &BTreeMap<String, Stats>) -> Result<(), StoreError> {
@@ -363,7 +335,7 @@ impl Store for RedbStore {
     }
 
     fn reported(&self, run: u64) -> Result<Vec<Reported>, StoreError> {
-        self.range(REPORTED, run)
+        self.read.reported(run)
     }
 
     fn record_bars(&mut self, run: u64, step: NaiveDateTime, bars: &[(usize, Bar)]) -> Result<(), StoreError> {
@@ -377,12 +349,7 @@ impl Store for RedbStore {
     }
 
     fn bars(&self, run: u64) -> Result<Vec<StepBars>, StoreError> {
-        let tx = self.db.begin_read().map_err(err)?;
-        let t = tx.open_table(BARS).map_err(err)?;
-        t.range((run, 0)..=(run, u64::MAX))
-            .map_err(err)?
-            .map(|kv| kv.map_err(err).and_then(|(_, v)| bars::decode(v.value())))
-            .collect()
+        self.read.bars(run)
     }
 
     fn record_answers(&mut self, run: u64, answers: &[(String, Answer)]) -> Result<(), StoreError> {
@@ -400,48 +367,36 @@ impl Store for RedbStore {
 
     fn next_answer(&mut self, run: u64, id: &str) -> Result<Option<Answer>, StoreError> {
         let n = self.asked.get(&(run, id.to_string())).copied().unwrap_or(0);
-        let found = {
-            let tx = self.db.begin_read().map_err(err)?;
-            let t = tx.open_table(ANSWERS).map_err(err)?;
-            t.get((run, id, n)).map_err(err)?.map(|v| v.value().to_string())
-        };
-        let Some(text) = found else { return Ok(None) };
+        let Some(text) = self.read.answer(run, id, n)? else { return Ok(None) };
         *self.asked.entry((run, id.to_string())).or_insert(0) += 1;
         serde_json::from_str(&text).map(Some).map_err(bad_record)
     }
 
     fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
-        let tx = self.db.begin_read().map_err(err)?;
-        let t = tx.open_table(RUNS).map_err(err)?;
-        t.iter()
-            .map_err(err)?
-            .map(|kv| kv.map_err(err).and_then(|(_, v)| serde_json::from_str(v.value()).map_err(bad_record)))
-            .collect()
+        self.read.runs()
     }
 
     fn executions(&self, run: u64) -> Result<Vec<serde_json::Value>, StoreError> {
-        self.range(EXECUTIONS, run)
+        self.read.executions(run)
     }
 
     fn prompt(&self, id: &str) -> Result<Option<String>, StoreError> {
-        let tx = self.db.begin_read().map_err(err)?;
-        let t = tx.open_table(PROMPTS).map_err(err)?;
-        Ok(t.get(id).map_err(err)?.map(|v| v.value().to_string()))
+        self.read.prompt(id)
     }
 
     fn orders(&self, run: u64) -> Result<Vec<Order>, StoreError> {
-        self.range(ORDERS, run)
+        self.read.orders(run)
     }
 
     fn fills(&self, run: u64) -> Result<Vec<Fill>, StoreError> {
-        self.range(FILLS, run)
+        self.read.fills(run)
     }
 
     fn positions(&self, run: u64) -> Result<Vec<PositionRecord>, StoreError> {
-        Ok(self.named(POSITIONS, run)?.into_iter().map(|(_, p)| p).collect())
+        self.read.positions(run)
     }
 
     fn stats(&self, run: u64) -> Result<BTreeMap<String, Stats>, StoreError> {
-        Ok(self.named(STATS, run)?.into_iter().collect())
+        self.read.stats(run)
     }
 }

@@ -1,0 +1,98 @@
+//! The agents, workflows and teams the service runs, and their triggers, from the checked IR.
+
+use super::runs::bad_path;
+use super::{ApiError, ApiResult, Shared};
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use serde_json::{Value, json};
+use strat_lang::ir::{Graph, GraphKind, Trigger, TriggerKind};
+
+fn kind(g: &Graph) -> &'static str {
+    match g.kind {
+        GraphKind::Agent => "agent",
+        GraphKind::Workflow => "workflow",
+        GraphKind::Team => "team",
+    }
+}
+
+/// A trigger as the file writes it, near enough to find it there.
+pub fn text(t: &TriggerKind) -> String {
+    match t {
+        TriggerKind::Schedule { cron, tz } => format!("schedule \"{cron}\" tz \"{tz}\""),
+        TriggerKind::Webhook { path, .. } => format!("webhook \"{}\"", path.as_deref().unwrap_or_default()),
+        TriggerKind::Manual => "manual".to_string(),
+        TriggerKind::Condition { expr } => expr.to_string(),
+        TriggerKind::News { keywords, symbols, .. } => format!("news(keywords: {keywords:?}, symbols: {symbols:?})"),
+        TriggerKind::Bar { symbols, seconds } => format!("bar({}, {seconds}s)", symbols.join(", ")),
+    }
+}
+
+fn trigger_kind(t: &TriggerKind) -> &'static str {
+    match t {
+        TriggerKind::Schedule { .. } => "schedule",
+        TriggerKind::Webhook { .. } => "webhook",
+        TriggerKind::Manual => "manual",
+        TriggerKind::Condition { .. } => "condition",
+        TriggerKind::News { .. } => "news",
+        TriggerKind::Bar { .. } => "bar",
+    }
+}
+
+/// A trigger as the API shows it; its id is its graph's name and its place among the graph's
+/// triggers (`momentum.0`). A webhook's secret is named by its variable, never shown.
+fn trigger(g: &Graph, n: usize, t: &Trigger) -> Value {
+    let mut v = json!({
+        "id": format!("{}.{n}", g.name),
+        "agent": g.name,
+        "kind": trigger_kind(&t.kind),
+        "text": text(&t.kind),
+        "market_hours": t.market_hours,
+        "throttles": t.throttles.iter().map(|(count, secs)| json!({"count": count, "seconds": secs})).collect::<Vec<_>>(),
+        "enabled": true,
+    });
+    if let TriggerKind::Webhook { path, secret_env, .. } = &t.kind {
+        v["path"] = json!(path);
+        v["secret_env"] = json!(secret_env);
+    }
+    v
+}
+
+fn agent(g: &Graph) -> Value {
+    json!({
+        "name": g.name,
+        "kind": kind(g),
+        "status": "active",
+        "description": g.description,
+        "role": g.role,
+        "limits": g.limits,
+        "triggers": g.triggers.iter().enumerate().map(|(n, t)| trigger(g, n, t)).collect::<Vec<_>>(),
+    })
+}
+
+/// The graph called `name`, or a 404 that lists the names there are.
+pub fn find<'a>(s: &'a Shared, name: &str) -> ApiResult<&'a Graph> {
+    s.program.graphs.iter().find(|g| g.name == name).ok_or_else(|| {
+        let names: Vec<&str> = s.program.graphs.iter().map(|g| g.name.as_str()).collect();
+        ApiError::not_found(format!("there is no agent, workflow or team `{name}` (there are: {})", names.join(", ")))
+    })
+}
+
+pub async fn list(State(s): State<Shared>) -> Json<Value> {
+    Json(json!({"agents": s.program.graphs.iter().map(agent).collect::<Vec<_>>()}))
+}
+
+pub async fn one(State(s): State<Shared>, name: Result<Path<String>, PathRejection>) -> ApiResult<Json<Value>> {
+    let Path(name) = name.map_err(bad_path)?;
+    Ok(Json(agent(find(&s, &name)?)))
+}
+
+pub async fn triggers(State(s): State<Shared>) -> Json<Value> {
+    let all: Vec<Value> = s
+        .program
+        .graphs
+        .iter()
+        .flat_map(|g| g.triggers.iter().enumerate().map(move |(n, t)| trigger(g, n, t)))
+        .collect();
+    Json(json!({"triggers": all}))
+}
