@@ -3,6 +3,8 @@
 
 mod backtest;
 mod check;
+mod client;
+mod control;
 mod data;
 mod eval;
 mod files;
@@ -46,7 +48,7 @@ pub mod exit {
     about = "A checked strategy language for LLM-powered trading agents",
     long_about = "strat checks .strat files that declare agents, triggers, workflows and teams, \
                   and compiles them to one checked DAG IR.",
-    after_help = "Examples:\n  strat check examples/\n  strat check --format json strategy.strat\n  strat fmt --check .\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv\n  strat run examples/dip_buyer.strat\n  strat runs\n  strat log --format json\n  strat repl --data SPY=spy.csv\n  strat doc rsi\n  strat lsp\n\nExit codes: 0 clean, 1 problems found, 2 usage or I/O error."
+    after_help = "Examples:\n  strat check examples/\n  strat check --format json strategy.strat\n  strat fmt --check .\n  strat eval 'rsi(SPY, 14)' --data SPY=spy.csv --format csv\n  strat backtest examples/sma_crossover.strat --data SPY=spy.csv\n  strat run examples/dip_buyer.strat\n  strat serve examples/alert_follower.strat\n  strat halt --reason \"market turmoil\"\n  strat runs\n  strat log --format json\n  strat repl --data SPY=spy.csv\n  strat doc rsi\n  strat lsp\n\nExit codes: 0 clean, 1 problems found, 2 usage or I/O error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -72,7 +74,7 @@ enum Command {
     Run(run::Args),
     /// Run a strategy as `strat run` does, with the HTTP API of the service beside it
     #[command(
-        after_help = "Examples:\n  strat serve examples/dip_buyer.strat\n  strat serve strategy.strat --market polygon --broker alpaca --listen 127.0.0.1:8080\n  curl -H \"Authorization: Bearer $(strat token)\" http://127.0.0.1:7878/api/v1/agents\n\nThe file is checked (the service refuses to start on errors) and run exactly as `strat run` runs it: the same flags, the same choice of market and broker ($STRAT_HOME/strat.conf), the same journal and recovery. The API under /api/v1 (its routes in /api/v1/openapi.json) reads the store while the run writes it: status, runs, agents, triggers, executions (filtered, in pages), one execution whole, an agent's performance over --days, orders, positions and account. Every request needs the bearer token of $STRAT_HOME/token (made on first start, mode 0600; `strat token` prints it). Bodies over 1 MiB are refused (413); no CORS header is sent. The address is written to $STRAT_HOME/service.json. When the data ends the API goes on answering; Ctrl-C or SIGTERM stops the run, then the API.\nExit codes: 0 stopped cleanly, 1 the file has errors, 2 usage error, the address is taken, or the state could not be saved."
+        after_help = "Examples:\n  strat serve examples/dip_buyer.strat\n  strat serve strategy.strat --market polygon --broker alpaca --listen 127.0.0.1:8080\n  curl -H \"Authorization: Bearer $(strat token)\" http://127.0.0.1:7878/api/v1/agents\n  ALERT_SECRET=whsec_... strat serve examples/alert_follower.strat\n\nThe file is checked (the service refuses to start on errors) and run exactly as `strat run` runs it: the same flags, the same choice of market and broker ($STRAT_HOME/strat.conf), the same journal and recovery. The API under /api/v1 (its routes in /api/v1/openapi.json) reads the store while the run writes it: status, runs, agents, triggers, executions (filtered, in pages), one execution whole, an agent's performance over --days, orders, positions, account, firings and the audit log; it takes the operator's decisions (activate, pause, archive, enable and disable a trigger, halt, resume: the run obeys them from its next step) and signed webhooks (Standard Webhooks; the secret from the variable the trigger names; each accepted call committed before its 202 and run once). Every request needs the bearer token of $STRAT_HOME/token (made on first start, mode 0600; `strat token` prints it). Bodies over 1 MiB are refused (413); no CORS header is sent. The address is written to $STRAT_HOME/service.json. When the data ends the API goes on answering; Ctrl-C or SIGTERM stops the run, then the API.\nExit codes: 0 stopped cleanly, 1 the file has errors, 2 usage error, the address is taken, or the state could not be saved."
     )]
     Serve(serve::Args),
     /// Print the service's bearer token (made on first use), or replace it
@@ -80,6 +82,36 @@ enum Command {
         after_help = "Examples:\n  strat token\n  curl -H \"Authorization: Bearer $(strat token)\" http://127.0.0.1:7878/api/v1/status\n  strat token --rotate\n\nThe token is kept in $STRAT_HOME/token (default .strat/token), readable by its owner only. After --rotate a running service refuses the old token from its next request.\nExit codes: 0 printed, 2 the file cannot be read or written."
     )]
     Token(serve::TokenArgs),
+    /// Halt everything: no trigger fires and no webhook runs until `strat resume`
+    #[command(
+        after_help = "Examples:\n  strat halt --reason \"market turmoil\"\n  strat halt --format json\n\nWith a service running, it goes through its API (its run stops firing from its next step); without one it is written to the store, so the next `strat serve` comes up halted. Idempotent; written to the audit log with who asked and why. Orders already open stay open.\nExit codes: 0 done (or halted already), 2 the service refused or the store cannot be written."
+    )]
+    Halt(control::HaltArgs),
+    /// Lift a halt
+    #[command(
+        after_help = "Examples:\n  strat resume\n  strat resume --reason \"checked the feed\"\n\nThrough the running service, or the store when none runs; idempotent; written to the audit log.\nExit codes: 0 done, 2 the service refused or the store cannot be written."
+    )]
+    Resume(control::HaltArgs),
+    /// Pause an agent, workflow or team: its triggers are not evaluated
+    #[command(
+        after_help = "Examples:\n  strat pause DipBuyer --reason \"earnings week\"\n\nThrough the running service (the name is checked against its file), or the store when none runs; idempotent; written to the audit log. `strat activate` undoes it.\nExit codes: 0 done, 2 no such agent, the service refused, or the store cannot be written."
+    )]
+    Pause(control::StatusArgs),
+    /// Activate a paused or archived agent, workflow or team
+    #[command(
+        after_help = "Examples:\n  strat activate DipBuyer\n\nThrough the running service, or the store when none runs; idempotent; written to the audit log.\nExit codes: 0 done, 2 no such agent, the service refused, or the store cannot be written."
+    )]
+    Activate(control::StatusArgs),
+    /// Archive an agent, workflow or team: as paused, and listed so
+    #[command(
+        after_help = "Examples:\n  strat archive OldMomentum\n\nThrough the running service, or the store when none runs; idempotent; written to the audit log.\nExit codes: 0 done, 2 no such agent, the service refused, or the store cannot be written."
+    )]
+    Archive(control::StatusArgs),
+    /// List the agents, workflows and teams with their status and triggers
+    #[command(
+        after_help = "Examples:\n  strat agents\n  strat agents examples/dip_buyer.strat --format json\n\nFrom the running service, or from FILE and the store's decisions when none runs: each graph's kind and status (active, paused, archived), and each trigger's id and whether it is enabled.\nExit codes: 0 listed, 2 no service and no file, or the file or store cannot be read."
+    )]
+    Agents(control::AgentsArgs),
     /// List the runs the store holds
     #[command(
         after_help = "Examples:\n  strat runs\n  strat runs --format json | jq '.[] | select(.status == \"crashed\")'\n\nReads the store under $STRAT_HOME (default .strat/): each run's id, status (running, finished, stopped or crashed), file, first bar, steps and equity. A store a running `strat run` holds open cannot be read meanwhile.\nExit codes: 0 listed, 2 no store or it cannot be read."
@@ -182,6 +214,12 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Serve(args) => serve::serve(&args),
         Command::Token(args) => serve::token(&args),
+        Command::Halt(args) => control::halt(&args),
+        Command::Resume(args) => control::resume(&args),
+        Command::Pause(args) => control::status(&args, "paused"),
+        Command::Activate(args) => control::status(&args, "active"),
+        Command::Archive(args) => control::status(&args, "archived"),
+        Command::Agents(args) => control::agents(&args),
         Command::Runs(args) => runs::runs(&args),
         Command::Log(args) => runs::log(&args),
         Command::Show(args) => runs::show_one(&args),

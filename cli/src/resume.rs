@@ -9,13 +9,16 @@ use strat_engine::store::{RunRecord, Store};
 /// value: what a run records to be resumed with.
 pub fn current_args() -> Vec<String> {
     let mut out = Vec::new();
-    let mut args = std::env::args().skip_while(|a| a != "run").skip(1).peekable();
+    let mut args = std::env::args().skip_while(|a| a != "run" && a != "serve").skip(1).peekable();
     while let Some(a) = args.next() {
         if a == "--resume" {
             if args.peek().is_some_and(|v| v.parse::<u64>().is_ok()) {
                 args.next();
             }
-        } else if !a.starts_with("--resume=") {
+        } else if a == "--listen" {
+            // Where `strat serve` listens is no part of the run.
+            args.next();
+        } else if !a.starts_with("--resume=") && !a.starts_with("--listen=") {
             out.push(a);
         }
     }

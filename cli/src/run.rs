@@ -250,17 +250,19 @@ impl Observer for Stream<'_> {
 /// The store under `$STRAT_HOME` (default `.strat/`), created private.
 fn open_store() -> Result<(PathBuf, RedbStore), u8> {
     let home = crate::files::home();
-    if let Err(e) = files::private_dir(&home) {
+    open_store_at(&home).map(|s| (home, s))
+}
+
+/// The store under `home`, created private (with `home`) when missing.
+pub fn open_store_at(home: &std::path::Path) -> Result<RedbStore, u8> {
+    if let Err(e) = files::private_dir(home) {
         eprintln!("error: cannot create `{}`: {e}", home.display());
         return Err(exit::USAGE);
     }
-    match RedbStore::open(&home.join("store.redb")) {
-        Ok(s) => Ok((home, s)),
-        Err(e) => {
-            eprintln!("error: {e}");
-            Err(exit::USAGE)
-        }
-    }
+    RedbStore::open(&home.join("store.redb")).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::USAGE
+    })
 }
 
 /// The orders of crashed runs whose outcome the journal does not know: each intent committed
@@ -309,6 +311,7 @@ pub fn run(args: &Args) -> u8 {
 /// What a run tells whoever hosts it (`strat serve`), once it is about to trade.
 pub struct Ready<'a> {
     pub reader: strat_store::Reader,
+    pub controls: strat_store::Controls,
     pub program: &'a strat_lang::ir::Program,
     pub file: String,
     pub run: u64,
@@ -418,6 +421,7 @@ fn resuming(store: &RedbStore, given: &Args) -> Result<Option<(RunRecord, Args)>
 }
 
 fn run_checked(given: &Args, hosting: Option<&mut dyn Hosting>) -> Result<u8, u8> {
+    let hosted = hosting.is_some();
     let (home, mut store) = open_store()?;
     let (resumed, again) = resuming(&store, given)?.unzip();
     let args = again.as_ref().unwrap_or(given);
@@ -485,10 +489,14 @@ fn run_checked(given: &Args, hosting: Option<&mut dyn Hosting>) -> Result<u8, u8
         None => replay.insert(Replay::new(&market.bars, &market.label)),
     };
     let symbols = feed.symbols().to_vec();
-    let journal = match &resumed {
+    let mut journal = match &resumed {
         Some(r) => Some(Journal::read(&store, r, &symbols).map_err(|e| usage(e.to_string()))?),
         None => None,
     };
+    // A hosted run takes the operator's decisions and the webhooks' firings from the store; a
+    // resumed one replays what its journal says they were, step by step, first.
+    let mut live_control = hosted.then(|| strat_store::StoreControl { controls: store.controls() });
+    let controlled = journal.as_mut().map(|j| (j.until, std::mem::take(&mut j.controlled)));
     let until = journal.as_ref().map(|j| j.until);
     let news = SimNews::new(market.news.clone());
     let key = resumed.as_ref().and_then(|r| r.opening.as_ref()).map_or_else(|| run_key(run_id), |o| o.key.clone());
@@ -510,6 +518,7 @@ fn run_checked(given: &Args, hosting: Option<&mut dyn Hosting>) -> Result<u8, u8
     if let Some(h) = hosting {
         h.ready(Ready {
             reader: store.reader(),
+            controls: store.controls(),
             program: &program,
             file: files::display(&args.file),
             run: run_id,
@@ -535,6 +544,14 @@ fn run_checked(given: &Args, hosting: Option<&mut dyn Hosting>) -> Result<u8, u8
         }
         None => &mut store,
     };
+    let live_control = live_control.as_mut().map(|c| c as &mut dyn strat_engine::control::Control);
+    let mut replayed_control = None;
+    let control: Option<&mut dyn strat_engine::control::Control> = match controlled {
+        Some((until, said)) => {
+            Some(replayed_control.insert(strat_engine::control::ReplayedControl::new(live_control, until, said)))
+        }
+        None => live_control,
+    };
     let pause = (args.speed > 0.0).then(|| std::time::Duration::from_secs_f64(1.0 / args.speed));
     let fast_until = until.unwrap_or(NaiveDateTime::MIN);
     let mut clock = Paced { now: NaiveDateTime::default(), pause, started: std::time::Instant::now(), fast_until };
@@ -545,6 +562,7 @@ fn run_checked(given: &Args, hosting: Option<&mut dyn Hosting>) -> Result<u8, u8
         llm: models.llm.as_mut(),
         broker,
         store: Some((store_ref, run_id)),
+        control,
     };
     let stop_at = if live { args.until } else { None };
     let mut stream = Stream {

@@ -5,10 +5,12 @@
 //! the run, then the API once its requests in flight are answered.
 
 use crate::{exit, files};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use strat_service::signature::Secret;
 use strat_service::{Running, Service, token};
 
 #[derive(clap::Args)]
@@ -44,7 +46,12 @@ impl crate::run::Hosting for Serving {
             eprintln!("error: {e}");
             exit::USAGE
         })?;
-        let mut service = Service::new(r.reader, Arc::new(r.program.clone()), r.file.clone(), tokens);
+        let mut service = Service::new(r.reader, r.controls, Arc::new(r.program.clone()), r.file.clone(), tokens);
+        let (found, unusable) = secrets(r.program);
+        for why in unusable {
+            eprintln!("warning: {why}: its webhook refuses every call (503)");
+        }
+        service.secrets = found;
         service.market = r.market.to_string();
         service.broker = r.broker.to_string();
         service.set_run(r.run);
@@ -66,6 +73,29 @@ impl crate::run::Hosting for Serving {
         self.interrupted = Some(r.interrupted);
         Ok(())
     }
+}
+
+/// The secret of each webhook trigger, from the variable it names (the environment, else
+/// `$STRAT_HOME/secrets`), or why it cannot be used; and what to warn of (one unset or unusable).
+fn secrets(program: &strat_lang::ir::Program) -> (BTreeMap<String, Result<Secret, String>>, Vec<String>) {
+    let env = crate::settings::Env::load();
+    let (mut found, mut warnings) = (BTreeMap::new(), Vec::new());
+    for g in &program.graphs {
+        for t in &g.triggers {
+            let strat_lang::ir::TriggerKind::Webhook { secret_env: Some(name), .. } = &t.kind else { continue };
+            match env.get(name) {
+                Some(text) => {
+                    let parsed = Secret::parse(text.trim()).map_err(|e| e.to_string());
+                    if let Err(why) = &parsed {
+                        warnings.push(format!("webhook secret {name} of {}: {why}", g.name));
+                    }
+                    found.insert(name.clone(), parsed);
+                }
+                None => warnings.push(format!("webhook secret {name} of {} is not set", g.name)),
+            }
+        }
+    }
+    (found, warnings)
 }
 
 pub fn serve(args: &Args) -> u8 {

@@ -19,7 +19,7 @@ fn ir_of_every_example() {
         insta::assert_snapshot!(name, serde_json::to_string_pretty(&program).expect("serialises"));
         seen += 1;
     }
-    assert_eq!(seen, 8);
+    assert_eq!(seen, 9);
 }
 
 #[test]

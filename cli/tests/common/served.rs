@@ -44,6 +44,8 @@ pub fn spawn(home: &Path, args: &[&str]) -> Child {
 pub fn serve(home: &Path, args: &[&str]) -> Served {
     let mut all = args.to_vec();
     all.extend(["--listen", "127.0.0.1:0"]);
+    // A service killed outright leaves its address behind: wait for the new one's.
+    let _ = std::fs::remove_file(home.join("service.json"));
     let mut child = spawn(home, &all);
     let begun = Instant::now();
     let said = loop {

@@ -122,8 +122,15 @@ fn main() {
     let news = SimNews::default();
     let (mut clock, mut llm) = (SimClock::default(), strat_engine::offline::Offline);
     let mut observer = Latency { handed: &handed, micros: Vec::new(), orders: 0 };
-    let host =
-        Host { clock: &mut clock, market: &mut market, news: &news, llm: &mut llm, broker: &mut broker, store: None };
+    let host = Host {
+        clock: &mut clock,
+        market: &mut market,
+        news: &news,
+        llm: &mut llm,
+        broker: &mut broker,
+        store: None,
+        control: None,
+    };
     let report = run(&program, host, &Default::default(), &mut observer).expect("runs");
     let mut m = observer.micros.clone();
     m.sort_by(f64::total_cmp);

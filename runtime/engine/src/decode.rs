@@ -137,10 +137,20 @@ pub fn is_ticker(s: &str) -> bool {
 }
 
 fn convert(v: &serde_json::Value, ty: &Type, path: &str) -> Result<Value, String> {
+    convert_in(v, ty, path, "the reply")
+}
+
+/// A webhook's body (JSON) as a value of its declared payload type, or what is wrong with it.
+pub fn payload(v: &serde_json::Value, ty: &Type) -> Result<Value, String> {
+    convert_in(v, ty, "payload", "the payload")
+}
+
+/// [`convert`], the errors saying `whose` (`the reply`, `the payload`) value is wrong.
+fn convert_in(v: &serde_json::Value, ty: &Type, path: &str, whose: &str) -> Result<Value, String> {
     use serde_json::Value as J;
-    let wrong = |want: &str| format!("`{path}` should be {want}, but the reply has {}", kind(v));
+    let wrong = |want: &str| format!("`{path}` should be {want}, but {whose} has {}", kind(v));
     match ty {
-        Type::Optional { item } => convert(v, item, path),
+        Type::Optional { item } => convert_in(v, item, path, whose),
         Type::Number | Type::Percent | Type::Money | Type::Price | Type::Quantity | Type::Duration => match v {
             J::Number(n) => match n.as_f64().filter(|x| x.is_finite()) {
                 Some(x) => Ok(Value::Num(x)),
@@ -165,7 +175,7 @@ fn convert(v: &serde_json::Value, ty: &Type, path: &str) -> Result<Value, String
             J::Array(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, x)| convert(x, &Type::Symbol, &format!("{path}[{i}]")))
+                .map(|(i, x)| convert_in(x, &Type::Symbol, &format!("{path}[{i}]"), whose))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::List),
             _ => Err(wrong("a list of tickers")),
@@ -182,7 +192,7 @@ fn convert(v: &serde_json::Value, ty: &Type, path: &str) -> Result<Value, String
             J::Array(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, x)| convert(x, item, &format!("{path}[{i}]")))
+                .map(|(i, x)| convert_in(x, item, &format!("{path}[{i}]"), whose))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::List),
             _ => Err(wrong("a list")),
@@ -192,7 +202,8 @@ fn convert(v: &serde_json::Value, ty: &Type, path: &str) -> Result<Value, String
             let is_decision = name.as_deref() == Some("decision");
             if let Some(extra) = map.keys().find(|k| !fields.iter().any(|(f, _)| f == *k)) {
                 let at = if path == "answer" { extra.clone() } else { format!("{path}.{extra}") };
-                return Err(format!("the reply has a field `{at}` that the answer does not declare"));
+                let declarer = if whose == "the reply" { "the answer" } else { "its type" };
+                return Err(format!("{whose} has a field `{at}` that {declarer} does not declare"));
             }
             let mut out = BTreeMap::new();
             for (field, fty) in fields {
@@ -202,9 +213,9 @@ fn convert(v: &serde_json::Value, ty: &Type, path: &str) -> Result<Value, String
                         if matches!(fty, Type::Optional { .. }) || (is_decision && optional_in_decision(field)) => {}
                     // A hold is about no symbol: an empty one says so.
                     Some(J::String(s)) if is_decision && field == "symbol" && s.is_empty() && is_hold(map) => {}
-                    None => return Err(format!("the reply has no `{at}`")),
+                    None => return Err(format!("{whose} has no `{at}`")),
                     Some(x) => {
-                        out.insert(field.clone(), convert(x, fty, &at)?);
+                        out.insert(field.clone(), convert_in(x, fty, &at, whose)?);
                     }
                 }
             }

@@ -143,6 +143,9 @@ pub struct Host<'a> {
     pub broker: &'a mut dyn Broker,
     /// Where the run is journaled step by step, with its id there.
     pub store: Option<(&'a mut dyn Store, u64)>,
+    /// The operator's decisions and the firings from outside (a service's run); `None`: every
+    /// graph is active and only the file's triggers fire.
+    pub control: Option<&'a mut dyn crate::control::Control>,
 }
 
 impl Host<'_> {

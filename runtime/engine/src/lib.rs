@@ -6,6 +6,7 @@
 
 pub mod broker;
 pub mod context;
+pub mod control;
 pub mod decode;
 pub mod engine;
 pub mod eval;

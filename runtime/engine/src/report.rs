@@ -125,6 +125,10 @@ pub struct TriggerRecord {
     pub text: String,
     pub symbol: Option<String>,
     pub reason: String,
+    /// The firing from outside (a webhook's call, a run by hand through the service) that
+    /// started it: its number in the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firing: Option<u64>,
 }
 
 /// One execution of an agent, workflow or team: the seed's `agent_executions` record.

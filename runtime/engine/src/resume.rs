@@ -27,6 +27,8 @@ pub struct Journal {
     pub reported: BTreeMap<(NaiveDateTime, Phase), Vec<Update>>,
     /// The broker's account when the run began.
     pub opening: Account,
+    /// What the control said, at each step it was journaled.
+    pub controlled: BTreeMap<NaiveDateTime, crate::control::Said>,
 }
 
 /// Why a run cannot be resumed.
@@ -81,7 +83,8 @@ impl Journal {
         for r in store.reported(run.id).map_err(ResumeError::Store)? {
             reported.entry((r.step, r.phase)).or_default().push(r.update);
         }
-        Ok(Journal { until, intents, reported, opening: opening_account(opening, symbols)? })
+        let controlled = store.controlled(run.id).map_err(ResumeError::Store)?.into_iter().collect();
+        Ok(Journal { until, intents, reported, opening: opening_account(opening, symbols)?, controlled })
     }
 }
 
@@ -326,6 +329,9 @@ impl Store for Resumed<'_> {
     }
     fn next_answer(&mut self, run: u64, id: &str) -> Result<Option<Answer>, StoreError> {
         self.inner.next_answer(run, id)
+    }
+    fn controlled(&self, run: u64) -> Result<Vec<(NaiveDateTime, crate::control::Said)>, StoreError> {
+        self.inner.controlled(run)
     }
     fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
         self.inner.runs()

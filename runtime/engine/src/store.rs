@@ -140,6 +140,8 @@ pub trait Store {
     /// got that far before: a resumed run's replay takes its answers from here, so no model
     /// is asked twice and the decisions are the ones first taken. Each call moves past it.
     fn next_answer(&mut self, run: u64, id: &str) -> Result<Option<Answer>, StoreError>;
+    /// What the control said at each step of `run` where the journal recorded it, in order.
+    fn controlled(&self, run: u64) -> Result<Vec<(NaiveDateTime, crate::control::Said)>, StoreError>;
     fn runs(&self) -> Result<Vec<RunRecord>, StoreError>;
     /// Each execution of the run, as JSON (the record's fields).
     fn executions(&self, run: u64) -> Result<Vec<serde_json::Value>, StoreError>;
@@ -173,6 +175,9 @@ pub struct StepView<'a> {
     pub reported: &'a [(Phase, Update)],
     /// A live step's bars, when the journal does not hold them yet (empty otherwise).
     pub bars: &'a [(usize, Bar)],
+    /// What the host's control said at this step, when it changed or firings came (the
+    /// firings it lists are run at this step: the journal marks them done in its commit).
+    pub control: Option<&'a crate::control::Said>,
 }
 
 /// Why the store could not do what it was asked.

@@ -244,6 +244,7 @@ fn nothing_fires_on_a_step_the_market_calls_stale_and_the_run_says_so() {
         llm: &mut llm,
         broker: &mut broker,
         store: None,
+        control: None,
     };
     let program = program("workflow W { on price(SPY) > $0\n log \"fired\" }");
     let r =
@@ -313,6 +314,7 @@ fn what_the_market_data_says_is_a_log_line_of_the_step_it_comes_with() {
         llm: &mut llm,
         broker: &mut broker,
         store: None,
+        control: None,
     };
     let program = program("workflow W { on price(SPY) > $0\n log \"fired\" }");
     let mut lines = Lines(Vec::new());

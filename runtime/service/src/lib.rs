@@ -13,7 +13,7 @@ pub mod token;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use strat_lang::ir::Program;
-use strat_store::Reader;
+use strat_store::{Controls, Reader};
 
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
@@ -21,6 +21,14 @@ pub const MAX_BODY: usize = 1 << 20;
 /// What every request can see.
 pub struct Service {
     pub reader: Reader,
+    /// The operator's decisions, the firings and the audit log.
+    pub controls: Controls,
+    /// Each webhook secret's variable and what it held when the service started: the secret,
+    /// or why it cannot be used (unset, not a `whsec_` secret). The service reads no
+    /// environment itself.
+    pub secrets: std::collections::BTreeMap<String, Result<signature::Secret, String>>,
+    /// The webhooks' calls accepted lately, by trigger id (unix seconds), for their throttles.
+    pub recent: std::sync::Mutex<std::collections::BTreeMap<String, std::collections::VecDeque<i64>>>,
     pub program: Arc<Program>,
     /// The file the service runs, as the store names it.
     pub file: String,
@@ -33,8 +41,25 @@ pub struct Service {
 }
 
 impl Service {
-    pub fn new(reader: Reader, program: Arc<Program>, file: String, tokens: token::Tokens) -> Service {
-        Service { reader, program, file, broker: String::new(), market: String::new(), tokens, run: AtomicU64::new(0) }
+    pub fn new(
+        reader: Reader,
+        controls: Controls,
+        program: Arc<Program>,
+        file: String,
+        tokens: token::Tokens,
+    ) -> Service {
+        Service {
+            reader,
+            controls,
+            secrets: Default::default(),
+            recent: Default::default(),
+            program,
+            file,
+            broker: String::new(),
+            market: String::new(),
+            tokens,
+            run: AtomicU64::new(0),
+        }
     }
 
     /// The run the service is doing, once it has begun.
@@ -45,6 +70,18 @@ impl Service {
     pub fn current_run(&self) -> Option<u64> {
         Some(self.run.load(Ordering::SeqCst)).filter(|id| *id != 0)
     }
+}
+
+/// The wall clock in unix seconds (the webhooks' timestamps are checked against it).
+#[allow(clippy::disallowed_methods)] // the service's own clock, outside the engine
+pub fn unix_now() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The wall clock as a UTC time.
+pub fn utc_now() -> String {
+    chrono::DateTime::from_timestamp(unix_now(), 0).map_or_else(String::new, |t| t.naive_utc().to_string())
 }
 
 /// The router of the whole API over `service`.

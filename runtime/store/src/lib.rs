@@ -4,8 +4,10 @@
 
 use chrono::NaiveDateTime;
 mod bars;
+mod control;
 mod reader;
 
+pub use control::{Accepted, AuditEntry, Controls, FiringRecord, StoreControl};
 pub use reader::Reader;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -46,6 +48,17 @@ const REPORTED: TableDefinition<(u64, u64), &str> = TableDefinition::new("report
 const BARS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("live_bars");
 /// The models' answers: (run, request id, the how-manieth asking of it) → the answer.
 const ANSWERS: TableDefinition<(u64, &str, u64), &str> = TableDefinition::new("answers");
+/// The operator's decisions (`lifecycle`): for every run, surviving restarts.
+const CONTROL: TableDefinition<&str, &str> = TableDefinition::new("control");
+/// Firings from outside (webhooks), by number: each committed before it is acknowledged.
+const FIRINGS: TableDefinition<u64, &str> = TableDefinition::new("firings");
+/// The `webhook-id`s accepted: id → (firing, unix seconds when accepted).
+const WEBHOOK_IDS: TableDefinition<&str, (u64, i64)> = TableDefinition::new("webhook_ids");
+/// What the control said at a step of a run, when it changed or firings came: (run,
+/// sequence) → the step and what was said.
+const CONTROLLED: TableDefinition<(u64, u64), &str> = TableDefinition::new("controlled");
+/// The audit log: what operators did (halt, pause, …), by number, append-only.
+const AUDIT: TableDefinition<u64, &str> = TableDefinition::new("audit");
 /// Prompt texts by content id, each once for every run that sent it.
 const PROMPTS: TableDefinition<&str, &str> = TableDefinition::new("prompts");
 
@@ -112,6 +125,11 @@ impl RedbStore {
             tx.open_table(REPORTED).map_err(err)?;
             tx.open_table(ANSWERS).map_err(err)?;
             tx.open_table(BARS).map_err(err)?;
+            tx.open_table(CONTROL).map_err(err)?;
+            tx.open_table(FIRINGS).map_err(err)?;
+            tx.open_table(WEBHOOK_IDS).map_err(err)?;
+            tx.open_table(CONTROLLED).map_err(err)?;
+            tx.open_table(AUDIT).map_err(err)?;
         }
         tx.commit().map_err(err)?;
         let db = Arc::new(db);
@@ -130,6 +148,11 @@ impl RedbStore {
             self.put_run(&r)?;
         }
         Ok(())
+    }
+
+    /// A handle on the operator's decisions and the firings, for other threads.
+    pub fn controls(&self) -> Controls {
+        Controls { db: self.db.clone() }
     }
 
     /// A handle on what the store holds that other threads can read while this one writes.
@@ -284,6 +307,9 @@ impl Store for RedbStore {
                     self.positions.insert(run, now.to_vec());
                 }
             }
+            if let Some(said) = step.control {
+                control::record(&tx, run, step.time, said)?;
+            }
             tx.open_table(RUNS).map_err(err)?.insert(run, body.as_str()).map_err(err)?;
         }
         tx.commit().map_err(err)
@@ -370,6 +396,10 @@ impl Store for RedbStore {
         let Some(text) = self.read.answer(run, id, n)? else { return Ok(None) };
         *self.asked.entry((run, id.to_string())).or_insert(0) += 1;
         serde_json::from_str(&text).map(Some).map_err(bad_record)
+    }
+
+    fn controlled(&self, run: u64) -> Result<Vec<(NaiveDateTime, strat_engine::control::Said)>, StoreError> {
+        control::controlled(&self.db, run)
     }
 
     fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {

@@ -83,6 +83,7 @@ fn journal_into(
         llm: &mut llm,
         broker: &mut broker,
         store: Some((&mut *store, run_id)),
+        control: None,
     };
     let report = run(program, host, &Limits::default(), &mut StopAfter(stop_after, 0)).expect("runs");
     store.finish_run(run_id, "stopped", report.final_equity).expect("finishes");
@@ -221,6 +222,9 @@ impl Store for NoIntents {
     }
     fn finish_run(&mut self, run: u64, status: &str, equity: f64) -> Result<(), StoreError> {
         self.0.finish_run(run, status, equity)
+    }
+    fn controlled(&self, run: u64) -> Result<Vec<(chrono::NaiveDateTime, strat_engine::control::Said)>, StoreError> {
+        self.0.controlled(run)
     }
     fn runs(&self) -> Result<Vec<strat_engine::store::RunRecord>, StoreError> {
         self.0.runs()

@@ -6,8 +6,10 @@
 //! 2. the market state takes the bars: each indicator once per bar of its symbol, then the
 //!    crossings;
 //! 3. the trigger manager finds what fires (indexed by symbol and threshold), after guards
-//!    and throttles; news published since the last step reaches news triggers; what the
-//!    market data has to say (a stale feed, a reconnection) becomes the step's log lines;
+//!    and throttles; news published since the last step reaches news triggers; the host's
+//!    control says what the operator decided (paused graphs, disabled triggers, a halt) and
+//!    which firings from outside wait (webhooks); what the market data has to say (a stale
+//!    feed, a reconnection) becomes the step's log lines;
 //! 4. each graph that fired runs once per symbol, in the order of the file, to its end;
 //! 5. the portfolio is marked at the closes, and the step is journaled and reported.
 
@@ -104,6 +106,7 @@ pub fn run_from(
         let mut moved = engine.work_orders();
         engine.update_market(t);
         engine.find_firings(t);
+        engine.poll_control(t);
         engine.journal_bars(t)?;
         let first = engine.step_start();
         engine.take_feed_notes(t);
@@ -178,7 +181,15 @@ pub fn backtest_in(
     let mut broker = PaperBroker::new(config.cash, replay.symbols().len(), config.costs);
     let mut clock = SimClock::default();
     let news = SimNews::new(config.news.clone());
-    let host = Host { clock: &mut clock, market: &mut replay, news: &news, llm, broker: &mut broker, store: None };
+    let host = Host {
+        clock: &mut clock,
+        market: &mut replay,
+        news: &news,
+        llm,
+        broker: &mut broker,
+        store: None,
+        control: None,
+    };
     let mut report = run_from(program, host, &config.sandbox, observer, mode, config.trade_from)?;
     if config.news.is_empty() && mode == Mode::Triggers {
         for g in &program.graphs {

@@ -3,6 +3,7 @@
 
 use super::{Mode, Observer};
 use crate::broker::{Account, Book, Status, Update, to_f64};
+use crate::control::{Firing, Lifecycle, Said};
 use crate::exec::{Ctx, ExecWorld, GateState, Job, Usage};
 use crate::expr::{Market, NoWorld, World};
 use crate::host::Host;
@@ -14,7 +15,10 @@ use crate::sandbox::Limits;
 use crate::store::{Phase, PositionRecord, StepView};
 use crate::trigger::Fired;
 use chrono::NaiveDateTime;
-use strat_lang::ir::Program;
+use strat_lang::ir::{Program, TriggerKind};
+
+mod outside;
+use outside::payloads;
 
 /// What is fixed for the whole run.
 #[derive(Debug, Clone, Copy)]
@@ -86,6 +90,15 @@ pub(super) struct Engine<'r, 'h> {
     articles: Vec<Article>,
     /// Steps the market said were not live (nothing fired on them), and the first with why.
     stale: (usize, Option<(NaiveDateTime, String)>),
+    /// The operator's decisions in force, what the control said at this step when it is to be
+    /// journaled (it changed, or firings came), the firings to run at this step, and what is
+    /// to be said of them in the step's log.
+    lifecycle: Lifecycle,
+    said: Option<Said>,
+    outside: Vec<Firing>,
+    control_notes: Vec<String>,
+    /// The declared payload of each webhook trigger, by graph name and place.
+    payloads: std::collections::BTreeMap<(String, u32), strat_lang::ir::Type>,
 }
 
 impl<'r, 'h> Engine<'r, 'h> {
@@ -104,6 +117,18 @@ impl<'r, 'h> Engine<'r, 'h> {
         let mut market = Market::new(symbols.clone(), intervals.clone());
         market.without_volume = host.market.without_volume();
         let mut plan = Plan::new(program, &mut market).map_err(|e| e.to_string())?;
+        if host.control.is_none() {
+            for g in program
+                .graphs
+                .iter()
+                .filter(|g| g.triggers.iter().any(|t| matches!(t.kind, TriggerKind::Webhook { .. })))
+            {
+                plan.warnings.push(format!(
+                    "`{}`: a webhook trigger fires only in a running service (`strat serve`), not here",
+                    g.name
+                ));
+            }
+        }
         let initial = host.broker.account().equity_f64(|_| 0.0);
         let report = Self::empty_report(&host, &mut plan, &market, initial, total);
         let gate = GateState {
@@ -131,6 +156,7 @@ impl<'r, 'h> Engine<'r, 'h> {
             fires: once.is_none(),
             stretches: !watching
                 && !journal
+                && host.control.is_none()
                 && !every_bar
                 && clock_jumps
                 && !news_triggers
@@ -165,6 +191,11 @@ impl<'r, 'h> Engine<'r, 'h> {
             bars_journaled: false,
             articles: Vec::new(),
             stale: (0, None),
+            lifecycle: Lifecycle::default(),
+            said: None,
+            outside: Vec::new(),
+            control_notes: Vec::new(),
+            payloads: payloads(program),
         })
     }
 
@@ -294,7 +325,7 @@ impl<'r, 'h> Engine<'r, 'h> {
     /// that fired nothing journals them with its record. A write the store refuses stops the
     /// run.
     pub(super) fn journal_bars(&mut self, t: NaiveDateTime) -> Result<(), String> {
-        if !self.shape.keep_bars || self.fired.is_empty() {
+        if !self.shape.keep_bars || (self.fired.is_empty() && self.outside.is_empty()) {
             return Ok(());
         }
         self.bars_journaled = true;
@@ -416,17 +447,25 @@ impl<'r, 'h> Engine<'r, 'h> {
         self.host.market.take_notes(&mut notes);
         let lines = notes.into_iter().map(|message| LogLine { time: t, graph: "feed".to_string(), message });
         self.report.log.extend(lines);
+        let said =
+            self.control_notes.drain(..).map(|message| LogLine { time: t, graph: "control".to_string(), message });
+        self.report.log.extend(said);
     }
 
     /// Phase 4: each graph that fired runs once per symbol, in the file's order, for the first
     /// of its triggers that fired (in the file's order too). Whether anything ran.
     pub(super) fn execute_firings(&mut self, t: NaiveDateTime) -> bool {
-        if self.fired.is_empty() {
+        if self.fired.is_empty() && self.outside.is_empty() {
             return false;
         }
         self.fired.sort_by_key(|f| (f.graph, f.symbol, f.trigger));
         self.fired.dedup_by_key(|f| (f.graph, f.symbol));
-        let jobs: Vec<Job> = self.fired.iter().map(|f| self.job(f, t)).collect();
+        let mut jobs: Vec<Job> = self.fired.iter().map(|f| self.job(f, t)).collect();
+        let outside = std::mem::take(&mut self.outside);
+        jobs.extend(outside.iter().filter_map(|f| self.outside_job(f, t)));
+        if jobs.is_empty() {
+            return false;
+        }
         if self.shape.clock_jumps {
             self.host.clock.advance_to(t);
         }
@@ -450,8 +489,15 @@ impl<'r, 'h> Engine<'r, 'h> {
         Job {
             graph: f.graph as usize,
             symbol: f.symbol.map(|s| s as usize),
-            trigger: TriggerRecord { kind: tr.kind_name.to_string(), text: tr.text.clone(), symbol, reason },
+            trigger: TriggerRecord {
+                kind: tr.kind_name.to_string(),
+                text: tr.text.clone(),
+                symbol,
+                reason,
+                firing: None,
+            },
             article: f.article.and_then(|a| self.articles.get(a as usize)).cloned(),
+            payload: None,
         }
     }
 
@@ -522,6 +568,7 @@ impl<'r, 'h> Engine<'r, 'h> {
             prompts: self.report.prompts.since(first.prompts),
             reported: &self.reported,
             bars: if self.shape.keep_bars && !self.bars_journaled { &self.closed } else { &[] },
+            control: self.said.as_ref(),
         };
         if let Some((store, run)) = self.host.store.as_mut()
             && let Err(e) = store.record_step(*run, &view)
@@ -534,6 +581,7 @@ impl<'r, 'h> Engine<'r, 'h> {
         }
         self.reported.clear();
         self.bars_journaled = false;
+        self.said = None;
         // A live run's executions are in the journal now: its report reads them back from
         // there, so a run of weeks does not hold them all.
         if self.shape.keep_bars {
@@ -603,8 +651,15 @@ impl<'r, 'h> Engine<'r, 'h> {
         Job {
             graph,
             symbol,
-            trigger: TriggerRecord { kind: "manual".to_string(), text: "manual".to_string(), symbol: name, reason },
+            trigger: TriggerRecord {
+                kind: "manual".to_string(),
+                text: "manual".to_string(),
+                symbol: name,
+                reason,
+                firing: None,
+            },
             article: None,
+            payload: None,
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct Job {
     pub symbol: Option<usize>,
     pub trigger: TriggerRecord,
     pub article: Option<Article>,
+    /// A webhook's body, decoded into its declared type (`trigger.payload`).
+    pub payload: Option<Value>,
 }
 
 /// Model use of the run so far, against the sandbox's budgets.
@@ -274,6 +276,10 @@ pub fn trigger_value(job: &Job, market: &Market) -> Value {
         let v = a.to_value();
         data.insert("article".to_string(), v.clone());
         t.insert("article".to_string(), v);
+    }
+    if let Some(p) = &job.payload {
+        data.insert("payload".to_string(), p.clone());
+        t.insert("payload".to_string(), p.clone());
     }
     t.insert("data".to_string(), Value::Record(data));
     Value::Record(t)

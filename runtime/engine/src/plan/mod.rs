@@ -265,7 +265,8 @@ fn add_triggers(
     market: &mut Market,
     warnings: &mut Vec<String>,
 ) -> Result<(), PlanError> {
-    for t in &g.triggers {
+    for (n, t) in g.triggers.iter().enumerate() {
+        triggers.declaring = u32::try_from(n).unwrap_or(u32::MAX);
         let throttles = &t.throttles;
         match &t.kind {
             TriggerKind::Bar { symbols, seconds } => {
@@ -360,10 +361,8 @@ fn add_triggers(
                 let text = format!("news(keywords: {keywords:?}, symbols: {symbols:?})");
                 triggers.add_news(gi, filter, text, throttles, t.market_hours);
             }
-            TriggerKind::Webhook { .. } => {
-                warnings.push(format!("`{}`: a webhook trigger fires only in a running service, not here", g.name));
-            }
-            TriggerKind::Manual => {}
+            // Fired from outside, through the host's control (a service's webhooks).
+            TriggerKind::Webhook { .. } | TriggerKind::Manual => {}
         }
     }
     Ok(())

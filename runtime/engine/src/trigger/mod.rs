@@ -44,6 +44,8 @@ pub struct Trigger {
     pub kind_name: &'static str,
     /// How the file wrote it, for the reason recorded with each firing.
     pub text: String,
+    /// Its place among its graph's triggers in the file (the id the service enables it by).
+    pub declared: u32,
     kind: Kind,
     throttle: Throttle,
     market_hours: bool,
@@ -129,6 +131,8 @@ pub struct Triggers {
     periods: Vec<u32>,
     /// Days the exchange was closed on which bars came: no trigger fires on their bars.
     pub closed_days: Vec<chrono::NaiveDate>,
+    /// The place among its graph's triggers of the trigger being added (set before each).
+    pub declaring: u32,
 }
 
 /// A constant the compiler left as a tree (`-3%` is a negation of 3).
@@ -358,6 +362,7 @@ impl Triggers {
             symbol,
             kind_name,
             text,
+            declared: self.declaring,
             kind,
             throttle: Throttle::new(throttles),
             market_hours,

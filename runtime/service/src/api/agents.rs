@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
+use strat_engine::control::{Lifecycle, trigger_id};
 use strat_lang::ir::{Graph, GraphKind, Trigger, TriggerKind};
 
 fn kind(g: &Graph) -> &'static str {
@@ -41,15 +42,16 @@ fn trigger_kind(t: &TriggerKind) -> &'static str {
 
 /// A trigger as the API shows it; its id is its graph's name and its place among the graph's
 /// triggers (`momentum.0`). A webhook's secret is named by its variable, never shown.
-fn trigger(g: &Graph, n: usize, t: &Trigger) -> Value {
+fn trigger(g: &Graph, n: usize, t: &Trigger, life: &Lifecycle) -> Value {
+    let id = trigger_id(&g.name, u32::try_from(n).unwrap_or(u32::MAX));
     let mut v = json!({
-        "id": format!("{}.{n}", g.name),
+        "enabled": !life.disabled.contains(&id),
+        "id": id,
         "agent": g.name,
         "kind": trigger_kind(&t.kind),
         "text": text(&t.kind),
         "market_hours": t.market_hours,
         "throttles": t.throttles.iter().map(|(count, secs)| json!({"count": count, "seconds": secs})).collect::<Vec<_>>(),
-        "enabled": true,
     });
     if let TriggerKind::Webhook { path, secret_env, .. } = &t.kind {
         v["path"] = json!(path);
@@ -58,16 +60,27 @@ fn trigger(g: &Graph, n: usize, t: &Trigger) -> Value {
     v
 }
 
-fn agent(g: &Graph) -> Value {
+/// The status of `g`: `active`, `paused` or `archived`.
+pub fn status<'a>(g: &Graph, life: &'a Lifecycle) -> &'a str {
+    life.status(&g.name)
+}
+
+pub fn agent_view(g: &Graph, life: &Lifecycle) -> Value {
     json!({
         "name": g.name,
         "kind": kind(g),
-        "status": "active",
+        "status": status(g, life),
+        "halted": life.halted.is_some(),
         "description": g.description,
         "role": g.role,
         "limits": g.limits,
-        "triggers": g.triggers.iter().enumerate().map(|(n, t)| trigger(g, n, t)).collect::<Vec<_>>(),
+        "triggers": g.triggers.iter().enumerate().map(|(n, t)| trigger(g, n, t, life)).collect::<Vec<_>>(),
     })
+}
+
+/// The lifecycle as the store holds it.
+pub fn lifecycle(s: &Shared) -> ApiResult<Lifecycle> {
+    s.controls.lifecycle().map_err(ApiError::store)
 }
 
 /// The graph called `name`, or a 404 that lists the names there are.
@@ -78,21 +91,27 @@ pub fn find<'a>(s: &'a Shared, name: &str) -> ApiResult<&'a Graph> {
     })
 }
 
-pub async fn list(State(s): State<Shared>) -> Json<Value> {
-    Json(json!({"agents": s.program.graphs.iter().map(agent).collect::<Vec<_>>()}))
+pub async fn list(State(s): State<Shared>) -> ApiResult<Json<Value>> {
+    let life = lifecycle(&s)?;
+    Ok(Json(
+        json!({"agents": s.program.graphs.iter().map(|g| agent_view(g, &life)).collect::<Vec<_>>(), "halted": life.halted}),
+    ))
 }
 
 pub async fn one(State(s): State<Shared>, name: Result<Path<String>, PathRejection>) -> ApiResult<Json<Value>> {
     let Path(name) = name.map_err(bad_path)?;
-    Ok(Json(agent(find(&s, &name)?)))
+    let life = lifecycle(&s)?;
+    Ok(Json(agent_view(find(&s, &name)?, &life)))
 }
 
-pub async fn triggers(State(s): State<Shared>) -> Json<Value> {
+pub async fn triggers(State(s): State<Shared>) -> ApiResult<Json<Value>> {
+    let life = lifecycle(&s)?;
+    let life = &life;
     let all: Vec<Value> = s
         .program
         .graphs
         .iter()
-        .flat_map(|g| g.triggers.iter().enumerate().map(move |(n, t)| trigger(g, n, t)))
+        .flat_map(|g| g.triggers.iter().enumerate().map(move |(n, t)| trigger(g, n, t, life)))
         .collect();
-    Json(json!({"triggers": all}))
+    Ok(Json(json!({"triggers": all})))
 }

@@ -5,10 +5,14 @@ mod account;
 mod agents;
 mod error;
 mod executions;
+mod firings;
+mod lifecycle;
 mod openapi;
 mod performance;
 mod runs;
+mod webhooks;
 
+pub use agents::agent_view;
 pub use error::{ApiError, ApiResult};
 pub use executions::Filter;
 
@@ -16,7 +20,7 @@ use crate::Service;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, post};
 use std::sync::Arc;
 
 pub type Shared = Arc<Service>;
@@ -67,6 +71,9 @@ const WINDOW: &[Param] = &[
     query("days", "integer", "Only the last N days of the run (default: all of it)"),
 ];
 const EXECUTION: &[Param] = &[path("id", "integer", "The execution's id in its run"), RUN];
+const TRIGGER: &[Param] = &[path("id", "string", "The trigger's id (`DipBuyer.0`: its agent and place)")];
+const FIRING: &[Param] = &[path("id", "integer", "The firing's number (as its 202 gave it)")];
+const HOOK: &[Param] = &[path("path", "string", "The path the trigger declares (`on webhook \"/alerts\"`)")];
 
 fn route(
     method: &'static str,
@@ -130,6 +137,72 @@ pub fn routes() -> Vec<Route> {
             get(account::account),
         ),
         route("get", "/api/v1/openapi.json", "This document", &[], get(openapi::document)),
+        route(
+            "post",
+            "/api/v1/agents/{name}/activate",
+            "Activate an agent, workflow or team (body: optional `{\"reason\": …}`)",
+            NAME,
+            post(lifecycle::activate),
+        ),
+        route(
+            "post",
+            "/api/v1/agents/{name}/pause",
+            "Pause one: its triggers are not evaluated until it is activated",
+            NAME,
+            post(lifecycle::pause),
+        ),
+        route(
+            "post",
+            "/api/v1/agents/{name}/archive",
+            "Archive one: as paused, and shown so",
+            NAME,
+            post(lifecycle::archive),
+        ),
+        route(
+            "post",
+            "/api/v1/agents/{name}/test",
+            "Run one once at the run's next step, as by hand; its record once run",
+            NAME,
+            post(firings::test),
+        ),
+        route("post", "/api/v1/triggers/{id}/enable", "Enable a trigger", TRIGGER, post(lifecycle::enable)),
+        route(
+            "post",
+            "/api/v1/triggers/{id}/disable",
+            "Disable a trigger: it does not fire until enabled",
+            TRIGGER,
+            post(lifecycle::disable),
+        ),
+        route(
+            "post",
+            "/api/v1/halt",
+            "Halt everything: nothing fires until resumed, across restarts",
+            &[],
+            post(lifecycle::halt),
+        ),
+        route("post", "/api/v1/resume", "Lift a halt", &[], post(lifecycle::resume)),
+        route(
+            "get",
+            "/api/v1/audit",
+            "The audit log: who did what, when, why, and what came of it",
+            &[],
+            get(lifecycle::audit),
+        ),
+        route(
+            "get",
+            "/api/v1/firings/{id}",
+            "A firing from outside: pending, or done with the execution it started",
+            FIRING,
+            get(firings::one),
+        ),
+        Route {
+            method: "post",
+            path: "/api/v1/webhooks/{path}",
+            summary: "A signed call of an `on webhook` trigger (Standard Webhooks; no bearer token)",
+            params: HOOK,
+            public: true,
+            handler: post(webhooks::receive).layer(DefaultBodyLimit::max(webhooks::MAX_BODY)),
+        },
     ]
 }
 
@@ -164,6 +237,21 @@ async fn authorised(State(service): State<Shared>, request: Request, next: Next)
         Some(token) if service.tokens.accepts(token) => Ok(next.run(request).await),
         _ => Err(ApiError::unauthorized()),
     }
+}
+
+/// Refuses work for the run when it is not running (it ended, or has not begun).
+pub fn running(service: &Service) -> ApiResult<()> {
+    let run = service.current_run().ok_or_else(|| unavailable("the run has not begun"))?;
+    let r = service.reader.run(run).map_err(ApiError::store)?;
+    if r.status == "running" {
+        Ok(())
+    } else {
+        Err(unavailable(&format!("run {run} is {}: nothing would run this", r.status)))
+    }
+}
+
+fn unavailable(why: &str) -> ApiError {
+    ApiError { status: axum::http::StatusCode::SERVICE_UNAVAILABLE, code: "not_running", message: why.to_string() }
 }
 
 /// The run a request means: the one asked for, else the service's, else the store's latest.

@@ -1,0 +1,205 @@
+//! `strat halt`, `strat resume`, `strat pause`, `strat activate`, `strat archive` and
+//! `strat agents`: the operator's decisions from the command line. With a service running
+//! they go through its API (it finds them in the store at its run's next step); without one
+//! they are written to the store, where the next `strat serve` finds them: a service started
+//! after `strat halt` comes up halted. Each is idempotent and written to the audit log.
+
+use crate::backtest::Format;
+use crate::client::Client;
+use crate::{exit, files};
+use serde_json::{Value, json};
+use std::io::Write;
+use strat_engine::control::Lifecycle;
+
+#[derive(clap::Args)]
+pub struct HaltArgs {
+    /// Why (kept in the audit log and shown while halted)
+    #[arg(long)]
+    reason: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+#[derive(clap::Args)]
+pub struct StatusArgs {
+    /// The agent, workflow or team
+    name: String,
+    /// Why (kept in the audit log)
+    #[arg(long)]
+    reason: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+/// One decision: what the API calls it, what the audit log calls it, and the change itself.
+enum Decision<'a> {
+    Halt(Option<&'a str>),
+    Resume,
+    Status(&'a str, &'static str),
+}
+
+impl Decision<'_> {
+    fn path(&self) -> String {
+        match self {
+            Decision::Halt(_) => "/api/v1/halt".into(),
+            Decision::Resume => "/api/v1/resume".into(),
+            Decision::Status(g, "active") => format!("/api/v1/agents/{g}/activate"),
+            Decision::Status(g, "archived") => format!("/api/v1/agents/{g}/archive"),
+            Decision::Status(g, _) => format!("/api/v1/agents/{g}/pause"),
+        }
+    }
+
+    fn what(&self) -> String {
+        match self {
+            Decision::Halt(_) => "halt".into(),
+            Decision::Resume => "resume".into(),
+            Decision::Status(g, s) => format!("{s} {g}"),
+        }
+    }
+
+    fn apply(&self, l: &mut Lifecycle) -> String {
+        match self {
+            Decision::Halt(r) => l.halt(r.unwrap_or("halted by the operator")),
+            Decision::Resume => l.resume(),
+            Decision::Status(g, s) => l.set_status(g, s),
+        }
+    }
+}
+
+/// Who a decision made here is, in the audit log.
+fn local_user() -> String {
+    let name = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_default();
+    if name.is_empty() { "local user".into() } else { format!("local user {name}") }
+}
+
+fn through_service(c: &Client, d: &Decision<'_>, reason: Option<&str>) -> Result<Value, u8> {
+    let body = reason.map(|r| json!({"reason": r}));
+    match c.call("POST", &d.path(), body) {
+        Ok((200, v)) => Ok(json!({"result": v["result"], "through": format!("the service at {}", c.address())})),
+        Ok((_, v)) => {
+            eprintln!("error: {}", v["error"]["message"].as_str().unwrap_or("the service refused"));
+            Err(exit::USAGE)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(exit::USAGE)
+        }
+    }
+}
+
+fn through_store(d: &Decision<'_>, reason: Option<&str>) -> Result<Value, u8> {
+    let home = files::home();
+    let store = crate::run::open_store_at(&home)?;
+    let (_, result) =
+        store.controls().decide(&local_user(), &d.what(), reason.map(str::to_string), |l| d.apply(l)).map_err(|e| {
+            eprintln!("error: {e}");
+            exit::USAGE
+        })?;
+    if let Decision::Status(g, _) = d {
+        eprintln!(
+            "note: no service is running, so `{g}` is not checked against a file: the next `strat serve` applies this to its graph of that name"
+        );
+    }
+    Ok(json!({"result": result, "through": format!("the store in {}", home.display())}))
+}
+
+fn decide(d: Decision<'_>, reason: Option<&str>, format: Format) -> u8 {
+    let done = match crate::client::find(&files::home()) {
+        Some(c) => through_service(&c, &d, reason),
+        None => through_store(&d, reason),
+    };
+    match done {
+        Ok(v) => {
+            let mut out = std::io::stdout().lock();
+            let _ = match format {
+                Format::Json => writeln!(out, "{v}"),
+                Format::Human => writeln!(
+                    out,
+                    "{} ({})",
+                    v["result"].as_str().unwrap_or_default(),
+                    v["through"].as_str().unwrap_or_default()
+                ),
+            };
+            exit::OK
+        }
+        Err(code) => code,
+    }
+}
+
+pub fn halt(args: &HaltArgs) -> u8 {
+    decide(Decision::Halt(args.reason.as_deref()), args.reason.as_deref(), args.format)
+}
+
+pub fn resume(args: &HaltArgs) -> u8 {
+    decide(Decision::Resume, args.reason.as_deref(), args.format)
+}
+
+pub fn status(args: &StatusArgs, status: &'static str) -> u8 {
+    decide(Decision::Status(&args.name, status), args.reason.as_deref(), args.format)
+}
+
+#[derive(clap::Args)]
+pub struct AgentsArgs {
+    /// The strategy file (needed when no service is running; the service's own otherwise)
+    file: Option<std::path::PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+/// `strat agents`: each agent, workflow and team with its status and triggers.
+pub fn agents(args: &AgentsArgs) -> u8 {
+    let listed = match (crate::client::find(&files::home()), &args.file) {
+        (Some(c), None) => match c.call("GET", "/api/v1/agents", None) {
+            Ok((200, v)) => Ok(v),
+            Ok((_, v)) => Err(v["error"]["message"].as_str().unwrap_or("the service refused").to_string()),
+            Err(e) => Err(e),
+        },
+        (_, Some(file)) => local_agents(file),
+        (None, None) => Err("no service is running: name the file (`strat agents FILE`)".to_string()),
+    };
+    let v = match listed {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let written = match args.format {
+        Format::Json => writeln!(out, "{v}"),
+        Format::Human => human(&v, &mut out),
+    };
+    match written {
+        Ok(()) => exit::OK,
+        Err(_) => exit::USAGE,
+    }
+}
+
+/// The agents of `file` with the lifecycle the store holds (none: all active).
+fn local_agents(file: &std::path::Path) -> Result<Value, String> {
+    let program = files::compile(file, crate::ColorChoice::Auto).map_err(|_| "the file has errors".to_string())?;
+    let home = files::home();
+    let life = if home.join("store.redb").is_file() {
+        let store = crate::run::open_store_at(&home).map_err(|_| "the store cannot be opened".to_string())?;
+        store.controls().lifecycle().map_err(|e| e.to_string())?
+    } else {
+        Lifecycle::default()
+    };
+    let agents: Vec<Value> = program.graphs.iter().map(|g| strat_service::api::agent_view(g, &life)).collect();
+    Ok(json!({"agents": agents, "halted": life.halted}))
+}
+
+fn human(v: &Value, out: &mut dyn Write) -> std::io::Result<()> {
+    if let Some(h) = v["halted"].as_str() {
+        writeln!(out, "HALTED: {h} (`strat resume` lifts it)")?;
+    }
+    for a in v["agents"].as_array().into_iter().flatten() {
+        let text = |k: &str| a[k].as_str().unwrap_or("-").to_string();
+        writeln!(out, "{:<20} {:<9} {}", text("name"), text("kind"), text("status"))?;
+        for t in a["triggers"].as_array().into_iter().flatten() {
+            let on = if t["enabled"] == true { "on " } else { "off" };
+            writeln!(out, "    {on} {:<16} {}", t["id"].as_str().unwrap_or("-"), t["text"].as_str().unwrap_or("-"))?;
+        }
+    }
+    Ok(())
+}

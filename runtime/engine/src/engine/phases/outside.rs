@@ -1,0 +1,131 @@
+//! The operator's decisions and the firings from outside, at each step: asked of the host's
+//! control, applied to what the triggers fired, and journaled with the step.
+
+use super::Engine;
+use crate::control::{Firing, Lifecycle, Said};
+use crate::exec::Job;
+use crate::report::TriggerRecord;
+use chrono::NaiveDateTime;
+use std::collections::BTreeMap;
+use strat_lang::ir::{Program, TriggerKind, Type};
+
+/// The declared payload of every webhook trigger that declares one, by graph name and place.
+pub(super) fn payloads(program: &Program) -> BTreeMap<(String, u32), Type> {
+    let mut out = BTreeMap::new();
+    for g in &program.graphs {
+        for (n, t) in g.triggers.iter().enumerate() {
+            if let TriggerKind::Webhook { payload: Some(ty), .. } = &t.kind {
+                out.insert((g.name.clone(), u32::try_from(n).unwrap_or(u32::MAX)), ty.clone());
+            }
+        }
+    }
+    out
+}
+
+/// What changed from `before` to `after`, as the step's log says it.
+fn changes(before: &Lifecycle, after: &Lifecycle) -> Vec<String> {
+    let mut out = Vec::new();
+    match (&before.halted, &after.halted) {
+        (None, Some(why)) => out.push(format!("halted: {why}; nothing fires until `strat resume`")),
+        (Some(_), None) => out.push("resumed: the triggers fire again".to_string()),
+        _ => {}
+    }
+    for (g, status) in &after.inactive {
+        if before.inactive.get(g) != Some(status) {
+            out.push(format!("{g} is {status}: its triggers are not evaluated"));
+        }
+    }
+    for g in before.inactive.keys().filter(|g| !after.inactive.contains_key(*g)) {
+        out.push(format!("{g} is active again"));
+    }
+    for t in after.disabled.difference(&before.disabled) {
+        out.push(format!("trigger {t} is disabled"));
+    }
+    for t in before.disabled.difference(&after.disabled) {
+        out.push(format!("trigger {t} is enabled again"));
+    }
+    out
+}
+
+impl Engine<'_, '_> {
+    /// Asks the control what is in force at `t` and which firings wait; drops what the
+    /// triggers fired for graphs that may not run and triggers that are off. A control that
+    /// cannot answer halts the step, and the step's log says why.
+    pub(in crate::engine) fn poll_control(&mut self, t: NaiveDateTime) {
+        let Some(control) = self.host.control.as_mut() else { return };
+        let said = control.poll(t).unwrap_or_else(|why| Said {
+            lifecycle: Lifecycle {
+                halted: Some(format!("the operator's decisions could not be read ({why})")),
+                ..Lifecycle::default()
+            },
+            firings: Vec::new(),
+        });
+        let changed = said.lifecycle != self.lifecycle;
+        if changed {
+            self.control_notes.extend(changes(&self.lifecycle, &said.lifecycle));
+            self.lifecycle = said.lifecycle.clone();
+        }
+        let life = &self.lifecycle;
+        let graphs = &self.plan.graphs;
+        let triggers = &self.plan.triggers;
+        self.fired.retain(|f| {
+            let declared = triggers.get(f.trigger).declared;
+            graphs.get(f.graph as usize).is_some_and(|g| life.fires(&g.name, declared))
+        });
+        self.outside = said.firings.clone();
+        self.said = (changed || !said.firings.is_empty()).then_some(said);
+    }
+
+    /// The execution a firing from outside starts; `None` (and said) when it may not run now.
+    pub(in crate::engine) fn outside_job(&mut self, f: &Firing, t: NaiveDateTime) -> Option<Job> {
+        let refuse = |why: String| format!("firing {} of {} ({}) is not run: {why}", f.seq, f.graph, f.text);
+        let Some(graph) = self.plan.graphs.iter().position(|g| g.name == f.graph) else {
+            self.control_notes.push(refuse("the file has no such agent, workflow or team".into()));
+            return None;
+        };
+        if !self.lifecycle.fires(&f.graph, f.trigger) {
+            let why = match &self.lifecycle.halted {
+                Some(h) => format!("everything is halted ({h})"),
+                None => "its agent is not active, or its trigger is disabled".to_string(),
+            };
+            self.control_notes.push(refuse(why));
+            return None;
+        }
+        let symbol = match &f.symbol {
+            Some(s) => match self.symbols.iter().position(|x| x == s) {
+                Some(i) => Some(i),
+                None => {
+                    self.control_notes.push(refuse(format!("the run has no data for {s}")));
+                    return None;
+                }
+            },
+            None => None,
+        };
+        let payload = match (self.payloads.get(&(f.graph.clone(), f.trigger)), &f.payload) {
+            (Some(ty), Some(json)) => match crate::decode::payload(json, ty) {
+                Ok(v) => Some(v),
+                Err(why) => {
+                    self.control_notes.push(refuse(why));
+                    return None;
+                }
+            },
+            // An undeclared payload is the body as text.
+            (_, Some(serde_json::Value::String(body))) => Some(crate::value::Value::Text(body.clone())),
+            (_, Some(json)) => Some(crate::value::Value::Text(json.to_string())),
+            (_, None) => None,
+        };
+        let reason = if f.kind == "manual" {
+            format!("started by hand through the service at {t}")
+        } else {
+            format!("{} called at {t}", f.text)
+        };
+        let trigger = TriggerRecord {
+            kind: f.kind.clone(),
+            text: f.text.clone(),
+            symbol: f.symbol.clone(),
+            reason,
+            firing: Some(f.seq),
+        };
+        Some(Job { graph, symbol, trigger, article: None, payload })
+    }
+}
