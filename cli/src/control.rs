@@ -179,13 +179,14 @@ pub fn agents(args: &AgentsArgs) -> u8 {
 fn local_agents(file: &std::path::Path) -> Result<Value, String> {
     let program = files::compile(file, crate::ColorChoice::Auto).map_err(|_| "the file has errors".to_string())?;
     let home = files::home();
-    let life = if home.join("store.redb").is_file() {
+    let (life, last) = if home.join("store.redb").is_file() {
         let store = crate::run::open_store_at(&home).map_err(|_| "the store cannot be opened".to_string())?;
-        store.controls().lifecycle().map_err(|e| e.to_string())?
+        let life = store.controls().lifecycle().map_err(|e| e.to_string())?;
+        (life, store.reader().last_triggered().map_err(|e| e.to_string())?)
     } else {
-        Lifecycle::default()
+        (Lifecycle::default(), Default::default())
     };
-    let agents: Vec<Value> = program.graphs.iter().map(|g| strat_service::api::agent_view(g, &life)).collect();
+    let agents: Vec<Value> = program.graphs.iter().map(|g| strat_service::api::agent_view(g, &life, &last)).collect();
     Ok(json!({"agents": agents, "halted": life.halted}))
 }
 
@@ -198,7 +199,14 @@ fn human(v: &Value, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "{:<20} {:<9} {}", text("name"), text("kind"), text("status"))?;
         for t in a["triggers"].as_array().into_iter().flatten() {
             let on = if t["enabled"] == true { "on " } else { "off" };
-            writeln!(out, "    {on} {:<16} {}", t["id"].as_str().unwrap_or("-"), t["text"].as_str().unwrap_or("-"))?;
+            let last =
+                t["last_triggered_at"].as_str().map_or("never fired".to_string(), |at| format!("last fired {at}"));
+            writeln!(
+                out,
+                "    {on} {:<16} {}  ({last})",
+                t["id"].as_str().unwrap_or("-"),
+                t["text"].as_str().unwrap_or("-")
+            )?;
         }
     }
     Ok(())

@@ -31,6 +31,10 @@ pub struct Args {
     /// that has data)
     #[arg(long)]
     symbol: Option<String>,
+    /// Run it as its webhook would with this body (a JSON file, checked against the declared
+    /// payload; its `symbol`, if it has one, is the symbol the run is about)
+    #[arg(long, value_name = "FILE")]
+    payload: Option<PathBuf>,
     /// Price data for a symbol, as SYMBOL=PATH (repeat for several symbols)
     #[arg(long = "data", value_name = "SYMBOL=PATH", required = true)]
     data: Vec<String>,
@@ -49,6 +53,18 @@ pub struct Args {
     /// When to use colour in error reports
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+}
+
+/// The JSON body of `--payload`, or where it is wrong.
+fn read_payload(path: &std::path::Path) -> Result<serde_json::Value, u8> {
+    let text = std::fs::read(path).map_err(|e| {
+        eprintln!("error: cannot read `{}`: {e}", path.display());
+        exit::USAGE
+    })?;
+    serde_json::from_slice(&text).map_err(|e| {
+        eprintln!("error: `{}` is not JSON (line {}, column {}): {e}", path.display(), e.line(), e.column());
+        exit::USAGE
+    })
 }
 
 /// One run by hand: its execution, the model requests it made, and the report's warnings.
@@ -108,17 +124,20 @@ fn runs(args: &Args, send: bool) -> Result<Vec<Outcome>, u8> {
         eprintln!("error: {e}");
         exit::USAGE
     })?;
+    let payload = args.payload.as_deref().map(read_payload).transpose()?;
+    let named = payload.as_ref().and_then(|p| p["symbol"].as_str()).map(str::to_string);
     let mut out = Vec::new();
     for graph in graphs {
-        let symbol = match &args.symbol {
-            Some(s) => Some(s.clone()),
+        let symbol = match args.symbol.clone().or_else(|| named.clone()) {
+            Some(s) => Some(s),
             None => strat_engine::plan::trigger_symbols(&program, &graph).into_iter().find(|s| data.contains_key(s)),
         };
         let mut llm = Recording { inner: models.llm.as_mut(), requests: Vec::new() };
-        let mode = Mode::Once { graph: &graph, symbol: symbol.as_deref() };
+        let mode = Mode::Once { graph: &graph, symbol: symbol.as_deref(), payload: payload.as_ref() };
         let report = backtest_in(&program, &data, &config, &mut llm, &mut Quiet, mode).map_err(|e| {
             eprintln!("error: {e}");
-            if e.starts_with("no agent") || e.starts_with("no data") { exit::USAGE } else { exit::FOUND }
+            let usage = ["no agent", "no data", "the payload", "no webhook"].iter().any(|p| e.starts_with(p));
+            if usage { exit::USAGE } else { exit::FOUND }
         })?;
         let Some(execution) = report.executions.last().cloned() else {
             eprintln!("error: `{graph}` did not run");

@@ -1,12 +1,17 @@
 //! `strat runs`, `strat log`, `strat show` and `strat stats`: what the store under
 //! `$STRAT_HOME` (default `.strat/`) holds, read from the command line: the runs, one run's
-//! executions and orders, one execution's whole record, a run's statistics per graph.
+//! executions and orders, one execution's whole record, a run's statistics per graph. With a
+//! `strat serve` running (it holds the store open) they ask its API instead, and get the same
+//! records.
 
 use crate::backtest::Format;
 use crate::exit;
+use serde_json::Value;
 use std::io::Write;
 use strat_engine::broker::{Order, Status};
 use strat_engine::store::{RunRecord, Store};
+use strat_service::api::Filter;
+use strat_service::api::performance::Performance;
 use strat_store::RedbStore;
 
 #[derive(clap::Args)]
@@ -22,6 +27,10 @@ pub struct LogArgs {
     run: Option<u64>,
     #[command(flatten)]
     only: Only,
+    /// Keep printing the executions and order changes as they come (through the running
+    /// service) until Ctrl-C or the run ends; with `--format json`, one object a line
+    #[arg(long)]
+    follow: bool,
     /// `human`: one line an execution, then one an order; `json`: the run, its executions and
     /// its orders as one object
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -53,12 +62,17 @@ impl Only {
         d.is_some_and(|d| self.from.is_none_or(|f| d >= f) && self.to.is_none_or(|t| d <= t))
     }
 
-    fn execution(&self, e: &serde_json::Value) -> bool {
-        let day = e["time"].as_str().and_then(|t| t.get(..10)).and_then(|d| d.parse().ok());
-        self.graph.as_ref().is_none_or(|g| e["graph"] == g.as_str())
-            && self.status.as_ref().is_none_or(|s| e["status"] == s.as_str())
-            && self.symbol.as_ref().is_none_or(|s| e["trigger"]["symbol"] == s.as_str())
-            && self.day(day)
+    /// The executions wanted, as the service's API filters them.
+    fn filter(&self, run: u64) -> Filter {
+        Filter {
+            run: Some(run),
+            agent: self.graph.clone(),
+            status: self.status.clone(),
+            symbol: self.symbol.clone(),
+            from: self.from.map(|d| d.to_string()),
+            to: self.to.map(|d| d.to_string()),
+            ..Filter::default()
+        }
     }
 
     fn order(&self, o: &Order) -> bool {
@@ -83,14 +97,165 @@ fn open() -> Result<RedbStore, u8> {
     })
 }
 
+/// Where the records are read: the running service's API, or the store itself.
+enum Source {
+    Service(crate::client::Client),
+    Store(RedbStore),
+}
+
+fn source() -> Result<Source, u8> {
+    match crate::client::find(&crate::files::home()) {
+        Some(c) => Ok(Source::Service(c)),
+        None => open().map(Source::Store),
+    }
+}
+
+/// `GET path` of the service: its body, or why not.
+fn get(c: &crate::client::Client, path: &str) -> Result<Value, String> {
+    match c.call("GET", path, None)? {
+        (200, v) => Ok(v),
+        (_, v) => Err(v["error"]["message"].as_str().unwrap_or("the service refused").to_string()),
+    }
+}
+
+fn decoded<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, String> {
+    serde_json::from_value(v).map_err(|e| format!("the service's answer does not read: {e}"))
+}
+
+impl Source {
+    fn runs(&self) -> Result<Vec<RunRecord>, String> {
+        match self {
+            Source::Store(s) => s.runs().map_err(|e| e.to_string()),
+            Source::Service(c) => decoded(get(c, "/api/v1/runs")?["runs"].take()),
+        }
+    }
+
+    /// Each whole execution of `run` that `filter` accepts, in order, one page at a time.
+    fn executions(&self, run: u64, filter: &Filter, f: &mut dyn FnMut(Value)) -> Result<(), String> {
+        match self {
+            Source::Store(s) => s
+                .each_execution(run, &mut |e| {
+                    if filter.accepts(&e) {
+                        f(e);
+                    }
+                    Ok(())
+                })
+                .map_err(|e| e.to_string()),
+            Source::Service(c) => {
+                let mut after = filter.after;
+                loop {
+                    let mut path = format!("/api/v1/executions?run={run}&limit=1000&whole=true");
+                    for (k, v) in [
+                        ("agent", &filter.agent),
+                        ("status", &filter.status),
+                        ("symbol", &filter.symbol),
+                        ("from", &filter.from),
+                        ("to", &filter.to),
+                    ] {
+                        if let Some(v) = v {
+                            path.push_str(&format!("&{k}={}", escape(v)));
+                        }
+                    }
+                    if let Some(a) = after {
+                        path.push_str(&format!("&after={a}"));
+                    }
+                    let mut page = get(c, &path)?;
+                    for e in page["executions"].as_array_mut().map(std::mem::take).unwrap_or_default() {
+                        f(e);
+                    }
+                    match page["next"].as_u64() {
+                        Some(n) => after = Some(n),
+                        None => return Ok(()),
+                    }
+                }
+            }
+        }
+    }
+
+    fn orders(&self, run: u64) -> Result<Vec<Order>, String> {
+        match self {
+            Source::Store(s) => s.orders(run).map_err(|e| e.to_string()),
+            Source::Service(c) => decoded(get(c, &format!("/api/v1/orders?run={run}"))?["orders"].take()),
+        }
+    }
+
+    /// One execution whole, with its prompts' texts.
+    fn execution(&self, run: u64, id: u64) -> Result<Option<Value>, String> {
+        match self {
+            Source::Store(s) => {
+                let Some(mut e) = s.reader().execution(run, id).map_err(|e| e.to_string())? else { return Ok(None) };
+                if let Some(texts) = strat_service::api::prompt_texts(&s.reader(), &e["prompt"])? {
+                    e["prompt_text"] = texts;
+                }
+                Ok(Some(e))
+            }
+            Source::Service(c) => match c.call("GET", &format!("/api/v1/executions/{id}?run={run}"), None)? {
+                (200, v) => Ok(Some(v)),
+                (404, _) => Ok(None),
+                (_, v) => Err(v["error"]["message"].as_str().unwrap_or("the service refused").to_string()),
+            },
+        }
+    }
+
+    /// Each graph's statistics in `run` over its last `days` (all of it without).
+    fn performances(
+        &self,
+        run: &RunRecord,
+        days: Option<u32>,
+    ) -> Result<std::collections::BTreeMap<String, Performance>, String> {
+        match self {
+            Source::Store(s) => {
+                let since = since(run, days);
+                let mut all = strat_service::api::performance::performances(&s.reader(), run.id, since)?;
+                // A graph that did nothing is listed too, as the run's own statistics list it.
+                for g in s.stats(run.id).map_err(|e| e.to_string())?.into_keys() {
+                    all.entry(g).or_default();
+                }
+                Ok(all)
+            }
+            Source::Service(c) => {
+                let agents = get(c, "/api/v1/agents")?;
+                let mut all = std::collections::BTreeMap::new();
+                for a in agents["agents"].as_array().into_iter().flatten() {
+                    let name = a["name"].as_str().unwrap_or_default();
+                    let window = days.map_or(String::new(), |d| format!("&days={d}"));
+                    let mut p = get(c, &format!("/api/v1/agents/{}/performance?run={}{window}", escape(name), run.id))?;
+                    all.insert(name.to_string(), decoded(p["performance"].take())?);
+                }
+                Ok(all)
+            }
+        }
+    }
+}
+
+/// The start of a run's last `days`, counted back from its last step.
+fn since(run: &RunRecord, days: Option<u32>) -> Option<chrono::NaiveDateTime> {
+    let last =
+        run.last_step.as_deref().and_then(|t| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").ok())?;
+    days.map(|d| last - chrono::Duration::days(i64::from(d)))
+}
+
+/// A query value with the characters a URL cannot carry as they are escaped.
+fn escape(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~:".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// The exit code of a command that printed what it had to, or said why not.
 fn ended(done: Result<(), u8>) -> u8 {
     done.map_or_else(|code| code, |()| exit::OK)
 }
 
 /// The run asked for, or the latest.
-fn pick(store: &RedbStore, asked: Option<u64>) -> Result<RunRecord, u8> {
-    let runs = store.runs().map_err(failed)?;
+fn pick(source: &Source, asked: Option<u64>) -> Result<RunRecord, u8> {
+    let runs = source.runs().map_err(failed)?;
     let run = match asked {
         Some(id) => runs.into_iter().find(|r| r.id == id),
         None => runs.into_iter().next_back(),
@@ -121,7 +286,7 @@ pub fn runs(args: &RunsArgs) -> u8 {
 }
 
 fn list(args: &RunsArgs) -> Result<(), u8> {
-    let runs = open()?.runs().map_err(failed)?;
+    let runs = source()?.runs().map_err(failed)?;
     let mut out = std::io::stdout().lock();
     let written = match args.format {
         Format::Json => serde_json::to_writer_pretty(&mut out, &runs).map_err(std::io::Error::other),
@@ -146,18 +311,14 @@ pub fn log(args: &LogArgs) -> u8 {
 }
 
 fn show(args: &LogArgs) -> Result<(), u8> {
-    let store = open()?;
-    let run = pick(&store, args.run)?;
+    let source = source()?;
+    let run = pick(&source, args.run)?;
+    if args.follow {
+        return follow(&source, &run, args);
+    }
     let mut executions = Vec::new();
-    store
-        .each_execution(run.id, &mut |e| {
-            if args.only.execution(&e) {
-                executions.push(e);
-            }
-            Ok(())
-        })
-        .map_err(failed)?;
-    let mut orders = store.orders(run.id).map_err(failed)?;
+    source.executions(run.id, &args.only.filter(run.id), &mut |e| executions.push(e)).map_err(failed)?;
+    let mut orders = source.orders(run.id).map_err(failed)?;
     orders.retain(|o| args.only.order(o));
     let mut out = std::io::stdout().lock();
     let written = match args.format {
@@ -170,6 +331,45 @@ fn show(args: &LogArgs) -> Result<(), u8> {
     written.map_err(unwritten)
 }
 
+/// `strat log --follow`: the run's executions and orders as they come, through the running
+/// service (one line each, or one JSON object a line), until Ctrl-C or the run ends.
+fn follow(source: &Source, run: &RunRecord, args: &LogArgs) -> Result<(), u8> {
+    let Source::Service(c) = source else {
+        eprintln!("error: `--follow` reads a running service, and none is running (`strat serve` starts one)");
+        return Err(exit::USAGE);
+    };
+    let mut filter = args.only.filter(run.id);
+    let mut known: std::collections::BTreeMap<u64, Status> = std::collections::BTreeMap::new();
+    let mut out = std::io::stdout().lock();
+    loop {
+        let mut fresh = Vec::new();
+        source.executions(run.id, &filter, &mut |e| fresh.push(e)).map_err(failed)?;
+        for e in &fresh {
+            let line = match args.format {
+                Format::Json => serde_json::to_string(&serde_json::json!({"execution": e})).unwrap_or_default(),
+                Format::Human => execution_line(e),
+            };
+            writeln!(out, "{line}").map_err(unwritten)?;
+            filter.after = e["id"].as_u64().or(filter.after);
+        }
+        for o in source.orders(run.id).map_err(failed)?.into_iter().filter(|o| args.only.order(o)) {
+            if known.insert(o.id, o.status) != Some(o.status) {
+                let line = match args.format {
+                    Format::Json => serde_json::to_string(&serde_json::json!({"order": o})).unwrap_or_default(),
+                    Format::Human => order_line(&o),
+                };
+                writeln!(out, "{line}").map_err(unwritten)?;
+            }
+        }
+        out.flush().map_err(unwritten)?;
+        let now = get(c, &format!("/api/v1/runs/{}", run.id)).map_err(failed)?;
+        if now["status"] != "running" {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+}
+
 fn human(
     run: &RunRecord,
     executions: &[serde_json::Value],
@@ -179,33 +379,42 @@ fn human(
     writeln!(out, "{}", run_line(run))?;
     writeln!(out, "{} executions", executions.len())?;
     for e in executions {
-        let text = |k: &str| e[k].as_str().unwrap_or("-").to_string();
-        let said =
-            e["decision"]["decision"].as_str().map(str::to_string).or_else(|| e["error"].as_str().map(str::to_string));
-        writeln!(
-            out,
-            "  {:>5}  {}  {:<14} {:<9} {}{}",
-            e["id"].as_u64().unwrap_or(0),
-            text("time").replacen('T', " ", 1),
-            text("graph"),
-            text("status"),
-            e["trigger"]["reason"].as_str().unwrap_or("-"),
-            said.map_or(String::new(), |s| format!(": {s}"))
-        )?;
+        writeln!(out, "  {}", execution_line(e))?;
     }
     writeln!(out, "{} orders", orders.len())?;
     for o in orders {
-        let status = match o.status {
-            Status::Pending => "pending",
-            Status::Filled => "filled",
-            Status::Rejected => "refused",
-            Status::Cancelled => "cancelled",
-        };
-        let price = o.price.map_or(String::new(), |p| format!(" at {p:.2}"));
-        let why = o.reason.as_deref().map_or(String::new(), |r| format!(": {r}"));
-        writeln!(out, "  {:>5}  {}  {} {} {} {status}{price}{why}", o.id, o.time, o.side.name(), o.qty, o.symbol)?;
+        writeln!(out, "  {}", order_line(o))?;
     }
     Ok(())
+}
+
+/// An execution on one line: id, time, graph, status, what fired it, the decision or error.
+fn execution_line(e: &Value) -> String {
+    let text = |k: &str| e[k].as_str().unwrap_or("-").to_string();
+    let said =
+        e["decision"]["decision"].as_str().map(str::to_string).or_else(|| e["error"].as_str().map(str::to_string));
+    format!(
+        "{:>5}  {}  {:<14} {:<9} {}{}",
+        e["id"].as_u64().unwrap_or(0),
+        text("time").replacen('T', " ", 1),
+        text("graph"),
+        text("status"),
+        e["trigger"]["reason"].as_str().unwrap_or("-"),
+        said.map_or(String::new(), |s| format!(": {s}"))
+    )
+}
+
+/// An order in its latest state on one line.
+fn order_line(o: &Order) -> String {
+    let status = match o.status {
+        Status::Pending => "pending",
+        Status::Filled => "filled",
+        Status::Rejected => "refused",
+        Status::Cancelled => "cancelled",
+    };
+    let price = o.price.map_or(String::new(), |p| format!(" at {p:.2}"));
+    let why = o.reason.as_deref().map_or(String::new(), |r| format!(": {r}"));
+    format!("{:>5}  {}  {} {} {} {status}{price}{why}", o.id, o.time, o.side.name(), o.qty, o.symbol)
 }
 
 #[derive(clap::Args)]
@@ -225,24 +434,12 @@ pub fn show_one(args: &ShowArgs) -> u8 {
 }
 
 fn execution(args: &ShowArgs) -> Result<(), u8> {
-    let store = open()?;
-    let run = pick(&store, args.run)?;
-    let mut found = None;
-    store
-        .each_execution(run.id, &mut |e| {
-            if found.is_none() && e["id"].as_u64() == Some(args.execution) {
-                found = Some(e);
-            }
-            Ok(())
-        })
-        .map_err(failed)?;
-    let Some(mut e) = found else {
+    let source = source()?;
+    let run = pick(&source, args.run)?;
+    let Some(e) = source.execution(run.id, args.execution).map_err(failed)? else {
         eprintln!("error: run {} has no execution {} (`strat log {}` lists them)", run.id, args.execution, run.id);
         return Err(exit::USAGE);
     };
-    if let Some(texts) = prompt_texts(&store, &e["prompt"]).map_err(failed)? {
-        e["prompt_text"] = texts;
-    }
     let mut out = std::io::stdout().lock();
     let written = match args.format {
         Format::Json => {
@@ -251,14 +448,6 @@ fn execution(args: &ShowArgs) -> Result<(), u8> {
         Format::Human => record(run.id, &e, &mut out),
     };
     written.map_err(unwritten)
-}
-
-/// The system prompt and the prompt as sent, from the texts the store keeps once.
-fn prompt_texts(store: &RedbStore, prompt: &serde_json::Value) -> Result<Option<serde_json::Value>, String> {
-    let (Some(system), Some(prefix)) = (prompt["system"].as_str(), prompt["prefix"].as_str()) else { return Ok(None) };
-    let text = |id: &str| store.prompt(id).map_err(|e| e.to_string()).map(Option::unwrap_or_default);
-    let sent = text(prefix)? + prompt["rest"].as_str().unwrap_or_default();
-    Ok(Some(serde_json::json!({"system": text(system)?, "prompt": sent})))
 }
 
 /// An execution's whole record, section by section.
@@ -320,6 +509,9 @@ pub struct StatsArgs {
     /// The run (default: the latest)
     #[arg(long)]
     run: Option<u64>,
+    /// Only the run's last N days (counted back from its last step)
+    #[arg(long, value_name = "N")]
+    days: Option<u32>,
     /// `human`: one block a graph; `json`: the statistics by graph
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -330,9 +522,9 @@ pub fn stats(args: &StatsArgs) -> u8 {
 }
 
 fn graph_stats(args: &StatsArgs) -> Result<(), u8> {
-    let store = open()?;
-    let run = pick(&store, args.run)?;
-    let mut all = store.stats(run.id).map_err(failed)?;
+    let source = source()?;
+    let run = pick(&source, args.run)?;
+    let mut all = source.performances(&run, args.days).map_err(failed)?;
     if let Some(g) = &args.graph {
         if !all.contains_key(g) {
             let names: Vec<&str> = all.keys().map(String::as_str).collect();
@@ -341,6 +533,10 @@ fn graph_stats(args: &StatsArgs) -> Result<(), u8> {
         }
         all.retain(|name, _| name == g);
     }
+    let window = match (args.days, since(&run, args.days)) {
+        (Some(d), Some(from)) => format!(", the last {d} days: from {from}"),
+        _ => String::new(),
+    };
     let mut out = std::io::stdout().lock();
     let written = match args.format {
         Format::Json => {
@@ -348,7 +544,7 @@ fn graph_stats(args: &StatsArgs) -> Result<(), u8> {
         }
         Format::Human => all.iter().try_for_each(|(name, s)| {
             let win = s.win_rate.map_or("-".to_string(), |w| format!("{w:.1}%"));
-            writeln!(out, "{name} (run {})", run.id)?;
+            writeln!(out, "{name} (run {}{window})", run.id)?;
             writeln!(
                 out,
                 "  executions {} ({} rejected, {} failed), average {:.1} ms",

@@ -109,6 +109,7 @@ fn a_paused_graph_and_a_disabled_trigger_stop_firing_until_undone() {
     let (code, out, _) = strat(&home, &["agents"]);
     assert_eq!(code, 0);
     assert!(out.contains("SmaCrossover") && out.contains("active") && out.contains("SmaCrossover.0"), "{out}");
+    assert!(out.contains("last fired 20"), "{out}");
 }
 
 #[test]

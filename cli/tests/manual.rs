@@ -159,3 +159,46 @@ fn what_is_the_same_on_every_call_is_marked_for_the_providers_cache() {
     let off = request_of(&agent(", cache: false", "", "Buy."));
     assert!(off["cached_prefix"].is_null(), "{off}");
 }
+
+/// A payload file for `--payload`.
+fn payload(tag: &str, body: &str) -> String {
+    let path = std::env::temp_dir().join(format!("strat-payload-{tag}-{}.json", std::process::id()));
+    std::fs::write(&path, body).expect("write");
+    path.display().to_string()
+}
+
+#[test]
+fn test_with_a_payload_runs_the_agent_as_its_webhook_would() {
+    let file = payload("ok", r#"{"symbol": "MSFT", "signal": "buy", "note": "breakout"}"#);
+    let args = ["test", "examples/alert_follower.strat", "--data", MSFT, "--payload", &file, "--format", "json"];
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let e = &v[0];
+    assert_eq!(e["trigger"]["kind"], "webhook", "{e}");
+    assert_eq!(e["trigger"]["symbol"], "MSFT", "the payload's symbol is the run's");
+    assert_eq!(e["context"]["trigger"]["payload"]["note"], "breakout");
+    assert!(e["prompt"]["rest"].as_str().is_some_and(|p| p.contains("A chart alert says buy MSFT.")), "{e}");
+}
+
+#[test]
+fn a_payload_that_does_not_fit_the_webhook_is_refused_with_the_reason() {
+    for (body, said) in [
+        (r#"{"symbol": "MSFT", "signal": "hodl"}"#, "`payload.signal` is \"hodl\", not one of buy, sell"),
+        (r#"{"symbol": "MSFT"}"#, "the payload has no `payload.signal`"),
+        (
+            r#"{"symbol": "MSFT", "signal": "buy", "size": 1e6}"#,
+            "a field `payload.size` that its type does not declare",
+        ),
+        ("{\"symbol\": ", "is not JSON (line 1, column 11)"),
+    ] {
+        let file = payload("bad", body);
+        let (code, _, err) = run(&["test", "examples/alert_follower.strat", "--data", MSFT, "--payload", &file]);
+        assert_eq!(code, 2, "{body}: {err}");
+        assert!(err.contains(said), "{body}: {err}");
+    }
+    let file = payload("none", r#"{"signal": "buy"}"#);
+    let (code, _, err) = run(&["test", "examples/dip_buyer.strat", "--data", AAPL, "--payload", &file]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no webhook trigger in `DipBuyer`"), "{err}");
+}

@@ -64,7 +64,33 @@ fn the_runs_and_a_runs_executions_and_orders_are_read_back_from_the_store() {
     assert!(String::from_utf8_lossy(&none.stderr).contains("run 1 has no execution 999"), "{none:?}");
     let stats = strat().env("STRAT_HOME", &home).args(["stats", "--format", "json"]).output().expect("runs");
     let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).expect("json");
-    assert_eq!(stats["DipBuyer"], saved["stats"]["DipBuyer"], "the run's statistics of the agent");
+    for key in [
+        "total_executions",
+        "rejected_executions",
+        "failed_executions",
+        "orders",
+        "filled",
+        "refused",
+        "successful_trades",
+        "failed_trades",
+        "total_pnl",
+        "win_rate",
+        "input_tokens",
+        "output_tokens",
+        "cost",
+    ] {
+        assert_eq!(
+            stats["DipBuyer"][key], saved["stats"]["DipBuyer"][key],
+            "{key}: the run's own statistics of the agent"
+        );
+    }
+    let recent =
+        strat().env("STRAT_HOME", &home).args(["stats", "--days", "10", "--format", "json"]).output().expect("runs");
+    let recent: serde_json::Value = serde_json::from_slice(&recent.stdout).expect("json");
+    assert!(
+        recent["DipBuyer"]["total_executions"].as_u64() < stats["DipBuyer"]["total_executions"].as_u64(),
+        "{recent}"
+    );
     let block = strat().env("STRAT_HOME", &home).args(["stats", "DipBuyer"]).output().expect("runs");
     let block = String::from_utf8_lossy(&block.stdout);
     let executions = saved["stats"]["DipBuyer"]["total_executions"].as_u64().expect("count");

@@ -165,8 +165,11 @@ fn an_agents_performance_adds_up_its_executions_orders_and_trades() {
     let (_, whole) = s.get(&format!("/api/v1/agents/{name}/performance"));
     let (_, all) = s.get("/api/v1/executions?limit=1000");
     let p = &whole["performance"];
-    let mine = all["executions"].as_array().expect("executions").iter().filter(|e| e["graph"] == name).count();
-    assert_eq!(p["total_executions"], mine as u64);
+    let mine: Vec<&Value> =
+        all["executions"].as_array().expect("executions").iter().filter(|e| e["graph"] == name).collect();
+    assert_eq!(p["total_executions"], mine.len() as u64);
+    let last = mine.last().and_then(|e| e["time"].as_str()).map(|t| t.replacen('T', " ", 1));
+    assert_eq!(agent["triggers"][0]["last_triggered_at"].as_str().map(str::to_string), last, "when it last fired");
     let report: Value =
         serde_json::from_slice(&std::fs::read(s.home.join("runs/dip_buyer-1.json")).expect("report")).expect("json");
     let stats = &report["stats"][name];
@@ -216,4 +219,54 @@ fn an_address_already_taken_is_said_and_nothing_runs() {
     assert_eq!(status.code(), Some(2));
     let err = std::fs::read_to_string(home.with_extension("stderr")).expect("stderr");
     assert!(err.contains(&format!("cannot listen on {address}")), "{err}");
+}
+
+#[test]
+fn the_store_commands_read_through_a_running_service() {
+    let s = finished("through");
+    let cli = |args: &[&str]| {
+        let out = common::strat().env("STRAT_HOME", &s.home).args(args).output().expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let runs: Value = serde_json::from_str(&cli(&["runs", "--format", "json"])).expect("json");
+    assert_eq!(runs[0]["id"], 1);
+    let log: Value = serde_json::from_str(&cli(&["log", "--format", "json"])).expect("json");
+    let (_, api) = s.get("/api/v1/executions?limit=1000&whole=true");
+    assert_eq!(log["executions"], api["executions"], "the same whole records");
+    assert!(log["executions"][0]["context"].is_object());
+    let shown: Value = serde_json::from_str(&cli(&["show", "1", "--format", "json"])).expect("json");
+    assert!(shown["prompt_text"]["system"].is_string(), "{shown}");
+    let stats: Value = serde_json::from_str(&cli(&["stats", "--format", "json"])).expect("json");
+    let (_, p) = s.get("/api/v1/agents/DipBuyer/performance");
+    assert_eq!(stats["DipBuyer"], p["performance"]);
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(s.home.join("runs/dip_buyer-1.json")).expect("report")).expect("json");
+    assert_eq!(stats["DipBuyer"]["refused"], saved["stats"]["DipBuyer"]["refused"]);
+    assert!(cli(&["log", "--status", "success"]).contains("executions"));
+}
+
+#[test]
+fn log_follow_prints_the_executions_as_they_come() {
+    let s = serve(&home("follow"), &["examples/sma_crossover.strat", "--speed", "20", "--days", "3000"]);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("strat"))
+        .env("STRAT_HOME", &s.home)
+        .args(["log", "--follow", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("follows");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().expect("stdout")));
+    let mut ids = Vec::new();
+    while ids.len() < 15 {
+        let line = lines.next().expect("a line").expect("text");
+        let v: Value = serde_json::from_str(&line).expect("one object a line");
+        if let Some(id) = v["execution"]["id"].as_u64() {
+            ids.push(id);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "each execution once, in order: {ids:?}");
+    let none = common::strat().env("STRAT_HOME", home("follow-none")).args(["log", "--follow"]).output().expect("runs");
+    assert_eq!(none.status.code(), Some(2));
 }

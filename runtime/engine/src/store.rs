@@ -178,6 +178,8 @@ pub struct StepView<'a> {
     /// What the host's control said at this step, when it changed or firings came (the
     /// firings it lists are run at this step: the journal marks them done in its commit).
     pub control: Option<&'a crate::control::Said>,
+    /// The triggers that started an execution at this step, by id (`Graph.N`; journaled runs).
+    pub triggered: &'a [String],
 }
 
 /// Why the store could not do what it was asked.

@@ -57,6 +57,8 @@ const WEBHOOK_IDS: TableDefinition<&str, (u64, i64)> = TableDefinition::new("web
 /// What the control said at a step of a run, when it changed or firings came: (run,
 /// sequence) → the step and what was said.
 const CONTROLLED: TableDefinition<(u64, u64), &str> = TableDefinition::new("controlled");
+/// When each trigger (by id, `Graph.N`) last started an execution, as the step's time.
+const TRIGGERED: TableDefinition<&str, &str> = TableDefinition::new("triggered");
 /// The audit log: what operators did (halt, pause, …), by number, append-only.
 const AUDIT: TableDefinition<u64, &str> = TableDefinition::new("audit");
 /// Prompt texts by content id, each once for every run that sent it.
@@ -130,6 +132,7 @@ impl RedbStore {
             tx.open_table(WEBHOOK_IDS).map_err(err)?;
             tx.open_table(CONTROLLED).map_err(err)?;
             tx.open_table(AUDIT).map_err(err)?;
+            tx.open_table(TRIGGERED).map_err(err)?;
         }
         tx.commit().map_err(err)?;
         let db = Arc::new(db);
@@ -309,6 +312,13 @@ impl Store for RedbStore {
             }
             if let Some(said) = step.control {
                 control::record(&tx, run, step.time, said)?;
+            }
+            if !step.triggered.is_empty() {
+                let mut t = tx.open_table(TRIGGERED).map_err(err)?;
+                let at = step.time.to_string();
+                for id in step.triggered {
+                    t.insert(id.as_str(), at.as_str()).map_err(err)?;
+                }
             }
             tx.open_table(RUNS).map_err(err)?.insert(run, body.as_str()).map_err(err)?;
         }

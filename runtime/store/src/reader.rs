@@ -2,7 +2,8 @@
 //! serves each read from the last committed state, so a reader never sees half a step).
 
 use super::{
-    ANSWERS, BARS, EXECUTIONS, FILLS, INTENTS, ORDERS, POSITIONS, PROMPTS, REPORTED, RUNS, STATS, bad_record, bars, err,
+    ANSWERS, BARS, EXECUTIONS, FILLS, INTENTS, ORDERS, POSITIONS, PROMPTS, REPORTED, RUNS, STATS, TRIGGERED,
+    bad_record, bars, err,
 };
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::collections::BTreeMap;
@@ -116,6 +117,16 @@ impl Reader {
         t.range((run, 0)..=(run, u64::MAX))
             .map_err(err)?
             .map(|kv| kv.map_err(err).and_then(|(_, v)| bars::decode(v.value())))
+            .collect()
+    }
+
+    /// When each trigger (by id) last started an execution, in any run.
+    pub fn last_triggered(&self) -> Result<BTreeMap<String, String>, StoreError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let t = tx.open_table(TRIGGERED).map_err(err)?;
+        t.iter()
+            .map_err(err)?
+            .map(|kv| kv.map_err(err).map(|(k, v)| (k.value().to_string(), v.value().to_string())))
             .collect()
     }
 

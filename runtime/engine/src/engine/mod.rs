@@ -60,8 +60,9 @@ pub enum Mode<'a> {
     /// Everything fires as the file says.
     Triggers,
     /// Nothing fires while the data replays; at its last step, one agent, workflow or team runs
-    /// once, as started by hand (the seed's "test agent"; `strat test`, `strat prompt`).
-    Once { graph: &'a str, symbol: Option<&'a str> },
+    /// once, as started by hand (the seed's "test agent"; `strat test`, `strat prompt`); with a
+    /// payload, as its webhook would start it (`trigger.payload` decoded into the declared type).
+    Once { graph: &'a str, symbol: Option<&'a str>, payload: Option<&'a serde_json::Value> },
 }
 
 /// Runs `program` on `host` until the market data ends or the observer stops it.

@@ -60,8 +60,8 @@ pub(super) struct Engine<'r, 'h> {
     intervals: Vec<i64>,
     total: Option<usize>,
     shape: Shape,
-    /// The graph (and symbol) to run once at the end, for a run by hand.
-    once: Option<(usize, Option<usize>)>,
+    /// The graph (and symbol, and webhook payload) to run once at the end, for a run by hand.
+    once: Option<(usize, Option<usize>, Option<outside::ByHand>)>,
     report: Report,
     gate: GateState,
     book: Book,
@@ -97,6 +97,8 @@ pub(super) struct Engine<'r, 'h> {
     said: Option<Said>,
     outside: Vec<Firing>,
     control_notes: Vec<String>,
+    /// The triggers that started an execution at this step, by id, for the journal.
+    triggered: Vec<String>,
     /// The declared payload of each webhook trigger, by graph name and place.
     payloads: std::collections::BTreeMap<(String, u32), strat_lang::ir::Type>,
 }
@@ -141,7 +143,10 @@ impl<'r, 'h> Engine<'r, 'h> {
         };
         let once = match mode {
             Mode::Triggers => None,
-            Mode::Once { graph, symbol } => Some(by_hand(&plan, &market, graph, symbol)?),
+            Mode::Once { graph, symbol, payload } => {
+                let (g, s) = by_hand(&plan, &market, graph, symbol)?;
+                Some((g, s, payload.map(|p| outside::by_hand(program, graph, p)).transpose()?))
+            }
         };
         let journal = host.store.is_some();
         let (news_triggers, clock_jumps, every_bar) =
@@ -195,6 +200,7 @@ impl<'r, 'h> Engine<'r, 'h> {
             said: None,
             outside: Vec::new(),
             control_notes: Vec::new(),
+            triggered: Vec::new(),
             payloads: payloads(program),
         })
     }
@@ -463,6 +469,9 @@ impl<'r, 'h> Engine<'r, 'h> {
         let mut jobs: Vec<Job> = self.fired.iter().map(|f| self.job(f, t)).collect();
         let outside = std::mem::take(&mut self.outside);
         jobs.extend(outside.iter().filter_map(|f| self.outside_job(f, t)));
+        if self.shape.journal {
+            self.note_triggered(&outside);
+        }
         if jobs.is_empty() {
             return false;
         }
@@ -569,6 +578,7 @@ impl<'r, 'h> Engine<'r, 'h> {
             reported: &self.reported,
             bars: if self.shape.keep_bars && !self.bars_journaled { &self.closed } else { &[] },
             control: self.said.as_ref(),
+            triggered: &self.triggered,
         };
         if let Some((store, run)) = self.host.store.as_mut()
             && let Err(e) = store.record_step(*run, &view)
@@ -582,6 +592,7 @@ impl<'r, 'h> Engine<'r, 'h> {
         self.reported.clear();
         self.bars_journaled = false;
         self.said = None;
+        self.triggered.clear();
         // A live run's executions are in the journal now: its report reads them back from
         // there, so a run of weeks does not hold them all.
         if self.shape.keep_bars {
@@ -612,8 +623,15 @@ impl<'r, 'h> Engine<'r, 'h> {
         if let (true, Some(t)) = (self.shape.clock_jumps, self.prev) {
             self.host.clock.advance_to(t);
         }
-        if let Some((graph, symbol)) = self.once {
-            let job = self.manual_job(graph, symbol);
+        if let Some((graph, symbol, payload)) = self.once.take() {
+            let mut job = self.manual_job(graph, symbol);
+            if let Some(p) = payload {
+                job.trigger.kind = "webhook".to_string();
+                job.trigger.reason =
+                    job.trigger.reason.replacen("started by hand", "started by hand with a payload", 1);
+                job.trigger.text = p.text;
+                job.payload = Some(p.value);
+            }
             let ex = self.ctx().execute(&job);
             self.report.executions.push(ex);
         }

@@ -42,10 +42,11 @@ fn trigger_kind(t: &TriggerKind) -> &'static str {
 
 /// A trigger as the API shows it; its id is its graph's name and its place among the graph's
 /// triggers (`momentum.0`). A webhook's secret is named by its variable, never shown.
-fn trigger(g: &Graph, n: usize, t: &Trigger, life: &Lifecycle) -> Value {
+fn trigger(g: &Graph, n: usize, t: &Trigger, life: &Lifecycle, last: &Last) -> Value {
     let id = trigger_id(&g.name, u32::try_from(n).unwrap_or(u32::MAX));
     let mut v = json!({
         "enabled": !life.disabled.contains(&id),
+        "last_triggered_at": last.get(&id),
         "id": id,
         "agent": g.name,
         "kind": trigger_kind(&t.kind),
@@ -65,7 +66,10 @@ pub fn status<'a>(g: &Graph, life: &'a Lifecycle) -> &'a str {
     life.status(&g.name)
 }
 
-pub fn agent_view(g: &Graph, life: &Lifecycle) -> Value {
+/// When each trigger last started an execution, by id.
+pub type Last = std::collections::BTreeMap<String, String>;
+
+pub fn agent_view(g: &Graph, life: &Lifecycle, last: &Last) -> Value {
     json!({
         "name": g.name,
         "kind": kind(g),
@@ -74,7 +78,7 @@ pub fn agent_view(g: &Graph, life: &Lifecycle) -> Value {
         "description": g.description,
         "role": g.role,
         "limits": g.limits,
-        "triggers": g.triggers.iter().enumerate().map(|(n, t)| trigger(g, n, t, life)).collect::<Vec<_>>(),
+        "triggers": g.triggers.iter().enumerate().map(|(n, t)| trigger(g, n, t, life, last)).collect::<Vec<_>>(),
     })
 }
 
@@ -91,27 +95,32 @@ pub fn find<'a>(s: &'a Shared, name: &str) -> ApiResult<&'a Graph> {
     })
 }
 
+/// When each trigger last fired, as the store holds it.
+pub fn last(s: &Shared) -> ApiResult<Last> {
+    s.reader.last_triggered().map_err(ApiError::store)
+}
+
 pub async fn list(State(s): State<Shared>) -> ApiResult<Json<Value>> {
-    let life = lifecycle(&s)?;
+    let (life, last) = (lifecycle(&s)?, last(&s)?);
     Ok(Json(
-        json!({"agents": s.program.graphs.iter().map(|g| agent_view(g, &life)).collect::<Vec<_>>(), "halted": life.halted}),
+        json!({"agents": s.program.graphs.iter().map(|g| agent_view(g, &life, &last)).collect::<Vec<_>>(), "halted": life.halted}),
     ))
 }
 
 pub async fn one(State(s): State<Shared>, name: Result<Path<String>, PathRejection>) -> ApiResult<Json<Value>> {
     let Path(name) = name.map_err(bad_path)?;
-    let life = lifecycle(&s)?;
-    Ok(Json(agent_view(find(&s, &name)?, &life)))
+    let (life, last) = (lifecycle(&s)?, last(&s)?);
+    Ok(Json(agent_view(find(&s, &name)?, &life, &last)))
 }
 
 pub async fn triggers(State(s): State<Shared>) -> ApiResult<Json<Value>> {
-    let life = lifecycle(&s)?;
-    let life = &life;
+    let (life, last) = (lifecycle(&s)?, last(&s)?);
+    let (life, last) = (&life, &last);
     let all: Vec<Value> = s
         .program
         .graphs
         .iter()
-        .flat_map(|g| g.triggers.iter().enumerate().map(move |(n, t)| trigger(g, n, t, life)))
+        .flat_map(|g| g.triggers.iter().enumerate().map(move |(n, t)| trigger(g, n, t, life, last)))
         .collect();
     Ok(Json(json!({"triggers": all})))
 }

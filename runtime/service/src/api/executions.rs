@@ -21,6 +21,7 @@ pub const PARAMS: &[Param] = &[
     query("to", "string", "Only those at or before this day or time (a day includes all of it)"),
     query("after", "integer", "The page after this execution id (the `next` of the page before)"),
     query("limit", "integer", "At most this many (default 100, at most 1000)"),
+    query("whole", "boolean", "Whole records (context, prompt, reply, gate checks) instead of summaries"),
 ];
 
 /// Which executions are wanted: the API's query and `strat log`'s flags alike.
@@ -35,6 +36,8 @@ pub struct Filter {
     pub to: Option<String>,
     pub after: Option<u64>,
     pub limit: Option<usize>,
+    /// Whole records instead of summaries.
+    pub whole: Option<bool>,
 }
 
 const STATUSES: [&str; 4] = ["success", "rejected", "failed", "skipped"];
@@ -120,7 +123,8 @@ pub async fn list(State(s): State<Shared>, q: Result<Query<Filter>, QueryRejecti
     filter.check().map_err(ApiError::bad_request)?;
     let run = run_of(&s, filter.run)?;
     let (items, next) = page(&s.reader, run.id, &filter).map_err(ApiError::store)?;
-    Ok(Json(json!({"run": run.id, "executions": items.iter().map(summary).collect::<Vec<_>>(), "next": next})))
+    let items: Vec<Value> = if filter.whole == Some(true) { items } else { items.iter().map(summary).collect() };
+    Ok(Json(json!({"run": run.id, "executions": items, "next": next})))
 }
 
 #[derive(serde::Deserialize)]

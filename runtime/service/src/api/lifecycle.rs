@@ -47,7 +47,8 @@ fn status_change(s: Shared, name: Name, body: Bytes, status: &'static str) -> Ap
     let graph = find(&s, &name)?;
     let (after, said) =
         decide(&s, &format!("{status} {}", graph.name), reason(&body)?, |l| l.set_status(&graph.name, status))?;
-    Ok(Json(json!({"agent": agent_view(graph, &after), "result": said})))
+    let last = super::agents::last(&s)?;
+    Ok(Json(json!({"agent": agent_view(graph, &after, &last), "result": said})))
 }
 
 pub async fn activate(State(s): State<Shared>, name: Name, body: Bytes) -> ApiResult<Json<Value>> {

@@ -8,13 +8,13 @@ mod executions;
 mod firings;
 mod lifecycle;
 mod openapi;
-mod performance;
+pub mod performance;
 mod runs;
 mod webhooks;
 
 pub use agents::agent_view;
 pub use error::{ApiError, ApiResult};
-pub use executions::Filter;
+pub use executions::{Filter, prompt_texts};
 
 use crate::Service;
 use axum::extract::{DefaultBodyLimit, Request, State};

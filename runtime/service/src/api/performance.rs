@@ -20,14 +20,16 @@ pub struct Window {
     pub days: Option<u32>,
 }
 
-/// The figures of `graph` in `run` from `since` on (all of the run without it).
-#[derive(Debug, Default, Clone, PartialEq, serde::Serialize)]
+/// The figures of one graph in a run from a time on: the seed's statistics, and a little more.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Performance {
     pub total_executions: u64,
     pub rejected_executions: u64,
     pub failed_executions: u64,
     pub orders: u64,
     pub filled: u64,
+    /// Orders the risk gate refused.
+    pub refused: u64,
     pub successful_trades: u64,
     pub failed_trades: u64,
     pub total_pnl: f64,
@@ -44,53 +46,78 @@ fn time(text: &str) -> Option<NaiveDateTime> {
         .ok()
 }
 
-/// Adds up `graph`'s executions, orders and sales in `run` at or after `since`. Sales are
-/// booked against the average cost of every fill of the run before them (the engine's own
-/// account does it), so a window's P&L is that of the sales inside it.
-pub fn performance(
+/// Adds up each graph's executions, orders and sales in `run` at or after `since` (all of the
+/// run without it), in one pass over each. Sales are booked against the average cost of every
+/// fill of the run before them (the engine's own account does it), so a window's P&L is that
+/// of the sales inside it.
+pub fn performances(
     reader: &Reader,
     run: u64,
-    graph: &str,
     since: Option<NaiveDateTime>,
-) -> Result<Performance, String> {
-    let mut p = Performance::default();
+) -> Result<BTreeMap<String, Performance>, String> {
+    let mut all: BTreeMap<String, (Performance, f64)> = BTreeMap::new();
     let inside = |t: Option<NaiveDateTime>| since.is_none_or(|s| t.is_some_and(|t| t >= s));
-    let mut time_ms = 0.0;
     reader
         .each_execution(run, &mut |e| {
-            if e["graph"] != graph || !inside(e["time"].as_str().and_then(time)) {
+            let Some(graph) = e["graph"].as_str() else { return Ok(()) };
+            if !inside(e["time"].as_str().and_then(time)) {
                 return Ok(());
             }
+            let (p, time_ms) = all.entry(graph.to_string()).or_default();
             p.total_executions += 1;
             p.rejected_executions += u64::from(e["status"] == "rejected");
             p.failed_executions += u64::from(e["status"] == "failed");
-            time_ms += e["duration_ms"].as_f64().unwrap_or(0.0);
+            let verdicts = e["validation"].as_array().map_or(&[][..], Vec::as_slice);
+            p.refused += verdicts.iter().filter(|v| v["approved"] == false).count() as u64;
+            *time_ms += e["duration_ms"].as_f64().unwrap_or(0.0);
             p.input_tokens += e["input_tokens"].as_u64().unwrap_or(0);
             p.output_tokens += e["output_tokens"].as_u64().unwrap_or(0);
             p.cost += e["cost"].as_f64().unwrap_or(0.0);
             Ok(())
         })
         .map_err(|e| e.to_string())?;
-    if p.total_executions > 0 {
-        p.avg_execution_time_ms = time_ms / p.total_executions as f64;
-    }
     for o in reader.orders(run).map_err(|e| e.to_string())? {
-        if o.by == graph && inside(Some(o.time)) {
+        if inside(Some(o.time)) {
+            let (p, _) = all.entry(o.by.clone()).or_default();
             p.orders += 1;
             p.filled += u64::from(o.status == strat_engine::broker::Status::Filled);
         }
     }
-    let sales = sales(&reader.fills(run).map_err(|e| e.to_string())?, graph, since);
-    // `+ 0.0` makes a sum of nothing 0, not -0.
-    p.total_pnl = (sales.iter().sum::<f64>() * 100.0).round() / 100.0 + 0.0;
-    p.successful_trades = sales.iter().filter(|s| **s > 0.0).count() as u64;
-    p.failed_trades = sales.len() as u64 - p.successful_trades;
-    p.win_rate = (!sales.is_empty()).then(|| p.successful_trades as f64 / sales.len() as f64 * 100.0);
-    Ok(p)
+    let mut sales: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (by, pnl) in sales_of(&reader.fills(run).map_err(|e| e.to_string())?, since) {
+        sales.entry(by).or_default().push(pnl);
+    }
+    for (graph, sold) in sales {
+        let (p, _) = all.entry(graph).or_default();
+        // `+ 0.0` makes a sum of nothing 0, not -0.
+        p.total_pnl = (sold.iter().sum::<f64>() * 100.0).round() / 100.0 + 0.0;
+        p.successful_trades = sold.iter().filter(|s| **s > 0.0).count() as u64;
+        p.failed_trades = sold.len() as u64 - p.successful_trades;
+        p.win_rate = Some(p.successful_trades as f64 / sold.len() as f64 * 100.0);
+    }
+    Ok(all
+        .into_iter()
+        .map(|(g, (mut p, time_ms))| {
+            if p.total_executions > 0 {
+                p.avg_execution_time_ms = time_ms / p.total_executions as f64;
+            }
+            (g, p)
+        })
+        .collect())
 }
 
-/// The profit of each of `graph`'s sales at or after `since`, every fill booked in order.
-fn sales(fills: &[Fill], graph: &str, since: Option<NaiveDateTime>) -> Vec<f64> {
+/// [`performances`] of one graph (zeros when it did nothing in the window).
+pub fn performance(
+    reader: &Reader,
+    run: u64,
+    graph: &str,
+    since: Option<NaiveDateTime>,
+) -> Result<Performance, String> {
+    Ok(performances(reader, run, since)?.remove(graph).unwrap_or_default())
+}
+
+/// Who made each sale at or after `since`, and its profit, every fill booked in order.
+fn sales_of(fills: &[Fill], since: Option<NaiveDateTime>) -> Vec<(String, f64)> {
     let mut symbols: BTreeMap<&str, usize> = BTreeMap::new();
     for f in fills {
         let n = symbols.len();
@@ -110,7 +137,7 @@ fn sales(fills: &[Fill], graph: &str, since: Option<NaiveDateTime>) -> Vec<f64> 
         }
     }
     let inside = |t: NaiveDateTime| since.is_none_or(|s| t >= s);
-    account.closed_trades.iter().filter(|t| t.by == graph && inside(t.time)).map(|t| to_f64(t.pnl)).collect()
+    account.closed_trades.iter().filter(|t| inside(t.time)).map(|t| (t.by.clone(), to_f64(t.pnl))).collect()
 }
 
 pub async fn one(

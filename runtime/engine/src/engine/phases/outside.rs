@@ -22,6 +22,32 @@ pub(super) fn payloads(program: &Program) -> BTreeMap<(String, u32), Type> {
     out
 }
 
+/// A run by hand with a webhook's payload: the trigger it stands for and the payload decoded.
+pub(super) struct ByHand {
+    pub text: String,
+    pub value: crate::value::Value,
+}
+
+/// The payload `json` as `graph`'s webhook would take it, or why it would not.
+pub(super) fn by_hand(program: &Program, graph: &str, json: &serde_json::Value) -> Result<ByHand, String> {
+    let hook =
+        program.graphs.iter().filter(|g| g.name == graph).flat_map(|g| &g.triggers).find_map(|t| match &t.kind {
+            TriggerKind::Webhook { path, payload, .. } => Some((path, payload)),
+            _ => None,
+        });
+    let Some((path, declared)) = hook else {
+        return Err(format!("no webhook trigger in `{graph}`, so it takes no payload"));
+    };
+    let text = format!("webhook \"{}\"", path.as_deref().unwrap_or_default());
+    let value = match (declared, json) {
+        (Some(ty), _) => crate::decode::payload(json, ty)
+            .map_err(|why| format!("the payload does not fit `{graph}`'s webhook: {why}"))?,
+        (None, serde_json::Value::String(body)) => crate::value::Value::Text(body.clone()),
+        (None, other) => crate::value::Value::Text(other.to_string()),
+    };
+    Ok(ByHand { text, value })
+}
+
 /// What changed from `before` to `after`, as the step's log says it.
 fn changes(before: &Lifecycle, after: &Lifecycle) -> Vec<String> {
     let mut out = Vec::new();
@@ -74,6 +100,22 @@ impl Engine<'_, '_> {
         });
         self.outside = said.firings.clone();
         self.said = (changed || !said.firings.is_empty()).then_some(said);
+    }
+
+    /// Notes, for the journal, the id of each trigger that starts an execution at this step:
+    /// those that fired and the outside firings' (`last_triggered_at`).
+    pub(in crate::engine) fn note_triggered(&mut self, outside: &[Firing]) {
+        let graphs = &self.plan.graphs;
+        for f in &self.fired {
+            if let Some(g) = graphs.get(f.graph as usize) {
+                self.triggered.push(crate::control::trigger_id(&g.name, self.plan.triggers.get(f.trigger).declared));
+            }
+        }
+        self.triggered.extend(
+            outside.iter().filter(|f| f.trigger != u32::MAX).map(|f| crate::control::trigger_id(&f.graph, f.trigger)),
+        );
+        self.triggered.sort();
+        self.triggered.dedup();
     }
 
     /// The execution a firing from outside starts; `None` (and said) when it may not run now.
