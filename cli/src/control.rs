@@ -211,3 +211,148 @@ fn human(v: &Value, out: &mut dyn Write) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+#[derive(clap::Args)]
+pub struct EmergencyArgs {
+    /// Why (kept in the audit log)
+    #[arg(long)]
+    reason: Option<String>,
+    /// With no service running, the broker to act at directly (default: `broker` in
+    /// $STRAT_HOME/strat.conf, else paper, whose orders live only in a running service)
+    #[arg(long, value_enum)]
+    broker: Option<crate::run::BrokerChoice>,
+    /// With `--broker alpaca`: Alpaca's live account (APCA_API_BASE_URL set to its live host)
+    #[arg(long)]
+    live: bool,
+    /// Confirm a liquidation (every position sold at market)
+    #[arg(long)]
+    yes: bool,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+/// `strat cancel-all` and `strat liquidate`: through the running service (its run's broker
+/// acts at its next step), else at Alpaca directly (the bulk requests, item by item).
+pub fn emergency(args: &EmergencyArgs, liquidate: bool) -> u8 {
+    if liquidate && !args.yes {
+        eprintln!(
+            "error: `strat liquidate` cancels every open order and sells every position at market: add --yes to do it"
+        );
+        return exit::USAGE;
+    }
+    let done = match crate::client::find(&files::home()) {
+        Some(c) => emergency_through_service(&c, args, liquidate),
+        None => emergency_at_venue(args, liquidate),
+    };
+    match done {
+        Ok((v, failed)) => {
+            let mut out = std::io::stdout().lock();
+            let _ = match args.format {
+                Format::Json => writeln!(out, "{v}"),
+                Format::Human => emergency_human(&v, &mut out),
+            };
+            if failed { exit::FOUND } else { exit::OK }
+        }
+        Err(code) => code,
+    }
+}
+
+fn emergency_human(v: &Value, out: &mut dyn Write) -> std::io::Result<()> {
+    for o in v["orders"].as_array().into_iter().flatten() {
+        let why = o["reason"].as_str().map_or(String::new(), |r| format!(": {r}"));
+        writeln!(
+            out,
+            "order {} {} {} {}: {}{why}",
+            o["order"],
+            o["side"].as_str().unwrap_or("-"),
+            o["qty"],
+            o["symbol"].as_str().unwrap_or("-"),
+            o["status"].as_str().unwrap_or("-")
+        )?;
+    }
+    writeln!(out, "{} ({})", v["result"].as_str().unwrap_or_default(), v["through"].as_str().unwrap_or_default())
+}
+
+/// The answer, and whether any item failed (refused, or still open after a cancel).
+fn emergency_through_service(c: &Client, args: &EmergencyArgs, liquidate: bool) -> Result<(Value, bool), u8> {
+    let path = if liquidate { "/api/v1/liquidate" } else { "/api/v1/cancel-all" };
+    let body = args.reason.as_ref().map(|r| json!({"reason": r}));
+    match c.call("POST", path, body) {
+        Ok((200, mut v)) => {
+            let failed = v["orders"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|o| o["status"] == "rejected" || (o["status"] == "pending" && o["side"] != "sell"));
+            v["through"] = json!(format!("the service at {}", c.address()));
+            Ok((v, failed))
+        }
+        Ok((202, v)) => {
+            eprintln!(
+                "warning: firing {} is not carried out yet: the run takes it at its next step (`strat log --follow` shows it)",
+                v["firing"]
+            );
+            Ok((json!({"result": "pending", "through": format!("the service at {}", c.address())}), true))
+        }
+        Ok((_, v)) => {
+            eprintln!("error: {}", v["error"]["message"].as_str().unwrap_or("the service refused"));
+            Err(exit::USAGE)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(exit::USAGE)
+        }
+    }
+}
+
+/// With no service: Alpaca's bulk requests, each item reported; the paper broker holds nothing
+/// outside a running service.
+fn emergency_at_venue(args: &EmergencyArgs, liquidate: bool) -> Result<(Value, bool), u8> {
+    let usage = |e: String| {
+        eprintln!("error: {e}");
+        exit::USAGE
+    };
+    let conf = crate::settings::run_conf().map_err(usage)?;
+    let alpaca =
+        args.broker.map_or(conf.broker.as_deref() == Some("alpaca"), |b| b == crate::run::BrokerChoice::Alpaca);
+    if !alpaca {
+        let result = "no service is running, and the paper broker's orders and positions live only in a running service: nothing is open";
+        return Ok((json!({"orders": [], "result": result, "through": "no broker"}), false));
+    }
+    let env = crate::settings::Env::load();
+    let config = strat_brokers::AlpacaConfig::from_env(|k| env.get(k), args.live).map_err(|e| usage(e.to_string()))?;
+    let mut broker = strat_brokers::AlpacaBroker::new(config, "emergency", &[]).map_err(usage)?;
+    let what = if liquidate { "liquidate" } else { "cancel-all" };
+    let items = if liquidate { broker.close_all(true) } else { broker.cancel_all() };
+    let store = crate::run::open_store_at(&files::home());
+    let (result, orders, failed) = match items {
+        Ok(items) => {
+            let failed = items.iter().any(|i| !i.ok);
+            let orders: Vec<Value> = items
+                .iter()
+                .map(|i| json!({"order": i.order_id.clone().unwrap_or_else(|| i.target.clone()), "symbol": i.target, "side": if liquidate { "sell" } else { "-" }, "qty": "-", "status": if i.ok { "done" } else { "failed" }, "reason": i.message}))
+                .collect();
+            (
+                format!("{} items at Alpaca, {} failed", items.len(), items.iter().filter(|i| !i.ok).count()),
+                orders,
+                failed,
+            )
+        }
+        Err(e) => (format!("Alpaca: {e}"), Vec::new(), true),
+    };
+    if let Ok(store) = store {
+        let at = strat_service::utc_now();
+        let entry = strat_store::AuditEntry {
+            seq: 0,
+            at,
+            who: local_user(),
+            what: what.into(),
+            why: args.reason.clone(),
+            result: result.clone(),
+        };
+        if let Err(e) = store.controls().audit(entry) {
+            eprintln!("warning: the audit log could not be written: {e}");
+        }
+    }
+    Ok((json!({"orders": orders, "result": result, "through": "Alpaca directly (no service is running)"}), failed))
+}

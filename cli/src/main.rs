@@ -107,6 +107,16 @@ enum Command {
         after_help = "Examples:\n  strat archive OldMomentum\n\nThrough the running service, or the store when none runs; idempotent; written to the audit log.\nExit codes: 0 done, 2 no such agent, the service refused, or the store cannot be written."
     )]
     Archive(control::StatusArgs),
+    /// Cancel every open order, each one's result reported
+    #[command(
+        after_help = "Examples:\n  strat cancel-all --reason \"feed looks wrong\"\n  strat cancel-all --broker alpaca --format json\n\nWith a service running, its run cancels every open order at its next step, before the broker works that step's bars (the paper broker and Alpaca alike), and each order is reported in its latest state. With none running, the orders are cancelled at Alpaca directly (DELETE /v2/orders, each item of the answer reported) when the broker is Alpaca (--broker, or `broker` in $STRAT_HOME/strat.conf); the paper broker's orders live only in a running service. Idempotent; written to the audit log.\nExit codes: 0 done, 1 an item failed or is still open, 2 the service or the venue refused."
+    )]
+    CancelAll(control::EmergencyArgs),
+    /// Halt, cancel every open order and sell every position at market
+    #[command(
+        after_help = "Examples:\n  strat liquidate --yes --reason \"risk off\"\n  strat liquidate --yes --broker alpaca\n\nWith a service running, everything is halted first (nothing buys again until `strat resume`), then its run cancels every open order and sells every position at market at its next step; each order is reported. With none running, Alpaca closes every position directly (DELETE /v2/positions?cancel_orders=true, each item reported). --yes is required. Written to the audit log.\nExit codes: 0 done, 1 an item failed, 2 not confirmed, or the service or the venue refused."
+    )]
+    Liquidate(control::EmergencyArgs),
     /// List the agents, workflows and teams with their status and triggers
     #[command(
         after_help = "Examples:\n  strat agents\n  strat agents examples/dip_buyer.strat --format json\n\nFrom the running service, or from FILE and the store's decisions when none runs: each graph's kind and status (active, paused, archived), and each trigger's id and whether it is enabled.\nExit codes: 0 listed, 2 no service and no file, or the file or store cannot be read."
@@ -220,6 +230,8 @@ fn main() -> ExitCode {
         Command::Activate(args) => control::status(&args, "active"),
         Command::Archive(args) => control::status(&args, "archived"),
         Command::Agents(args) => control::agents(&args),
+        Command::CancelAll(args) => control::emergency(&args, false),
+        Command::Liquidate(args) => control::emergency(&args, true),
         Command::Runs(args) => runs::runs(&args),
         Command::Log(args) => runs::log(&args),
         Command::Show(args) => runs::show_one(&args),

@@ -98,7 +98,8 @@ pub struct Firing {
     pub graph: String,
     /// The trigger's place among the graph's triggers.
     pub trigger: u32,
-    /// `webhook` or `manual`.
+    /// `webhook` or `manual`; or an emergency: `cancel_all` (every open order of the run
+    /// cancelled) or `liquidate` (that, then every position sold at market).
     pub kind: String,
     /// The trigger as the file writes it.
     pub text: String,
@@ -109,6 +110,19 @@ pub struct Firing {
     /// When and from whom it came.
     pub received: String,
 }
+
+impl Firing {
+    /// Whether it is an emergency (run before the step's bars are worked), not an execution.
+    pub fn is_emergency(&self) -> bool {
+        matches!(self.kind.as_str(), CANCEL_ALL | LIQUIDATE)
+    }
+}
+
+/// The kinds of the emergencies.
+pub const CANCEL_ALL: &str = "cancel_all";
+pub const LIQUIDATE: &str = "liquidate";
+/// Who places the orders of a liquidation, and whom the emergencies' records name.
+pub const OPERATOR: &str = "operator";
 
 /// What the control said at one step.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -168,6 +168,33 @@ pub struct Execution {
     pub cost: f64,
 }
 
+impl Execution {
+    /// The record of an emergency the operator asked for: the orders it cancelled or placed.
+    pub fn of_operator(id: u64, time: NaiveDateTime, trigger: TriggerRecord, orders: Vec<u64>) -> Execution {
+        Execution {
+            id,
+            time,
+            graph: crate::control::OPERATOR.to_string(),
+            trigger,
+            context: None,
+            prompt: None,
+            llm_response: None,
+            decision: None,
+            calls: Vec::new(),
+            validation: Vec::new(),
+            path: Vec::new(),
+            orders,
+            status: Outcome::Success,
+            error: None,
+            duration_ms: 0.0,
+            input_tokens: 0,
+            output_tokens: 0,
+            cached_tokens: 0,
+            cost: 0.0,
+        }
+    }
+}
+
 /// A model call's prompt as a run records it. What repeats from call to call (the system
 /// prompt, the prompt's leading part that is the same on every call) is held once in
 /// [`Report::prompts`] under its content id; the rest is the execution's own.

@@ -83,7 +83,14 @@ impl Journal {
         for r in store.reported(run.id).map_err(ResumeError::Store)? {
             reported.entry((r.step, r.phase)).or_default().push(r.update);
         }
-        let controlled = store.controlled(run.id).map_err(ResumeError::Store)?.into_iter().collect();
+        // A step can have two records of what the control said: its emergencies' (committed
+        // before they were carried out) and the rest, with the step.
+        let mut controlled: BTreeMap<NaiveDateTime, crate::control::Said> = BTreeMap::new();
+        for (step, said) in store.controlled(run.id).map_err(ResumeError::Store)? {
+            let entry = controlled.entry(step).or_default();
+            entry.lifecycle = said.lifecycle;
+            entry.firings.extend(said.firings);
+        }
         Ok(Journal { until, intents, reported, opening: opening_account(opening, symbols)?, controlled })
     }
 }
@@ -329,6 +336,9 @@ impl Store for Resumed<'_> {
     }
     fn next_answer(&mut self, run: u64, id: &str) -> Result<Option<Answer>, StoreError> {
         self.inner.next_answer(run, id)
+    }
+    fn record_control(&mut self, run: u64, step: NaiveDateTime, said: &crate::control::Said) -> Result<(), StoreError> {
+        if step <= self.until { Ok(()) } else { self.inner.record_control(run, step, said) }
     }
     fn controlled(&self, run: u64) -> Result<Vec<(NaiveDateTime, crate::control::Said)>, StoreError> {
         self.inner.controlled(run)

@@ -140,6 +140,10 @@ pub trait Store {
     /// got that far before: a resumed run's replay takes its answers from here, so no model
     /// is asked twice and the decisions are the ones first taken. Each call moves past it.
     fn next_answer(&mut self, run: u64, id: &str) -> Result<Option<Answer>, StoreError>;
+    /// Commits what the control said at `step` before the step's record: an emergency's, so
+    /// that once it is carried out (even in part) it is never carried out again, whatever
+    /// happens to the step (its firings are marked done).
+    fn record_control(&mut self, run: u64, step: NaiveDateTime, said: &crate::control::Said) -> Result<(), StoreError>;
     /// What the control said at each step of `run` where the journal recorded it, in order.
     fn controlled(&self, run: u64) -> Result<Vec<(NaiveDateTime, crate::control::Said)>, StoreError>;
     fn runs(&self) -> Result<Vec<RunRecord>, StoreError>;

@@ -408,6 +408,17 @@ impl Store for RedbStore {
         serde_json::from_str(&text).map(Some).map_err(bad_record)
     }
 
+    fn record_control(
+        &mut self,
+        run: u64,
+        step: NaiveDateTime,
+        said: &strat_engine::control::Said,
+    ) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(err)?;
+        control::record(&tx, run, step, said)?;
+        tx.commit().map_err(err)
+    }
+
     fn controlled(&self, run: u64) -> Result<Vec<(NaiveDateTime, strat_engine::control::Said)>, StoreError> {
         control::controlled(&self.db, run)
     }

@@ -223,6 +223,14 @@ impl Store for NoIntents {
     fn finish_run(&mut self, run: u64, status: &str, equity: f64) -> Result<(), StoreError> {
         self.0.finish_run(run, status, equity)
     }
+    fn record_control(
+        &mut self,
+        run: u64,
+        step: chrono::NaiveDateTime,
+        said: &strat_engine::control::Said,
+    ) -> Result<(), StoreError> {
+        self.0.record_control(run, step, said)
+    }
     fn controlled(&self, run: u64) -> Result<Vec<(chrono::NaiveDateTime, strat_engine::control::Said)>, StoreError> {
         self.0.controlled(run)
     }

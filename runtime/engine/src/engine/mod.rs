@@ -104,12 +104,14 @@ pub fn run_from(
             break;
         }
         let Some(t) = engine.next_step() else { break };
+        let first = engine.step_start();
+        // The operator's emergencies act before the broker works this step's bars.
+        engine.poll_control(t);
         let mut moved = engine.work_orders();
         engine.update_market(t);
         engine.find_firings(t);
-        engine.poll_control(t);
+        engine.keep_allowed();
         engine.journal_bars(t)?;
-        let first = engine.step_start();
         engine.take_feed_notes(t);
         moved |= engine.execute_firings(t);
         let equity = engine.mark(t, moved);

@@ -19,7 +19,7 @@ use strat_store::{Accepted, FiringRecord};
 const TEST_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The execution firing `seq` started in `run`, if it ran.
-fn execution_of(s: &Shared, run: u64, seq: u64) -> ApiResult<Option<Value>> {
+pub fn execution_of(s: &Shared, run: u64, seq: u64) -> ApiResult<Option<Value>> {
     let mut found = None;
     s.reader
         .executions_from(run, 0, &mut |e| {

@@ -17,7 +17,7 @@ use strat_engine::control::{Lifecycle, trigger_id};
 pub const WHO: &str = "api (bearer token)";
 
 /// The reason a body gives (`{"reason": "…"}`), if any; an empty body gives none.
-fn reason(body: &Bytes) -> ApiResult<Option<String>> {
+pub fn reason(body: &Bytes) -> ApiResult<Option<String>> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }

@@ -3,6 +3,7 @@
 
 mod account;
 mod agents;
+mod emergency;
 mod error;
 mod executions;
 mod firings;
@@ -181,6 +182,20 @@ pub fn routes() -> Vec<Route> {
             post(lifecycle::halt),
         ),
         route("post", "/api/v1/resume", "Lift a halt", &[], post(lifecycle::resume)),
+        route(
+            "post",
+            "/api/v1/cancel-all",
+            "Cancel every open order of the run at its next step; each order's result",
+            &[],
+            post(emergency::cancel_all),
+        ),
+        route(
+            "post",
+            "/api/v1/liquidate",
+            "Halt, cancel every open order and sell every position at market; each order's result",
+            &[],
+            post(emergency::liquidate),
+        ),
         route(
             "get",
             "/api/v1/audit",

@@ -74,9 +74,9 @@ fn changes(before: &Lifecycle, after: &Lifecycle) -> Vec<String> {
 }
 
 impl Engine<'_, '_> {
-    /// Asks the control what is in force at `t` and which firings wait; drops what the
-    /// triggers fired for graphs that may not run and triggers that are off. A control that
-    /// cannot answer halts the step, and the step's log says why.
+    /// Asks the control what is in force at `t` and which firings wait, and carries out the
+    /// emergencies among them at once (before the broker works the step's bars). A control
+    /// that cannot answer halts the step, and the step's log says why.
     pub(in crate::engine) fn poll_control(&mut self, t: NaiveDateTime) {
         let Some(control) = self.host.control.as_mut() else { return };
         let said = control.poll(t).unwrap_or_else(|why| Said {
@@ -91,6 +91,29 @@ impl Engine<'_, '_> {
             self.control_notes.extend(changes(&self.lifecycle, &said.lifecycle));
             self.lifecycle = said.lifecycle.clone();
         }
+        let (emergencies, firings): (Vec<Firing>, Vec<Firing>) =
+            said.firings.into_iter().partition(Firing::is_emergency);
+        if !emergencies.is_empty() {
+            let taken = Said { lifecycle: self.lifecycle.clone(), firings: emergencies.clone() };
+            if let Some((store, run)) = self.host.store.as_mut()
+                && let Err(e) = store.record_control(*run, t, &taken)
+            {
+                // Not journaled, so not carried out: it stays pending, and is tried at the next step.
+                self.control_notes
+                    .push(format!("the emergency could not be journaled, so it was not carried out: {e}"));
+            } else {
+                emergencies.iter().for_each(|e| self.emergency(e, t));
+            }
+        }
+        self.outside = firings.clone();
+        self.said = (changed || !firings.is_empty()).then(|| Said { lifecycle: self.lifecycle.clone(), firings });
+    }
+
+    /// Drops what the triggers fired for graphs that may not run and triggers that are off.
+    pub(in crate::engine) fn keep_allowed(&mut self) {
+        if self.host.control.is_none() {
+            return;
+        }
         let life = &self.lifecycle;
         let graphs = &self.plan.graphs;
         let triggers = &self.plan.triggers;
@@ -98,8 +121,85 @@ impl Engine<'_, '_> {
             let declared = triggers.get(f.trigger).declared;
             graphs.get(f.graph as usize).is_some_and(|g| life.fires(&g.name, declared))
         });
-        self.outside = said.firings.clone();
-        self.said = (changed || !said.firings.is_empty()).then_some(said);
+    }
+
+    /// Cancels every open order of the run and, for a liquidation, sells every position at
+    /// market (the operator's orders: no model decided them, so no risk gate weighs them; each
+    /// is journaled before it is sent, as every order is). Recorded as an execution of the
+    /// operator with the orders it touched; each step of it said in the step's log.
+    fn emergency(&mut self, f: &Firing, t: NaiveDateTime) {
+        let mut touched = Vec::new();
+        for id in self.book.pending(None) {
+            let why = format!("cancelled by the operator ({})", f.kind);
+            self.host.broker.cancel(id, &why);
+            if let Some(o) = self.book.get(id) {
+                self.control_notes.push(format!(
+                    "{}: cancel asked for order {id} ({} {} {})",
+                    f.kind,
+                    o.side.name(),
+                    o.qty,
+                    o.symbol
+                ));
+            }
+            touched.push(id);
+        }
+        if f.kind == crate::control::LIQUIDATE {
+            touched.extend(self.sell_everything(f, t));
+        }
+        if touched.is_empty() {
+            self.control_notes.push(format!("{}: nothing was open or held", f.kind));
+        }
+        let trigger = TriggerRecord {
+            kind: f.kind.clone(),
+            text: f.kind.clone(),
+            symbol: None,
+            reason: format!("{} asked by the operator at {t}", f.kind),
+            firing: Some(f.seq),
+        };
+        self.next_id += 1;
+        self.report.executions.push(crate::report::Execution::of_operator(self.next_id, t, trigger, touched));
+    }
+
+    /// A market sale of every position held; the ids of the orders placed (a sale the journal
+    /// refuses is not sent, and is recorded refused).
+    fn sell_everything(&mut self, f: &Firing, t: NaiveDateTime) -> Vec<u64> {
+        use crate::broker::{Kind, Request, Side, Tif, Update};
+        let held: Vec<(usize, u64)> = {
+            let account = self.host.broker.account();
+            account
+                .held()
+                .iter()
+                .filter_map(|&s| account.position(s).map(|p| (s, p.qty)))
+                .filter(|(_, q)| *q > 0)
+                .collect()
+        };
+        let mut placed = Vec::new();
+        for (sym, qty) in held {
+            let symbol = self.symbols.get(sym).cloned().unwrap_or_default();
+            let request = Request {
+                time: t,
+                symbol: symbol.clone(),
+                sym,
+                side: Side::Sell,
+                qty,
+                kind: Kind::Market,
+                tif: Tif::Day,
+                stop_loss: None,
+                take_profit: None,
+                by: crate::control::OPERATOR.to_string(),
+            };
+            let id = self.book.open(request);
+            let Some(order) = self.book.get(id).cloned() else { continue };
+            match self.host.send(&order) {
+                Ok(()) => self.control_notes.push(format!("{}: sell {qty} {symbol} at market (order {id})", f.kind)),
+                Err(reason) => {
+                    self.control_notes.push(format!("{}: the sale of {qty} {symbol} was not sent: {reason}", f.kind));
+                    self.book.apply(&[Update::Rejected { id, reason }]);
+                }
+            }
+            placed.push(id);
+        }
+        placed
     }
 
     /// Notes, for the journal, the id of each trigger that starts an execution at this step:
