@@ -13,6 +13,7 @@ mod history;
 mod live;
 mod llm;
 mod manual;
+mod notify_conf;
 mod paper;
 mod render;
 mod repl;

@@ -199,6 +199,9 @@ fn market(args: &Args) -> Result<Market, u8> {
 
 struct Stream<'a> {
     out: &'a mut dyn Write,
+    /// Where `notify` lines are delivered as well (none configured: only here and the log).
+    notifier: Option<&'a strat_service::notify::Notifier>,
+    run: u64,
     interrupted: Arc<AtomicBool>,
     /// A live feed's `--until` (a replay is cut to it beforehand), with the first bar's time.
     until: Option<Until>,
@@ -221,8 +224,17 @@ impl Observer for Stream<'_> {
             let _ = writeln!(self.out, "{time}  resumed: the steps before were replayed from the journal");
         }
         let day = if time.time() == chrono::NaiveTime::MIN { time.date().to_string() } else { time.to_string() };
-        for l in s.log {
+        for (n, l) in s.log.iter().enumerate() {
             let _ = writeln!(self.out, "{day}  {:<14} {}", l.graph, l.message);
+            if let (true, Some(notifier)) = (l.notify, self.notifier) {
+                notifier.send(strat_service::notify::Note {
+                    id: format!("strat-{}-{}-{n}", self.run, time.format("%Y%m%dT%H%M%S")),
+                    time: time.to_string(),
+                    source: l.graph.clone(),
+                    message: l.message.clone(),
+                    run: Some(self.run),
+                });
+            }
         }
         for o in s.orders {
             let side = if o.side == Side::Buy { "buy" } else { "sell" };
@@ -263,6 +275,18 @@ pub fn open_store_at(home: &std::path::Path) -> Result<RedbStore, u8> {
         eprintln!("error: {e}");
         exit::USAGE
     })
+}
+
+/// The notification channels' deliverer, when `notify.conf` or the environment names any; a
+/// configuration that cannot be read refuses the run.
+fn notifier(store: &RedbStore) -> Result<Option<Arc<strat_service::notify::Notifier>>, u8> {
+    let (channels, retry) = crate::notify_conf::channels().map_err(usage)?;
+    if channels.is_empty() {
+        return Ok(None);
+    }
+    let n = strat_service::notify::Notifier::start(channels, retry, Some(store.controls()))
+        .map_err(|e| usage(format!("the notifications cannot start: {e}")))?;
+    Ok(Some(Arc::new(n)))
 }
 
 /// The orders of crashed runs whose outcome the journal does not know: each intent committed
@@ -317,6 +341,8 @@ pub struct Ready<'a> {
     pub run: u64,
     pub market: &'a str,
     pub broker: &'a str,
+    /// Where notifications go, when channels are configured.
+    pub notifier: Option<Arc<strat_service::notify::Notifier>>,
     /// Set when the run is to stop (Ctrl-C, SIGTERM).
     pub interrupted: Arc<AtomicBool>,
 }
@@ -457,6 +483,7 @@ fn run_checked(given: &Args, hosting: Option<&mut dyn Hosting>) -> Result<u8, u8
         (market(args)?, None)
     };
     let limits = args.budgets.apply(strat_engine::sandbox::Limits::default()).map_err(usage)?;
+    let notifier = notifier(&store)?;
     let mut models = crate::llm::models(&args.llm, &program, &limits).map_err(usage)?;
     let interrupted = Arc::new(AtomicBool::new(false));
     let flag = interrupted.clone();
@@ -524,6 +551,7 @@ fn run_checked(given: &Args, hosting: Option<&mut dyn Hosting>) -> Result<u8, u8
             run: run_id,
             market: &market.label,
             broker: &broker.label(),
+            notifier: notifier.clone(),
             interrupted: interrupted.clone(),
         })?;
     }
@@ -567,6 +595,8 @@ fn run_checked(given: &Args, hosting: Option<&mut dyn Hosting>) -> Result<u8, u8
     let stop_at = if live { args.until } else { None };
     let mut stream = Stream {
         out: &mut out,
+        notifier: notifier.as_deref(),
+        run: run_id,
         interrupted: interrupted.clone(),
         until: stop_at,
         first: None,

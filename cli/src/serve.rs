@@ -52,6 +52,7 @@ impl crate::run::Hosting for Serving {
             eprintln!("warning: {why}: its webhook refuses every call (503)");
         }
         service.secrets = found;
+        service.notifier = r.notifier.clone();
         service.market = r.market.to_string();
         service.broker = r.broker.to_string();
         service.set_run(r.run);

@@ -173,6 +173,9 @@ pub enum Kind {
     /// Polygon's (Massive's) REST API; needs this key as `Authorization: Bearer` or the
     /// `apiKey` query parameter, and answers a missing or wrong one with its 401 body.
     Polygon { key: String },
+    /// The receiver of outgoing webhooks (a notification endpoint, a Slack incoming webhook):
+    /// checks nothing and sends no headers of its own; what it answers is scripted.
+    Receiver,
 }
 
 struct State {
@@ -224,6 +227,11 @@ impl FakeServer {
         );
         server.route(MARKET_STATUS, [Reply::json(200, fixture("polygon/v1_marketstatus_now.json"))]);
         server
+    }
+
+    /// A receiver of outgoing webhooks, answering 200 unless scripted otherwise.
+    pub fn receiver() -> FakeServer {
+        FakeServer::start(Kind::Receiver, Reply::json(200, "{}"))
     }
 
     pub fn ollama() -> FakeServer {
@@ -376,7 +384,7 @@ fn refuse(kind: &Kind, req: &Received) -> Option<Reply> {
             let want = format!("Bearer {key}");
             (req.header("authorization") != Some(want.as_str())).then(|| Reply::fixture(401, "openai/error_401.json"))
         }
-        Kind::Ollama => None,
+        Kind::Ollama | Kind::Receiver => None,
         Kind::Polygon { key } => {
             let bearer = req.header("authorization") == Some(format!("Bearer {key}").as_str());
             let query = req.query.split('&').any(|kv| kv == format!("apiKey={key}"));
@@ -400,7 +408,7 @@ fn service_headers(kind: &Kind, n: u64) -> Vec<(String, String)> {
             h("x-ratelimit-remaining-requests", "4999".into()),
             h("x-ratelimit-reset-requests", "12ms".into()),
         ],
-        Kind::Ollama => Vec::new(),
+        Kind::Ollama | Kind::Receiver => Vec::new(),
         Kind::Polygon { .. } => vec![h("x-request-id", format!("req_fake{n:06}"))],
     }
 }
@@ -412,7 +420,7 @@ fn meter(s: &mut State, req: &Received, mut reply: Reply) -> Reply {
     let request = req.json();
     let usage = match s.kind {
         Kind::Anthropic { .. } => cache.anthropic(&request, &body["usage"]["output_tokens"]),
-        Kind::OpenAi { .. } | Kind::Ollama | Kind::Polygon { .. } => {
+        Kind::OpenAi { .. } | Kind::Ollama | Kind::Polygon { .. } | Kind::Receiver => {
             cache.openai(&request, &body["usage"]["completion_tokens"])
         }
     };

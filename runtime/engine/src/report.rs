@@ -100,6 +100,9 @@ pub struct LogLine {
     pub time: NaiveDateTime,
     pub graph: String,
     pub message: String,
+    /// Said by `notify`: delivered to the notification channels as well as logged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub notify: bool,
 }
 
 /// How an execution ended.

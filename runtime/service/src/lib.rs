@@ -7,6 +7,7 @@
 //! from the checked IR.
 
 pub mod api;
+pub mod notify;
 pub mod signature;
 pub mod token;
 
@@ -36,6 +37,8 @@ pub struct Service {
     pub broker: String,
     pub market: String,
     pub tokens: token::Tokens,
+    /// Where notifications go (none configured: only the log).
+    pub notifier: Option<Arc<notify::Notifier>>,
     /// The id in the store of the run the service is doing (0 before it began).
     run: AtomicU64,
 }
@@ -58,6 +61,7 @@ impl Service {
             broker: String::new(),
             market: String::new(),
             tokens,
+            notifier: None,
             run: AtomicU64::new(0),
         }
     }
@@ -69,6 +73,14 @@ impl Service {
 
     pub fn current_run(&self) -> Option<u64> {
         Some(self.run.load(Ordering::SeqCst)).filter(|id| *id != 0)
+    }
+
+    /// Tells the notification channels (if any) what the operator did.
+    pub fn tell(&self, message: String) {
+        let Some(n) = &self.notifier else { return };
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let id = format!("strat-operator-{}-{}", unix_now(), NEXT.fetch_add(1, Ordering::Relaxed));
+        n.send(notify::Note { id, time: utc_now(), source: "operator".into(), message, run: self.current_run() });
     }
 }
 

@@ -4,7 +4,7 @@
 //! call seen before is refused and one acknowledged runs exactly once even across a crash. The
 //! run asks [`StoreControl`] at each step; its steps' records mark the firings they ran.
 
-use super::{AUDIT, CONTROL, CONTROLLED, FIRINGS, WEBHOOK_IDS, bad_record, err, json};
+use super::{AUDIT, CONTROL, CONTROLLED, FIRINGS, NOTIFICATIONS, WEBHOOK_IDS, bad_record, err, json};
 use chrono::NaiveDateTime;
 use redb::{Database, ReadableDatabase, ReadableTable};
 use std::sync::Arc;
@@ -178,6 +178,27 @@ impl Controls {
     fn now(&self) -> i64 {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
         now.map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    }
+
+    /// Records what became of delivering a notification to one channel.
+    pub fn record_delivery(&self, entry: &serde_json::Value) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(err)?;
+        {
+            let mut t = tx.open_table(NOTIFICATIONS).map_err(err)?;
+            let seq = t.last().map_err(err)?.map_or(1, |(k, _)| k.value() + 1);
+            t.insert(seq, json(entry)?.as_str()).map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// The deliveries of notifications, oldest first.
+    pub fn deliveries(&self) -> Result<Vec<serde_json::Value>, StoreError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let t = tx.open_table(NOTIFICATIONS).map_err(err)?;
+        t.iter()
+            .map_err(err)?
+            .map(|kv| kv.map_err(err).and_then(|(_, v)| serde_json::from_str(v.value()).map_err(bad_record)))
+            .collect()
     }
 
     /// The audit log, oldest first.

@@ -59,6 +59,8 @@ const WEBHOOK_IDS: TableDefinition<&str, (u64, i64)> = TableDefinition::new("web
 const CONTROLLED: TableDefinition<(u64, u64), &str> = TableDefinition::new("controlled");
 /// When each trigger (by id, `Graph.N`) last started an execution, as the step's time.
 const TRIGGERED: TableDefinition<&str, &str> = TableDefinition::new("triggered");
+/// What became of each notification's delivery to each channel, by number.
+const NOTIFICATIONS: TableDefinition<u64, &str> = TableDefinition::new("notifications");
 /// The audit log: what operators did (halt, pause, …), by number, append-only.
 const AUDIT: TableDefinition<u64, &str> = TableDefinition::new("audit");
 /// Prompt texts by content id, each once for every run that sent it.
@@ -133,6 +135,7 @@ impl RedbStore {
             tx.open_table(CONTROLLED).map_err(err)?;
             tx.open_table(AUDIT).map_err(err)?;
             tx.open_table(TRIGGERED).map_err(err)?;
+            tx.open_table(NOTIFICATIONS).map_err(err)?;
         }
         tx.commit().map_err(err)?;
         let db = Arc::new(db);

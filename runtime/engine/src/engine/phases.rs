@@ -451,10 +451,15 @@ impl<'r, 'h> Engine<'r, 'h> {
     pub(super) fn take_feed_notes(&mut self, t: NaiveDateTime) {
         let mut notes = Vec::new();
         self.host.market.take_notes(&mut notes);
-        let lines = notes.into_iter().map(|message| LogLine { time: t, graph: "feed".to_string(), message });
+        let lines =
+            notes.into_iter().map(|message| LogLine { time: t, graph: "feed".to_string(), message, notify: false });
         self.report.log.extend(lines);
-        let said =
-            self.control_notes.drain(..).map(|message| LogLine { time: t, graph: "control".to_string(), message });
+        let said = self.control_notes.drain(..).map(|message| LogLine {
+            time: t,
+            graph: "control".to_string(),
+            message,
+            notify: false,
+        });
         self.report.log.extend(said);
     }
 

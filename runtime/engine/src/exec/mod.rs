@@ -327,7 +327,7 @@ impl Ctx<'_, '_> {
     }
 
     pub fn note(&mut self, graph: &str, message: String) {
-        self.log.push(LogLine { time: self.now(), graph: graph.to_string(), message });
+        self.log.push(LogLine { time: self.now(), graph: graph.to_string(), message, notify: false });
     }
 
     fn new_execution(&mut self, job: &Job) -> Execution {
@@ -553,6 +553,11 @@ impl Ctx<'_, '_> {
                     let text = c.value(&env, &self.world(&locals, graph)).map(|v| v.to_string()).unwrap_or_default();
                     let text = clip(text, self.sandbox.max_text);
                     self.note(&graph.name, text);
+                    if matches!(graph.steps[at], Step::Notify(_))
+                        && let Some(line) = self.log.last_mut()
+                    {
+                        line.notify = true;
+                    }
                     None
                 }
                 Step::AgentCall { .. } | Step::Vote { .. } | Step::Supervise { .. } | Step::Debate { .. } => {

@@ -105,6 +105,7 @@ async fn carry_out(s: Shared, kind: &'static str, body: Bytes) -> ApiResult<(Sta
         format!("{} orders: {}", now.len(), parts.join(", "))
     };
     audit(&s, kind, why, format!("firing {seq}: {result}"))?;
+    s.tell(format!("{}: {result}", kind.replace('_', "-")));
     Ok((StatusCode::OK, Json(json!({"firing": seq, "run": run, "orders": items, "result": result}))))
 }
 

@@ -93,12 +93,19 @@ pub async fn halt(State(s): State<Shared>, body: Bytes) -> ApiResult<Json<Value>
     let why = reason(&body)?;
     let reason = why.clone().unwrap_or_else(|| "halted by the operator".into());
     let (after, said) = decide(&s, "halt", why, |l| l.halt(&reason))?;
+    s.tell(format!("halt: {said}"));
     Ok(Json(json!({"halted": after.halted, "result": said})))
 }
 
 pub async fn resume(State(s): State<Shared>, body: Bytes) -> ApiResult<Json<Value>> {
     let (after, said) = decide(&s, "resume", reason(&body)?, Lifecycle::resume)?;
+    s.tell(format!("resume: {said}"));
     Ok(Json(json!({"halted": after.halted, "result": said})))
+}
+
+pub async fn notifications(State(s): State<Shared>) -> ApiResult<Json<Value>> {
+    let log = s.controls.deliveries().map_err(ApiError::store)?;
+    Ok(Json(json!({"notifications": log})))
 }
 
 pub async fn audit(State(s): State<Shared>) -> ApiResult<Json<Value>> {

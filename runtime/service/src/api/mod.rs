@@ -198,6 +198,13 @@ pub fn routes() -> Vec<Route> {
         ),
         route(
             "get",
+            "/api/v1/notifications",
+            "What became of each notification's delivery to each channel",
+            &[],
+            get(lifecycle::notifications),
+        ),
+        route(
+            "get",
             "/api/v1/audit",
             "The audit log: who did what, when, why, and what came of it",
             &[],
