@@ -101,17 +101,34 @@ pub fn write_atomically_with(
     written
 }
 
+/// Several paths as one text, as a run records the files it runs.
+pub fn display_all(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| display(p)).collect::<Vec<_>>().join(" ")
+}
+
 /// Reads, checks and compiles a strategy file with its imports, printing any diagnostics to
 /// standard error. On failure returns the exit code to end with.
 pub fn compile(path: &Path, color: crate::ColorChoice) -> Result<strat_lang::ir::Program, u8> {
-    let bytes = read_source(path).map_err(|e| {
-        eprintln!("error: cannot read `{}`: {e}", path.display());
+    compile_all(&[path.to_path_buf()], color)
+}
+
+/// [`compile`] of several files (and folders, searched for `*.strat`) as one program.
+pub fn compile_all(paths: &[PathBuf], color: crate::ColorChoice) -> Result<strat_lang::ir::Program, u8> {
+    let found = collect(paths).map_err(|e| {
+        eprintln!("error: {e}");
         crate::exit::USAGE
     })?;
     let mut ws = strat_lang::Workspace::new();
-    let root = ws.set_file(&display(path), bytes);
-    ws.load_imports(&[root], &mut |p: &str| read_source(Path::new(p)).map_err(|e| e.to_string()));
-    let checked = ws.compile(&[root]);
+    let mut roots = Vec::new();
+    for path in &found {
+        let bytes = read_source(path).map_err(|e| {
+            eprintln!("error: cannot read `{}`: {e}", path.display());
+            crate::exit::USAGE
+        })?;
+        roots.push(ws.set_file(&display(path), bytes));
+    }
+    ws.load_imports(&roots, &mut |p: &str| read_source(Path::new(p)).map_err(|e| e.to_string()));
+    let checked = ws.compile(&roots);
     if !checked.diagnostics.is_empty() {
         crate::render::to_stderr(&ws, &checked.diagnostics, color);
     }

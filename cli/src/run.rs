@@ -21,8 +21,10 @@ use strat_store::RedbStore;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The strategy file
-    file: PathBuf,
+    /// The strategy file (several: checked and run together as one program, as `strat check`
+    /// checks them)
+    #[arg(required = true, num_args = 1..)]
+    files: Vec<PathBuf>,
     /// Where the bars come from: the simulated market, or Polygon's live minute bars (the
     /// symbols the file names, warmed on their REST history; POLYGON_API_KEY)
     /// (default: `market` in $STRAT_HOME/strat.conf, else sim)
@@ -408,7 +410,7 @@ fn same_program(
 fn begin_or_reopen(
     store: &mut RedbStore,
     resumed: Option<&RunRecord>,
-    (file, program, market): (&std::path::Path, &strat_lang::ir::Program, &Market),
+    (file, program, market): (&[PathBuf], &strat_lang::ir::Program, &Market),
     out: &mut dyn Write,
 ) -> Result<u64, u8> {
     match resumed {
@@ -426,7 +428,7 @@ fn begin_or_reopen(
             let started =
                 market.bars.values().filter_map(|b| b.first()).map(|b| b.time.to_string()).min().unwrap_or_default();
             store
-                .begin_run(&files::display(file), &program.hash, &market.label, &started)
+                .begin_run(&files::display_all(file), &program.hash, &market.label, &started)
                 .map_err(|e| usage(format!("cannot record the run: {e}")))
         }
     }
@@ -434,7 +436,7 @@ fn begin_or_reopen(
 
 /// The run to resume, if any, with the arguments it was started with.
 fn resuming(store: &RedbStore, given: &Args) -> Result<Option<(RunRecord, Args)>, u8> {
-    let file = files::display(&given.file);
+    let file = files::display_all(&given.files);
     let Some(r) = crate::resume::choose(store, given.resume, &file, &crate::resume::current_args()).map_err(usage)?
     else {
         return Ok(None);
@@ -459,7 +461,7 @@ fn run_checked(given: &Args, hosting: Option<&mut dyn Hosting>) -> Result<u8, u8
     let (source, choice, warm_up_days) = adapters(args)?;
     let env = crate::settings::Env::load();
     let costs = args.paper.costs()?;
-    let program = files::compile(&args.file, args.color)?;
+    let program = files::compile_all(&args.files, args.color)?;
     let resumed = same_program(resumed, given, &program)?;
     let live = source == Source::Polygon && args.data.is_empty();
     let opened = resumed.as_ref().and_then(|r| r.opening.clone());
@@ -495,7 +497,7 @@ fn run_checked(given: &Args, hosting: Option<&mut dyn Hosting>) -> Result<u8, u8
     let _ = writeln!(
         out,
         "strat run {} on the {}, models answered by the {}; Ctrl-C stops",
-        files::display(&args.file),
+        files::display_all(&args.files),
         market.label,
         models.llm.label()
     );
@@ -503,7 +505,7 @@ fn run_checked(given: &Args, hosting: Option<&mut dyn Hosting>) -> Result<u8, u8
     for w in unresolved(&store).into_iter().filter(|(id, _)| Some(*id) != resumed_id) {
         eprintln!("warning: {}", w.1);
     }
-    let run_id = begin_or_reopen(&mut store, resumed.as_ref(), (&args.file, &program, &market), &mut out)?;
+    let run_id = begin_or_reopen(&mut store, resumed.as_ref(), (&args.files, &program, &market), &mut out)?;
     let (mut replay, mut warmed) = (None, None);
     let feed: &mut dyn MarketData = match rest {
         Some(rest) => {
@@ -547,7 +549,7 @@ fn run_checked(given: &Args, hosting: Option<&mut dyn Hosting>) -> Result<u8, u8
             reader: store.reader(),
             controls: store.controls(),
             program: &program,
-            file: files::display(&args.file),
+            file: files::display_all(&args.files),
             run: run_id,
             market: &market.label,
             broker: &broker.label(),
@@ -635,7 +637,7 @@ fn run_checked(given: &Args, hosting: Option<&mut dyn Hosting>) -> Result<u8, u8
     store
         .finish_run(run_id, if stopped { "stopped" } else { "finished" }, report.final_equity)
         .map_err(|e| usage(format!("cannot record the end of the run: {e}")))?;
-    let path = save(&home, &args.file, (&store, run_id), &report, live)
+    let path = save(&home, &args.files[0], (&store, run_id), &report, live)
         .map_err(|e| usage(format!("cannot save the run's state: {e}")))?;
     let _ = writeln!(
         out,

@@ -316,19 +316,38 @@ fn show(args: &LogArgs) -> Result<(), u8> {
     if args.follow {
         return follow(&source, &run, args);
     }
-    let mut executions = Vec::new();
-    source.executions(run.id, &args.only.filter(run.id), &mut |e| executions.push(e)).map_err(failed)?;
+    let mut out = std::io::stdout().lock();
+    // Each execution is written as it is read, so the first page shows at once whatever the
+    // run's length, and nothing holds them all.
+    let (mut count, mut broken) = (0usize, None);
+    let head = match args.format {
+        Format::Json => write!(out, "{{\"run\":{},\"executions\":[", serde_json::to_string(&run).unwrap_or_default()),
+        Format::Human => writeln!(out, "{}", run_line(&run)),
+    };
+    head.map_err(unwritten)?;
+    source
+        .executions(run.id, &args.only.filter(run.id), &mut |e| {
+            if broken.is_some() {
+                return;
+            }
+            let line = match args.format {
+                Format::Json => write!(out, "{}{}", if count == 0 { "" } else { "," }, e),
+                Format::Human => writeln!(out, "  {}", execution_line(&e)),
+            };
+            count += 1;
+            broken = line.err();
+        })
+        .map_err(failed)?;
+    if let Some(e) = broken {
+        return Err(unwritten(e));
+    }
     let mut orders = source.orders(run.id).map_err(failed)?;
     orders.retain(|o| args.only.order(o));
-    let mut out = std::io::stdout().lock();
-    let written = match args.format {
-        Format::Json => {
-            let v = serde_json::json!({"run": run, "executions": executions, "orders": orders});
-            serde_json::to_writer_pretty(&mut out, &v).map_err(std::io::Error::other).and_then(|()| writeln!(out))
-        }
-        Format::Human => human(&run, &executions, &orders, &mut out),
+    let tail = match args.format {
+        Format::Json => writeln!(out, "],\"orders\":{}}}", serde_json::to_string(&orders).unwrap_or_default()),
+        Format::Human => human_tail(count, &orders, &mut out),
     };
-    written.map_err(unwritten)
+    tail.map_err(unwritten)
 }
 
 /// `strat log --follow`: the run's executions and orders as they come, through the running
@@ -370,17 +389,9 @@ fn follow(source: &Source, run: &RunRecord, args: &LogArgs) -> Result<(), u8> {
     }
 }
 
-fn human(
-    run: &RunRecord,
-    executions: &[serde_json::Value],
-    orders: &[Order],
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
-    writeln!(out, "{}", run_line(run))?;
-    writeln!(out, "{} executions", executions.len())?;
-    for e in executions {
-        writeln!(out, "  {}", execution_line(e))?;
-    }
+/// After the executions: how many, then the orders.
+fn human_tail(count: usize, orders: &[Order], out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "{count} executions")?;
     writeln!(out, "{} orders", orders.len())?;
     for o in orders {
         writeln!(out, "  {}", order_line(o))?;

@@ -270,3 +270,17 @@ fn log_follow_prints_the_executions_as_they_come() {
     let none = common::strat().env("STRAT_HOME", home("follow-none")).args(["log", "--follow"]).output().expect("runs");
     assert_eq!(none.status.code(), Some(2));
 }
+
+#[test]
+fn several_files_are_served_as_one_program() {
+    let s = serve(
+        &home("several"),
+        &["examples/dip_buyer.strat", "examples/sma_crossover.strat", "--speed", "0", "--days", "30"],
+    );
+    let (_, agents) = s.get("/api/v1/agents");
+    let names: Vec<&str> =
+        agents["agents"].as_array().into_iter().flatten().filter_map(|a| a["name"].as_str()).collect();
+    assert_eq!(names, ["DipBuyer", "SmaCrossover"], "{agents}");
+    let (_, status) = s.get("/api/v1/status");
+    assert_eq!(status["file"], "examples/dip_buyer.strat examples/sma_crossover.strat");
+}
