@@ -25,7 +25,7 @@ fn source() -> String {
     );
     for i in 0..100 {
         s.push_str(&format!(
-            "agent A{i} {{\n  model m\n  limits l\n  prompt \"RSI of {{{{trigger.symbol}}}} is {{{{rsi(trigger.symbol, 14)}}}}\"\n  on rsi(tech, 14) < {} throttle 1 per 1h\n}}\n",
+            "agent A{i} {{\n  model m\n  limits l\n  context indicators(tech), portfolio\n  prompt \"RSI of {{{{trigger.symbol}}}} is {{{{rsi(trigger.symbol, 14)}}}}\"\n  on rsi(tech, 14) < {} throttle 1 per 1h\n}}\n",
             20 + i % 15
         ));
     }
@@ -111,7 +111,12 @@ fn service(dir: &Path) {
         {
             break v["address"].as_str().unwrap_or_default().to_string();
         }
-        assert!(begun.elapsed() < Duration::from_secs(60), "the service did not start");
+        let ended = child.try_wait().ok().flatten();
+        assert!(
+            ended.is_none() && begun.elapsed() < Duration::from_secs(60),
+            "the service did not start ({ended:?}): `strat check` the file in {}",
+            dir.display()
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     println!("strat serve with 100 agents started in {:.2} s", begun.elapsed().as_secs_f64());
@@ -220,7 +225,9 @@ fn long_log(dir: &Path) {
             page.push(());
         }
         let first = begun.elapsed();
-        let _ = child.kill();
+        // Closing the pipe ends it as `| head` does (a write that fails ends it cleanly, so the
+        // store is closed cleanly too: a killed reader would leave the next one a repair).
+        drop(lines);
         let _ = child.wait();
         println!(
             "strat log --format {format} on 1,000,000 executions: its first page in {:.1} ms",
@@ -237,5 +244,7 @@ fn main() {
         service(&dir);
     }
     long_log(&dir);
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::args().all(|a| a != "--keep") {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
