@@ -15,6 +15,11 @@ pub struct Client {
 /// What a call answered: its status and its body as JSON.
 pub type Answer = (u16, serde_json::Value);
 
+/// What an error answer of the service says.
+pub fn message(v: &serde_json::Value) -> &str {
+    v["error"]["message"].as_str().unwrap_or("the service refused")
+}
+
 /// The running service under `home`, if one answers.
 pub fn find(home: &Path) -> Option<Client> {
     let said: serde_json::Value = serde_json::from_slice(&std::fs::read(home.join("service.json")).ok()?).ok()?;

@@ -66,6 +66,16 @@ impl Decision<'_> {
     }
 }
 
+/// Says why the service did not do what it was asked; the exit code.
+fn refused(answer: Result<crate::client::Answer, String>) -> u8 {
+    let why = match answer {
+        Ok((_, v)) => crate::client::message(&v).to_string(),
+        Err(e) => e,
+    };
+    eprintln!("error: {why}");
+    exit::USAGE
+}
+
 /// Who a decision made here is, in the audit log.
 fn local_user() -> String {
     let name = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_default();
@@ -76,14 +86,7 @@ fn through_service(c: &Client, d: &Decision<'_>, reason: Option<&str>) -> Result
     let body = reason.map(|r| json!({"reason": r}));
     match c.call("POST", &d.path(), body) {
         Ok((200, v)) => Ok(json!({"result": v["result"], "through": format!("the service at {}", c.address())})),
-        Ok((_, v)) => {
-            eprintln!("error: {}", v["error"]["message"].as_str().unwrap_or("the service refused"));
-            Err(exit::USAGE)
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            Err(exit::USAGE)
-        }
+        other => Err(refused(other)),
     }
 }
 
@@ -151,7 +154,7 @@ pub fn agents(args: &AgentsArgs) -> u8 {
     let listed = match (crate::client::find(&files::home()), &args.file) {
         (Some(c), None) => match c.call("GET", "/api/v1/agents", None) {
             Ok((200, v)) => Ok(v),
-            Ok((_, v)) => Err(v["error"]["message"].as_str().unwrap_or("the service refused").to_string()),
+            Ok((_, v)) => Err(crate::client::message(&v).to_string()),
             Err(e) => Err(e),
         },
         (_, Some(file)) => local_agents(file),
@@ -294,14 +297,7 @@ fn emergency_through_service(c: &Client, args: &EmergencyArgs, liquidate: bool) 
             );
             Ok((json!({"result": "pending", "through": format!("the service at {}", c.address())}), true))
         }
-        Ok((_, v)) => {
-            eprintln!("error: {}", v["error"]["message"].as_str().unwrap_or("the service refused"));
-            Err(exit::USAGE)
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            Err(exit::USAGE)
-        }
+        other => Err(refused(other)),
     }
 }
 

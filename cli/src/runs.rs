@@ -114,7 +114,7 @@ fn source() -> Result<Source, u8> {
 fn get(c: &crate::client::Client, path: &str) -> Result<Value, String> {
     match c.call("GET", path, None)? {
         (200, v) => Ok(v),
-        (_, v) => Err(v["error"]["message"].as_str().unwrap_or("the service refused").to_string()),
+        (_, v) => Err(crate::client::message(&v).to_string()),
     }
 }
 
@@ -192,7 +192,7 @@ impl Source {
             Source::Service(c) => match c.call("GET", &format!("/api/v1/executions/{id}?run={run}"), None)? {
                 (200, v) => Ok(Some(v)),
                 (404, _) => Ok(None),
-                (_, v) => Err(v["error"]["message"].as_str().unwrap_or("the service refused").to_string()),
+                (_, v) => Err(crate::client::message(&v).to_string()),
             },
         }
     }

@@ -61,6 +61,11 @@ impl crate::run::Hosting for Serving {
             exit::USAGE
         })?;
         let address = running.address();
+        if !address.ip().is_loopback() {
+            eprintln!(
+                "warning: the API answers on {address}, beyond this machine, over plain HTTP: the token crosses the network readable; put it behind TLS (a reverse proxy) or listen on 127.0.0.1"
+            );
+        }
         let said = serde_json::json!({"address": address.to_string(), "pid": std::process::id(), "file": r.file, "run": r.run});
         files::write_atomically(&address_file(&self.home), said.to_string().as_bytes()).map_err(|e| {
             eprintln!("error: cannot write `{}`: {e}", address_file(&self.home).display());

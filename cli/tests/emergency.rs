@@ -164,3 +164,39 @@ mod at_alpaca {
         assert_eq!(items, [("AAPL", "done"), ("MSFT", "failed")], "{v}");
     }
 }
+
+#[test]
+fn cancel_all_through_a_service_on_alpaca_cancels_the_runs_orders_at_the_venue() {
+    let venue = strat_fakes::alpaca::FakeAlpaca::start("PKSERVE", "secret-s");
+    let home = home("served-alpaca");
+    std::fs::create_dir_all(&home).expect("home");
+    std::fs::write(
+        home.join("secrets"),
+        format!("APCA_API_KEY_ID=PKSERVE\nAPCA_API_SECRET_KEY=secret-s\nAPCA_API_BASE_URL={}\n", venue.url()),
+    )
+    .expect("secrets");
+    let mut args = FILE.to_vec();
+    args.extend(["--broker", "alpaca"]);
+    let s = serve(&home, &args);
+    let begun = std::time::Instant::now();
+    while venue.orders().iter().filter(|o| o["status"] == "new" || o["status"] == "accepted").count() < 3 {
+        assert!(begun.elapsed() < std::time::Duration::from_secs(30), "bids rest at the venue: {:?}", venue.orders());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let (code, v, err) = strat(&s, &["cancel-all", "--format", "json"]);
+    assert_eq!(code, 0, "{err} {v}");
+    let answered: Vec<u64> = v["orders"].as_array().into_iter().flatten().filter_map(|o| o["order"].as_u64()).collect();
+    assert!(answered.len() >= 3, "{v}");
+    assert!(v["orders"].as_array().into_iter().flatten().all(|o| o["status"] == "cancelled"), "{v}");
+    for id in &answered {
+        let at_venue = venue
+            .orders()
+            .into_iter()
+            .find(|o| o["client_order_id"].as_str().is_some_and(|c| c.ends_with(&format!("-{id}"))));
+        assert_eq!(
+            at_venue.map(|o| o["status"].clone()),
+            Some(serde_json::json!("canceled")),
+            "order {id} at the venue"
+        );
+    }
+}

@@ -46,6 +46,15 @@ fn the_token_file_is_private_and_a_rotation_refuses_the_old_token_at_once() {
     assert_eq!(s.get_as("/api/v1/status", Some(&new)).0, 200);
     let printed = common::strat().env("STRAT_HOME", &s.home).arg("token").output().expect("runs");
     assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), new);
+    // A token others may read is no secret: refused until rotated.
+    std::fs::set_permissions(s.home.join("token"), std::os::unix::fs::PermissionsExt::from_mode(0o644)).expect("chmod");
+    assert_eq!(s.get_as("/api/v1/status", Some(&new)).0, 401, "the exposed token opens nothing");
+    let exposed = common::strat().env("STRAT_HOME", &s.home).arg("token").output().expect("runs");
+    assert_eq!(exposed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&exposed.stderr).contains("may be read by others (mode 644)"), "{exposed:?}");
+    let rotated = common::strat().env("STRAT_HOME", &s.home).args(["token", "--rotate"]).output().expect("runs");
+    let newer = String::from_utf8_lossy(&rotated.stdout).trim().to_string();
+    assert_eq!(s.get_as("/api/v1/status", Some(&newer)).0, 200);
 }
 
 /// The document's path with each parameter filled in from what the run made.

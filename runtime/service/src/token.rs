@@ -22,6 +22,11 @@ pub enum TokenError {
     Malformed {
         path: PathBuf,
     },
+    /// Others than its owner may read it: the token is no secret any more.
+    Exposed {
+        path: PathBuf,
+        mode: u32,
+    },
     Random,
 }
 
@@ -32,6 +37,11 @@ impl std::fmt::Display for TokenError {
             TokenError::Malformed { path } => write!(
                 f,
                 "the token file `{}` holds no token: remove it, or run `strat token --rotate` to write a new one",
+                path.display()
+            ),
+            TokenError::Exposed { path, mode } => write!(
+                f,
+                "the token file `{}` may be read by others (mode {mode:o}): run `strat token --rotate` (it writes a new one readable by its owner only)",
                 path.display()
             ),
             TokenError::Random => write!(f, "the system's random source failed, so no token could be made"),
@@ -60,8 +70,15 @@ pub fn read_or_create(path: &Path) -> Result<String, TokenError> {
     }
 }
 
-/// The token in `path`.
+/// The token in `path`, refused when others than its owner may read the file.
 pub fn read(path: &Path) -> Result<String, TokenError> {
+    #[cfg(unix)]
+    {
+        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).map_err(io(path))?.permissions());
+        if mode & 0o077 != 0 {
+            return Err(TokenError::Exposed { path: path.to_path_buf(), mode: mode & 0o777 });
+        }
+    }
     #[allow(clippy::disallowed_methods)] // the service's own file, outside the engine
     let text = std::fs::read_to_string(path).map_err(io(path))?;
     let token = text.trim();
@@ -91,17 +108,18 @@ pub fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// When a file last changed and which file it is (a rotation renames a new file over the old,
-/// so its inode changes even within one tick of the clock).
-type Stamp = (SystemTime, u64);
+/// When a file last changed, which file it is (a rotation renames a new file over the old, so
+/// its inode changes even within one tick of the clock) and who may read it.
+type Stamp = (SystemTime, u64, u32);
 
 fn stamp(path: &Path) -> Option<Stamp> {
     let m = std::fs::metadata(path).ok()?;
     #[cfg(unix)]
-    let inode = std::os::unix::fs::MetadataExt::ino(&m);
+    let (inode, mode) =
+        (std::os::unix::fs::MetadataExt::ino(&m), std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
     #[cfg(not(unix))]
-    let inode = m.len();
-    Some((m.modified().ok()?, inode))
+    let (inode, mode) = (m.len(), 0);
+    Some((m.modified().ok()?, inode, mode))
 }
 
 /// The token requests must carry: the file's, read again when the file changes (a rotation

@@ -24,7 +24,8 @@ pub struct OrderFilter {
     status: Option<String>,
 }
 
-fn status_name(s: Status) -> &'static str {
+/// An order's status as the API writes it.
+pub fn status_name(s: Status) -> &'static str {
     match s {
         Status::Pending => "pending",
         Status::Filled => "filled",

@@ -4,6 +4,7 @@
 //! bars (the run's broker, paper or Alpaca, is the one that acts); the answer reports every
 //! order it touched in its latest state, and the audit log keeps who asked, why and the result.
 
+use super::account::status_name;
 use super::lifecycle::WHO;
 use super::{ApiError, ApiResult, Shared};
 use axum::Json;
@@ -18,15 +19,6 @@ use strat_store::{Accepted, AuditEntry};
 /// How long the answer waits for the run to carry it out, then for its orders to settle.
 const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 const SETTLE: std::time::Duration = std::time::Duration::from_secs(10);
-
-fn status_name(s: Status) -> &'static str {
-    match s {
-        Status::Pending => "pending",
-        Status::Filled => "filled",
-        Status::Rejected => "rejected",
-        Status::Cancelled => "cancelled",
-    }
-}
 
 /// The orders with these ids in `run`, as the store holds them now.
 fn orders(s: &Shared, run: u64, ids: &[u64]) -> ApiResult<Vec<Order>> {
