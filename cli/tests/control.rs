@@ -170,3 +170,23 @@ fn a_resumed_run_replays_each_step_under_the_decisions_then_in_force() {
     let steps = log["run"]["steps"].as_u64().unwrap_or(0) as usize;
     assert!(stored.len() + 5 < steps, "some steps ran paused: {} executions in {steps} steps", stored.len());
 }
+
+#[test]
+fn a_trigger_and_a_team_are_run_by_hand_through_the_service() {
+    let s = serve(&home("by-hand"), EVERY_BAR);
+    let (status, record) = s.post("/api/v1/triggers/SmaCrossover.0/test", Vec::new());
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["record"]["trigger"]["kind"], "bar", "as if the trigger fired: {record}");
+    assert_eq!(record["record"]["trigger"]["text"], "bar(SPY, 86400s)");
+    let (_, teams) = s.get("/api/v1/teams");
+    assert_eq!(teams["teams"], serde_json::json!([]));
+    assert_eq!(s.post("/api/v1/teams/SmaCrossover/execute", Vec::new()).0, 404, "not a team");
+    drop(s);
+
+    let s = serve(&home("team"), &["examples/vote_team.strat", "--speed", "20", "--days", "3000"]);
+    let (_, teams) = s.get("/api/v1/teams");
+    let name = teams["teams"][0]["name"].as_str().expect("a team").to_string();
+    let (status, record) = s.post(&format!("/api/v1/teams/{name}/execute"), Vec::new());
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["record"]["graph"], name.as_str());
+}

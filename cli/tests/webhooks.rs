@@ -183,3 +183,20 @@ fn a_call_acknowledged_just_before_a_kill_runs_exactly_once_after_the_restart() 
         "the id is remembered across the restart"
     );
 }
+
+#[test]
+fn a_webhook_trigger_tested_by_hand_takes_its_payload_checked() {
+    let s = alerts("trigger-test");
+    let (status, record) = s.post(
+        "/api/v1/triggers/AlertFollower.0/test",
+        br#"{"payload": {"symbol": "MSFT", "signal": "sell"}}"#.to_vec(),
+    );
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["record"]["trigger"]["kind"], "webhook");
+    assert_eq!(record["record"]["context"]["trigger"]["payload"]["signal"], "sell");
+    let (status, bad) = s.post(
+        "/api/v1/triggers/AlertFollower.0/test",
+        br#"{"payload": {"symbol": "MSFT", "signal": "maybe"}}"#.to_vec(),
+    );
+    assert_eq!((status, bad["error"]["code"].as_str()), (422, Some("bad_payload")), "{bad}");
+}

@@ -113,6 +113,13 @@ pub async fn one(State(s): State<Shared>, name: Result<Path<String>, PathRejecti
     Ok(Json(agent_view(find(&s, &name)?, &life, &last)))
 }
 
+pub async fn teams(State(s): State<Shared>) -> ApiResult<Json<Value>> {
+    let (life, last) = (lifecycle(&s)?, last(&s)?);
+    let teams: Vec<Value> =
+        s.program.graphs.iter().filter(|g| g.kind == GraphKind::Team).map(|g| agent_view(g, &life, &last)).collect();
+    Ok(Json(json!({"teams": teams})))
+}
+
 pub async fn triggers(State(s): State<Shared>) -> ApiResult<Json<Value>> {
     let (life, last) = (lifecycle(&s)?, last(&s)?);
     let (life, last) = (&life, &last);

@@ -77,26 +77,87 @@ pub async fn test(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let Path(name) = name.map_err(bad_path)?;
     let graph = find(&s, &name)?;
-    let asked: TestBody = if body.iter().all(u8::is_ascii_whitespace) {
-        TestBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::bad_request(format!("the body is `{{\"symbol\": …, \"payload\": …}}` or nothing: {e}"))
-        })?
-    };
     let n = graph
         .triggers
         .iter()
         .position(|t| t.kind == TriggerKind::Manual)
         .map_or(u32::MAX, |n| u32::try_from(n).unwrap_or(u32::MAX));
-    super::running(&s)?;
+    by_hand(&s, graph, n, ("manual".into(), "manual".into()), &body).await
+}
+
+/// `POST /api/v1/teams/{name}/execute`: a team run once, as by hand.
+pub async fn execute(
+    State(s): State<Shared>,
+    name: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let Path(name) = name.map_err(bad_path)?;
+    let graph = find(&s, &name)?;
+    if graph.kind != strat_lang::ir::GraphKind::Team {
+        return Err(ApiError::not_found(format!("`{name}` is not a team (`GET /api/v1/teams` lists them)")));
+    }
+    let n = graph
+        .triggers
+        .iter()
+        .position(|t| t.kind == TriggerKind::Manual)
+        .map_or(u32::MAX, |n| u32::try_from(n).unwrap_or(u32::MAX));
+    by_hand(&s, graph, n, ("manual".into(), "manual".into()), &body).await
+}
+
+/// `POST /api/v1/triggers/{id}/test`: the trigger's graph run once as if the trigger fired (a
+/// webhook's with the body's `payload`, checked against the declared type).
+pub async fn test_trigger(
+    State(s): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let Path(id) = id.map_err(bad_path)?;
+    let found = id.rsplit_once('.').and_then(|(g, n)| {
+        let n: usize = n.parse().ok()?;
+        let graph = s.program.graphs.iter().find(|x| x.name == g)?;
+        Some((graph, n, graph.triggers.get(n)?))
+    });
+    let Some((graph, n, t)) = found else {
+        return Err(ApiError::not_found(format!("there is no trigger `{id}` (`GET /api/v1/triggers` lists them)")));
+    };
+    let kind =
+        serde_json::to_value(&t.kind).ok().and_then(|v| v["trigger"].as_str().map(str::to_string)).unwrap_or_default();
+    by_hand(&s, graph, u32::try_from(n).unwrap_or(u32::MAX), (kind, super::agents::text(&t.kind)), &body).await
+}
+
+/// Queues a run by hand of `graph` (as trigger `n`, of this kind and text), and answers its
+/// record once the run has run it.
+async fn by_hand(
+    s: &Shared,
+    graph: &strat_lang::ir::Graph,
+    n: u32,
+    (kind, text): (String, String),
+    body: &Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let asked: TestBody = if body.iter().all(u8::is_ascii_whitespace) {
+        TestBody::default()
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!("the body is `{{\"symbol\": …, \"payload\": …}}` or nothing: {e}"))
+        })?
+    };
+    if let (Some(p), Some(strat_lang::ir::Trigger { kind: TriggerKind::Webhook { payload: Some(ty), .. }, .. })) =
+        (&asked.payload, graph.triggers.get(n as usize))
+    {
+        strat_engine::decode::payload(p, ty).map_err(|why| ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "bad_payload",
+            message: why,
+        })?;
+    }
+    super::running(s)?;
     let life = s.controls.lifecycle().map_err(ApiError::store)?;
     if !life.runs(&graph.name) || (n != u32::MAX && !life.fires(&graph.name, n)) {
         return Err(ApiError {
             status: StatusCode::CONFLICT,
             code: "not_active",
             message: format!(
-                "{} cannot run now: it is {}, everything is halted, or its manual trigger is disabled",
+                "{} cannot run now: it is {}, everything is halted, or the trigger is disabled",
                 graph.name,
                 super::agents::status(graph, &life)
             ),
@@ -106,8 +167,8 @@ pub async fn test(
         seq: 0,
         graph: graph.name.clone(),
         trigger: n,
-        kind: "manual".into(),
-        text: "manual".into(),
+        kind,
+        text,
         symbol: asked.symbol,
         payload: asked.payload,
         received: format!("{} (api test)", crate::utc_now()),
@@ -120,7 +181,7 @@ pub async fn test(
         if let Some(r) = s.controls.firing(seq).map_err(ApiError::store)?
             && r.state != "pending"
         {
-            return Ok((StatusCode::OK, Json(view(&s, &r)?)));
+            return Ok((StatusCode::OK, Json(view(s, &r)?)));
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }

@@ -203,6 +203,21 @@ pub fn routes() -> Vec<Route> {
             &[],
             get(lifecycle::notifications),
         ),
+        route("get", "/api/v1/teams", "The teams, with their members' statuses", &[], get(agents::teams)),
+        route(
+            "post",
+            "/api/v1/teams/{name}/execute",
+            "Run a team once at the run's next step, as by hand; its record once run",
+            NAME,
+            post(firings::execute),
+        ),
+        route(
+            "post",
+            "/api/v1/triggers/{id}/test",
+            "Run a trigger's graph once as if the trigger fired (a webhook's with the body's payload)",
+            TRIGGER,
+            post(firings::test_trigger),
+        ),
         route(
             "get",
             "/api/v1/audit",
