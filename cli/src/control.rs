@@ -326,7 +326,7 @@ fn emergency_at_venue(args: &EmergencyArgs, liquidate: bool) -> Result<(Value, b
             let failed = items.iter().any(|i| !i.ok);
             let orders: Vec<Value> = items
                 .iter()
-                .map(|i| json!({"order": i.order_id.clone().unwrap_or_else(|| i.target.clone()), "symbol": i.target, "side": if liquidate { "sell" } else { "-" }, "qty": "-", "status": if i.ok { "done" } else { "failed" }, "reason": i.message}))
+                .map(|i| json!({"order": i.order_id.clone().unwrap_or_else(|| i.target.clone()), "symbol": i.target, "status": if i.ok { "done" } else { "failed" }, "reason": i.message}))
                 .collect();
             (
                 format!("{} items at Alpaca, {} failed", items.len(), items.iter().filter(|i| !i.ok).count()),

@@ -4,9 +4,9 @@
 //! call seen before is refused and one acknowledged runs exactly once even across a crash. The
 //! run asks [`StoreControl`] at each step; its steps' records mark the firings they ran.
 
-use super::{AUDIT, CONTROL, CONTROLLED, FIRINGS, NOTIFICATIONS, WEBHOOK_IDS, bad_record, err, json};
+use super::{AUDIT, CONTROL, CONTROLLED, FIRINGS, NOTIFICATIONS, PENDING, WEBHOOK_IDS, bad_record, err, json};
 use chrono::NaiveDateTime;
-use redb::{Database, ReadableDatabase, ReadableTable};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use std::sync::Arc;
 use strat_engine::control::{Control, Firing, Lifecycle, Said};
 use strat_engine::store::StoreError;
@@ -36,6 +36,8 @@ pub enum Accepted {
 /// How long a `webhook-id` is remembered: longer than any timestamp the signature check
 /// accepts (±5 minutes), so a replay is refused by one check or the other.
 const REMEMBER_SECS: i64 = 3600;
+/// How often (in calls accepted) the ids older than that are aged out.
+const PRUNE_EVERY: u64 = 1024;
 
 /// Reading and changing the operator's decisions, from any thread.
 #[derive(Clone)]
@@ -91,8 +93,12 @@ impl Controls {
             firing.seq = seq;
             let record = FiringRecord { firing, state: "pending".into(), run: None, step: None };
             firings.insert(seq, json(&record)?.as_str()).map_err(err)?;
+            tx.open_table(PENDING).map_err(err)?.insert(seq, ()).map_err(err)?;
             if let Some(id) = webhook_id {
-                ids.retain(|_, (_, at)| at >= now - REMEMBER_SECS).map_err(err)?;
+                // Aging out reads every id kept, so it is done once every PRUNE_EVERY calls.
+                if seq % PRUNE_EVERY == 0 {
+                    ids.retain(|_, (_, at)| at >= now - REMEMBER_SECS).map_err(err)?;
+                }
                 ids.insert(id, (seq, now)).map_err(err)?;
             }
             seq
@@ -101,19 +107,26 @@ impl Controls {
         Ok(Accepted::New(seq))
     }
 
-    /// The firings no run has run yet, oldest first.
+    /// The firings no run has run yet, oldest first (read through the table of those pending,
+    /// so a step's poll costs what waits, not every call ever taken).
     pub fn pending(&self) -> Result<Vec<Firing>, StoreError> {
         let tx = self.db.begin_read().map_err(err)?;
-        let t = tx.open_table(FIRINGS).map_err(err)?;
+        let (waiting, all) = (tx.open_table(PENDING).map_err(err)?, tx.open_table(FIRINGS).map_err(err)?);
         let mut out = Vec::new();
-        for kv in t.iter().map_err(err)? {
-            let (_, v) = kv.map_err(err)?;
-            let r: FiringRecord = serde_json::from_str(v.value()).map_err(bad_record)?;
-            if r.state == "pending" {
+        for kv in waiting.iter().map_err(err)? {
+            let (seq, _) = kv.map_err(err)?;
+            if let Some(v) = all.get(seq.value()).map_err(err)? {
+                let r: FiringRecord = serde_json::from_str(v.value()).map_err(bad_record)?;
                 out.push(r.firing);
             }
         }
         Ok(out)
+    }
+
+    /// How many firings wait.
+    pub fn waiting(&self) -> Result<u64, StoreError> {
+        let tx = self.db.begin_read().map_err(err)?;
+        tx.open_table(PENDING).map_err(err)?.len().map_err(err)
     }
 
     pub fn firing(&self, seq: u64) -> Result<Option<FiringRecord>, StoreError> {
@@ -224,10 +237,12 @@ pub(crate) fn record(
     let entry = serde_json::json!({"step": step, "said": said});
     t.insert((run, seq), json(&entry)?.as_str()).map_err(err)?;
     let mut firings = tx.open_table(FIRINGS).map_err(err)?;
+    let mut waiting = tx.open_table(PENDING).map_err(err)?;
     for f in &said.firings {
         let record =
             FiringRecord { firing: f.clone(), state: "done".into(), run: Some(run), step: Some(step.to_string()) };
         firings.insert(f.seq, json(&record)?.as_str()).map_err(err)?;
+        waiting.remove(f.seq).map_err(err)?;
     }
     Ok(())
 }

@@ -52,6 +52,8 @@ const ANSWERS: TableDefinition<(u64, &str, u64), &str> = TableDefinition::new("a
 const CONTROL: TableDefinition<&str, &str> = TableDefinition::new("control");
 /// Firings from outside (webhooks), by number: each committed before it is acknowledged.
 const FIRINGS: TableDefinition<u64, &str> = TableDefinition::new("firings");
+/// The firings no run has run yet: their numbers.
+const PENDING: TableDefinition<u64, ()> = TableDefinition::new("pending_firings");
 /// The `webhook-id`s accepted: id → (firing, unix seconds when accepted).
 const WEBHOOK_IDS: TableDefinition<&str, (u64, i64)> = TableDefinition::new("webhook_ids");
 /// What the control said at a step of a run, when it changed or firings came: (run,
@@ -131,6 +133,7 @@ impl RedbStore {
             tx.open_table(BARS).map_err(err)?;
             tx.open_table(CONTROL).map_err(err)?;
             tx.open_table(FIRINGS).map_err(err)?;
+            tx.open_table(PENDING).map_err(err)?;
             tx.open_table(WEBHOOK_IDS).map_err(err)?;
             tx.open_table(CONTROLLED).map_err(err)?;
             tx.open_table(AUDIT).map_err(err)?;

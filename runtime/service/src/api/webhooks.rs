@@ -66,8 +66,8 @@ fn symbol_of(payload: &Value, declared: Option<&Type>) -> Option<String> {
 
 /// Refuses a call its trigger's throttles would not let through, or one the queue has no room for.
 fn admit(s: &Shared, graph: &Graph, n: u32, now: i64) -> ApiResult<()> {
-    let pending = s.controls.pending().map_err(ApiError::store)?.len();
-    if pending >= MAX_PENDING {
+    let pending = s.controls.waiting().map_err(ApiError::store)?;
+    if pending >= MAX_PENDING as u64 {
         return Err(refused(
             StatusCode::TOO_MANY_REQUESTS,
             "queue_full",
