@@ -87,6 +87,25 @@ pub fn lifecycle(s: &Shared) -> ApiResult<Lifecycle> {
     s.controls.lifecycle().map_err(ApiError::store)
 }
 
+/// The graph, place and trigger an id (`DipBuyer.0`) names, or a 404.
+pub fn find_trigger<'a>(s: &'a Shared, id: &str) -> ApiResult<(&'a Graph, u32, &'a Trigger)> {
+    let found = id.rsplit_once('.').and_then(|(g, n)| {
+        let n: u32 = n.parse().ok()?;
+        let graph = s.program.graphs.iter().find(|x| x.name == g)?;
+        Some((graph, n, graph.triggers.get(n as usize)?))
+    });
+    found.ok_or_else(|| ApiError::not_found(format!("there is no trigger `{id}` (`GET /api/v1/triggers` lists them)")))
+}
+
+/// The place of a graph's `manual` trigger, if it declares one (`u32::MAX`: none, so nothing
+/// can disable a run by hand of it but its status).
+pub fn manual_place(g: &Graph) -> u32 {
+    g.triggers
+        .iter()
+        .position(|t| t.kind == TriggerKind::Manual)
+        .map_or(u32::MAX, |n| u32::try_from(n).unwrap_or(u32::MAX))
+}
+
 /// The graph called `name`, or a 404 that lists the names there are.
 pub fn find<'a>(s: &'a Shared, name: &str) -> ApiResult<&'a Graph> {
     s.program.graphs.iter().find(|g| g.name == name).ok_or_else(|| {

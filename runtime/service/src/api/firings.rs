@@ -2,8 +2,9 @@
 //! and an agent, workflow or team run by hand through the service (`test`), whose record is
 //! returned once the run has run it.
 
+use super::agents::{find, manual_place};
 use super::runs::bad_path;
-use super::{ApiError, ApiResult, Shared, agents::find};
+use super::{ApiError, ApiResult, Shared};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
@@ -77,12 +78,7 @@ pub async fn test(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let Path(name) = name.map_err(bad_path)?;
     let graph = find(&s, &name)?;
-    let n = graph
-        .triggers
-        .iter()
-        .position(|t| t.kind == TriggerKind::Manual)
-        .map_or(u32::MAX, |n| u32::try_from(n).unwrap_or(u32::MAX));
-    by_hand(&s, graph, n, ("manual".into(), "manual".into()), &body).await
+    by_hand(&s, graph, manual_place(graph), ("manual".into(), "manual".into()), &body).await
 }
 
 /// `POST /api/v1/teams/{name}/execute`: a team run once, as by hand.
@@ -96,12 +92,7 @@ pub async fn execute(
     if graph.kind != strat_lang::ir::GraphKind::Team {
         return Err(ApiError::not_found(format!("`{name}` is not a team (`GET /api/v1/teams` lists them)")));
     }
-    let n = graph
-        .triggers
-        .iter()
-        .position(|t| t.kind == TriggerKind::Manual)
-        .map_or(u32::MAX, |n| u32::try_from(n).unwrap_or(u32::MAX));
-    by_hand(&s, graph, n, ("manual".into(), "manual".into()), &body).await
+    by_hand(&s, graph, manual_place(graph), ("manual".into(), "manual".into()), &body).await
 }
 
 /// `POST /api/v1/triggers/{id}/test`: the trigger's graph run once as if the trigger fired (a
@@ -112,17 +103,10 @@ pub async fn test_trigger(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let Path(id) = id.map_err(bad_path)?;
-    let found = id.rsplit_once('.').and_then(|(g, n)| {
-        let n: usize = n.parse().ok()?;
-        let graph = s.program.graphs.iter().find(|x| x.name == g)?;
-        Some((graph, n, graph.triggers.get(n)?))
-    });
-    let Some((graph, n, t)) = found else {
-        return Err(ApiError::not_found(format!("there is no trigger `{id}` (`GET /api/v1/triggers` lists them)")));
-    };
+    let (graph, n, t) = super::agents::find_trigger(&s, &id)?;
     let kind =
         serde_json::to_value(&t.kind).ok().and_then(|v| v["trigger"].as_str().map(str::to_string)).unwrap_or_default();
-    by_hand(&s, graph, u32::try_from(n).unwrap_or(u32::MAX), (kind, super::agents::text(&t.kind)), &body).await
+    by_hand(&s, graph, n, (kind, super::agents::text(&t.kind)), &body).await
 }
 
 /// Queues a run by hand of `graph` (as trigger `n`, of this kind and text), and answers its

@@ -65,12 +65,8 @@ pub async fn archive(State(s): State<Shared>, name: Name, body: Bytes) -> ApiRes
 
 /// The id of a trigger (`DipBuyer.0`) the program has.
 fn trigger_of(s: &Shared, id: &str) -> ApiResult<String> {
-    let found = id.rsplit_once('.').and_then(|(g, n)| {
-        let n: u32 = n.parse().ok()?;
-        let graph = s.program.graphs.iter().find(|x| x.name == g)?;
-        (graph.triggers.len() > n as usize).then(|| trigger_id(&graph.name, n))
-    });
-    found.ok_or_else(|| ApiError::not_found(format!("there is no trigger `{id}` (`GET /api/v1/triggers` lists them)")))
+    let (graph, n, _) = super::agents::find_trigger(s, id)?;
+    Ok(trigger_id(&graph.name, n))
 }
 
 fn switch(s: Shared, id: Name, body: Bytes, on: bool) -> ApiResult<Json<Value>> {

@@ -20,25 +20,9 @@ pub struct Window {
     pub days: Option<u32>,
 }
 
-/// The figures of one graph in a run from a time on: the seed's statistics, and a little more.
-#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Performance {
-    pub total_executions: u64,
-    pub rejected_executions: u64,
-    pub failed_executions: u64,
-    pub orders: u64,
-    pub filled: u64,
-    /// Orders the risk gate refused.
-    pub refused: u64,
-    pub successful_trades: u64,
-    pub failed_trades: u64,
-    pub total_pnl: f64,
-    pub win_rate: Option<f64>,
-    pub avg_execution_time_ms: f64,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    pub cost: f64,
-}
+/// The figures of one graph in a run from a time on: the seed's statistics, the very record
+/// a finished run keeps (`description` and `role` left out: they are the file's, not the run's).
+pub type Performance = strat_engine::report::Stats;
 
 fn time(text: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
